@@ -1,0 +1,83 @@
+"""Dependencies named as types, so route signatures read like sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from camera_ops.access import Action, allowed
+from camera_ops.errors import NotAuthenticated, PermissionDenied
+from camera_ops.registry.areas import scope_paths
+from camera_ops.registry.users import get_user
+from camera_ops.security import read_token
+from camera_ops.settings import Settings, get_settings
+from storage.db import session_factory
+from storage.models import User
+
+TOKEN_COOKIE = "camera_ops_token"
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def settings_dep(request: Request) -> Settings:
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request; reading requests do not take SQLite's write lock."""
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    session = session_factory(request.app.state.engine, write=write)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def current_user(
+    request: Request, session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    token = token or request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        raise NotAuthenticated("log in first")
+    user = get_user(session, read_token(token, settings))
+    if not user.is_active:
+        raise NotAuthenticated("this account is disabled")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(action: Action) -> Callable[[User], User]:
+    def check(user: CurrentUser) -> User:
+        if not allowed(user.role, action):
+            raise PermissionDenied(f"role {user.role.value} may not {action.value.replace('_', ' ')}")
+        return user
+
+    return check
+
+
+def _scope(user: CurrentUser) -> list[str] | None:
+    return scope_paths(user)
+
+
+Scope = Annotated[list[str] | None, Depends(_scope)]
+Reader = Annotated[User, Depends(require(Action.read_registry))]
+CameraEditor = Annotated[User, Depends(require(Action.edit_cameras))]
+DonorEditor = Annotated[User, Depends(require(Action.edit_donors))]
+DossierEditor = Annotated[User, Depends(require(Action.edit_dossiers))]
+AreaEditor = Annotated[User, Depends(require(Action.edit_areas))]
+UserAdmin = Annotated[User, Depends(require(Action.manage_users))]

@@ -1,0 +1,45 @@
+"""Errors → HTTP, in one place. Every error body has the same shape:
+
+    {"error": {"code": "camera_auth_failed", "message": "...", "field": "password", "details": {}}}
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from camera_ops.errors import CameraOpsError, NotAuthenticated
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, field: str | None = None, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "field": field, "details": details or {}}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CameraOpsError)
+    async def _domain(_: Request, exc: CameraOpsError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        return JSONResponse(error_body(exc.code, exc.message, exc.field, exc.details), exc.http_status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        message = f"{field}: {first.get('msg')}" if field else str(first.get("msg", "invalid request"))
+        details = {"errors": [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+                              for e in errors]}
+        return JSONResponse(error_body("validation_failed", message, field, details), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {401: "not_authenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+        return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)), exc.status_code,
+                            headers=getattr(exc, "headers", None))

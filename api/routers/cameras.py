@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, UploadFile
+
+from api.deps import CameraEditor, Reader, Scope, SessionDep, SettingsDep
+from api.routers.areas import to_import_out
+from api.schemas import (
+    CameraDetailOut,
+    CameraIn,
+    CameraMoveIn,
+    CameraOut,
+    CameraPatch,
+    ImportOut,
+    LifecycleIn,
+    Page,
+    ProblemOut,
+    RegistrationOut,
+)
+from camera_ops.registry import cameras as camera_service
+from camera_ops.registry.camera_import import import_cameras_csv
+from storage.models import CameraStatus, Lifecycle, RegistrationState
+
+router = APIRouter(prefix="/cameras", tags=["cameras"])
+
+
+@router.get("", response_model=Page[CameraOut], summary="List cameras with filters")
+def list_cameras(
+    session: SessionDep, _: Reader, scope: Scope,
+    area_id: Annotated[int | None, Query(description="a province, commune or hamlet: its whole subtree")] = None,
+    status: CameraStatus | None = None, donor_id: int | None = None, security_model_id: int | None = None,
+    lifecycle: Lifecycle | None = None, registration: RegistrationState | None = None,
+    q: Annotated[str | None, Query(description="code, name, address, serial, MAC or host contains")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[CameraOut]:
+    filters = camera_service.CameraFilter(area_id=area_id, status=status, donor_id=donor_id,
+                                          security_model_id=security_model_id, lifecycle=lifecycle,
+                                          registration=registration, q=q)
+    rows, total = camera_service.list_cameras(session, scope=scope, filters=filters, limit=limit, offset=offset)
+    return Page(items=[CameraOut.model_validate(c) for c in rows], total=total or 0, limit=limit, offset=offset)
+
+
+@router.get("/{camera_id}", response_model=CameraDetailOut)
+def get_camera(camera_id: int, session: SessionDep, _: Reader, scope: Scope) -> CameraDetailOut:
+    return CameraDetailOut.model_validate(camera_service.get_camera(session, camera_id, scope=scope))
+
+
+def _registration_out(outcome: camera_service.RegistrationOutcome) -> RegistrationOut:
+    error = outcome.error
+    return RegistrationOut(
+        saved=outcome.camera is not None,
+        camera=CameraDetailOut.model_validate(outcome.camera) if outcome.camera is not None else None,
+        handshake=outcome.handshake,
+        error=ProblemOut(code=error.code, field=error.field, message=error.message) if error else None,
+        warnings=outcome.warnings,
+    )
+
+
+@router.post("", response_model=RegistrationOut, status_code=201,
+             summary="Register a camera through the ONVIF handshake",
+             responses={422: {"description": "handshake failed; `error.field` says what to fix"}})
+def register_camera(body: CameraIn, session: SessionDep, settings: SettingsDep, _: CameraEditor,
+                    scope: Scope) -> RegistrationOut:
+    data = camera_service.CameraInput(**body.model_dump(exclude={"pending", "save_if_unreachable"}))
+    outcome = camera_service.register_camera(session, settings, data, scope=scope, pending=body.pending,
+                                             save_if_unreachable=body.save_if_unreachable)
+    if outcome.camera is None and outcome.error is not None:
+        raise outcome.error
+    return _registration_out(outcome)
+
+
+@router.post("/{camera_id}/handshake", response_model=RegistrationOut, summary="Retry the ONVIF handshake")
+def retry_handshake(camera_id: int, session: SessionDep, settings: SettingsDep, _: CameraEditor,
+                    scope: Scope) -> RegistrationOut:
+    camera = camera_service.get_camera(session, camera_id, scope=scope)
+    return _registration_out(camera_service.retry_handshake(session, settings, camera))
+
+
+@router.patch("/{camera_id}", response_model=CameraDetailOut)
+def update_camera(camera_id: int, body: CameraPatch, session: SessionDep, settings: SettingsDep, _: CameraEditor,
+                  scope: Scope) -> CameraDetailOut:
+    camera = camera_service.get_camera(session, camera_id, scope=scope)
+    changes = body.model_dump(exclude_unset=True)
+    return CameraDetailOut.model_validate(camera_service.update_camera(session, settings, camera, changes, scope=scope))
+
+
+@router.post("/{camera_id}/move", response_model=CameraDetailOut, summary="Move a camera to another hamlet")
+def move_camera(camera_id: int, body: CameraMoveIn, session: SessionDep, _: CameraEditor,
+                scope: Scope) -> CameraDetailOut:
+    camera = camera_service.get_camera(session, camera_id, scope=scope)
+    return CameraDetailOut.model_validate(
+        camera_service.move_camera(session, camera, area_id=body.area_id, scope=scope, reason=body.reason))
+
+
+@router.post("/{camera_id}/lifecycle", response_model=CameraDetailOut, summary="active / maintenance / retired")
+def set_lifecycle(camera_id: int, body: LifecycleIn, session: SessionDep, _: CameraEditor,
+                  scope: Scope) -> CameraDetailOut:
+    camera = camera_service.get_camera(session, camera_id, scope=scope)
+    return CameraDetailOut.model_validate(camera_service.set_lifecycle(session, camera, body.lifecycle))
+
+
+@router.post("/import", response_model=ImportOut, summary="Import cameras from CSV (pending, or with handshake)")
+async def import_cameras(file: UploadFile, session: SessionDep, settings: SettingsDep, _: CameraEditor, scope: Scope,
+                         handshake: bool = False) -> ImportOut:
+    text = (await file.read()).decode("utf-8-sig")
+    return to_import_out(import_cameras_csv(session, settings, text, scope=scope, handshake=handshake))

@@ -1,0 +1,347 @@
+"""Request and response bodies. Inputs reject unknown fields; no output carries a password."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from storage.models import (
+    AreaKind,
+    CameraStatus,
+    DonorKind,
+    Lifecycle,
+    ModelStatus,
+    RecordingCapability,
+    RegistrationState,
+    ReviewKind,
+    ReviewVerdict,
+    Role,
+    Watches,
+)
+
+T = TypeVar("T")
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- auth / users -------------------------------------------------------------------------------
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class AreaRef(Out):
+    id: int
+    code: str
+    name: str
+    kind: AreaKind
+
+
+class UserIn(In):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=8, max_length=200)
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    area_ids: list[int] = []
+    unit: str | None = None
+    phone: str | None = None
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    unit: str | None
+    phone: str | None
+    is_active: bool
+    areas: list[AreaRef]
+
+
+# --- areas --------------------------------------------------------------------------------------
+
+
+class AreaIn(In):
+    kind: AreaKind
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    parent_id: int | None = None
+
+
+class AreaRenameIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    reason: str | None = None
+
+
+class AreaMergeIn(In):
+    into_id: int
+    reason: str | None = None
+
+
+class AreaNameOut(Out):
+    name: str
+    valid_from: datetime
+    valid_to: datetime | None
+    reason: str | None
+
+
+class AreaOut(Out):
+    id: int
+    kind: AreaKind
+    code: str
+    name: str
+    parent_id: int | None
+    valid_from: datetime
+    valid_to: datetime | None
+    merged_into_id: int | None
+
+
+class AreaDetailOut(AreaOut):
+    names: list[AreaNameOut]
+
+
+class RowResultOut(BaseModel):
+    row: int
+    outcome: str
+    message: str
+    key: str
+
+
+class ImportOut(BaseModel):
+    counts: dict[str, int]
+    rows: list[RowResultOut]
+
+
+# --- donors -------------------------------------------------------------------------------------
+
+
+class DonorIn(In):
+    area_id: int
+    kind: DonorKind
+    name: str = Field(min_length=1, max_length=200)
+    contact_name: str | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = None
+    note: str | None = None
+
+
+class DonorPatch(In):
+    kind: DonorKind | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    contact_name: str | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = None
+    note: str | None = None
+
+
+class DonorOut(Out):
+    id: int
+    area_id: int
+    kind: DonorKind
+    name: str
+    contact_name: str | None
+    phone: str | None
+    address: str | None
+    note: str | None
+    camera_count: int = 0
+
+
+# --- security model dossiers --------------------------------------------------------------------
+
+
+class MemberIn(In):
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    phone: str | None = None
+
+
+class MemberOut(Out):
+    id: int
+    name: str
+    role: str
+    phone: str | None
+
+
+class ModelIn(In):
+    area_id: int
+    name: str = Field(min_length=1, max_length=200)
+    decision_number: str = Field(min_length=1, max_length=64)
+    decision_date: date
+    managing_unit: str = Field(min_length=1, max_length=200)
+    members: list[MemberIn] = []
+    note: str | None = None
+
+
+class ModelPatch(In):
+    name: str | None = None
+    decision_number: str | None = None
+    decision_date: date | None = None
+    managing_unit: str | None = None
+    members: list[MemberIn] | None = None
+    note: str | None = None
+
+
+class ReviewIn(In):
+    review_date: date
+    kind: ReviewKind
+    findings: str = Field(min_length=1)
+    verdict: ReviewVerdict
+
+
+class ReviewOut(Out):
+    id: int
+    review_date: date
+    kind: ReviewKind
+    findings: str
+    verdict: ReviewVerdict
+
+
+class ModelEndIn(In):
+    ended_on: date
+    reason: str = Field(min_length=1)
+
+
+class ModelOut(Out):
+    id: int
+    area_id: int
+    name: str
+    decision_number: str
+    decision_date: date
+    managing_unit: str
+    status: ModelStatus
+    ended_on: date | None
+    end_reason: str | None
+    note: str | None
+    members: list[MemberOut]
+    reviews: list[ReviewOut]
+
+
+# --- cameras ------------------------------------------------------------------------------------
+
+
+class CameraIn(In):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    area_id: int
+    host: str = Field(min_length=1, max_length=255)
+    onvif_port: int = 80
+    username: str = Field(min_length=1, max_length=120)
+    password: str = Field(max_length=200)
+    donor_id: int | None = None
+    donated_on: date | None = None
+    security_model_id: int | None = None
+    install_point: str | None = Field(default=None, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    latitude: float | None = None
+    longitude: float | None = None
+    watches: Watches = Watches.other
+    bearing_deg: float | None = None
+    note: str | None = None
+    pending: bool = Field(default=False, description="save without a handshake (retry later)")
+    save_if_unreachable: bool = Field(default=False, description="keep as pending if the camera is offline now")
+
+
+class CameraPatch(In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    host: str | None = None
+    onvif_port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    donor_id: int | None = None
+    donated_on: date | None = None
+    security_model_id: int | None = None
+    install_point: str | None = None
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    watches: Watches | None = None
+    bearing_deg: float | None = None
+    note: str | None = None
+    recording_override: RecordingCapability | None = None
+
+
+class CameraMoveIn(In):
+    area_id: int
+    reason: str | None = None
+
+
+class LifecycleIn(In):
+    lifecycle: Lifecycle
+
+
+class CameraOut(Out):
+    id: int
+    code: str
+    name: str
+    area: AreaRef
+    donor_id: int | None
+    donated_on: date | None
+    security_model_id: int | None
+    install_point: str | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    watches: Watches
+    bearing_deg: float | None
+    host: str
+    onvif_port: int
+    username: str
+    manufacturer: str | None
+    device_model: str | None
+    firmware: str | None
+    serial: str | None
+    mac: str | None
+    main_stream_uri: str | None
+    sub_stream_uri: str | None
+    snapshot_uri: str | None
+    recording: RecordingCapability
+    recording_override: RecordingCapability | None
+    clock_offset_s: float | None
+    registration: RegistrationState
+    handshake_at: datetime | None
+    handshake_error: dict[str, Any] | None
+    lifecycle: Lifecycle
+    status: CameraStatus
+    status_since: datetime
+    status_reasons: list[Any]
+    note: str | None
+    created_at: datetime
+
+
+class CameraDetailOut(CameraOut):
+    profiles: list[Any] | None
+    hardware_id: str | None
+    replay_uri: str | None
+
+
+class ProblemOut(BaseModel):
+    code: str
+    field: str | None
+    message: str
+
+
+class RegistrationOut(BaseModel):
+    """Handshake result field by field: what was found, what failed and what to fix."""
+
+    saved: bool
+    camera: CameraDetailOut | None
+    handshake: dict[str, Any] | None
+    error: ProblemOut | None
+    warnings: list[str]

@@ -1,0 +1,140 @@
+"""Errors we expect, named where they arise.
+
+Every error a user can see derives from :class:`CameraOpsError`. Each carries a stable ``code``
+(for clients and translations), a plain-language ``message`` that never contains a secret, and
+optionally the ``field`` the user must fix. The API maps them to HTTP in exactly one place
+(``api/errors.py``) using ``http_status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CameraOpsError(Exception):
+    """Base of every error a user may see."""
+
+    code: str = "error"
+    http_status: int = 400
+
+    def __init__(self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details or {}
+
+
+# --- generic -------------------------------------------------------------------------------------
+
+
+class ValidationFailed(CameraOpsError):
+    code = "validation_failed"
+    http_status = 422
+
+
+class NotFound(CameraOpsError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(CameraOpsError):
+    code = "conflict"
+    http_status = 409
+
+
+class NotAuthenticated(CameraOpsError):
+    code = "not_authenticated"
+    http_status = 401
+
+
+class PermissionDenied(CameraOpsError):
+    code = "permission_denied"
+    http_status = 403
+
+
+class ConfigurationError(CameraOpsError):
+    code = "configuration_error"
+    http_status = 500
+
+
+# --- cameras (ONVIF / RTSP / HTTP snapshot) ------------------------------------------------------
+
+
+class CameraError(CameraOpsError):
+    """Something about talking to a camera went wrong."""
+
+    code = "camera_error"
+    http_status = 502
+
+
+class CameraUnreachable(CameraError):
+    """Nothing answers at host:port (refused, no route, DNS failure)."""
+
+    code = "camera_unreachable"
+
+
+class CameraTimeout(CameraUnreachable):
+    """The camera accepted the connection (or not) but did not answer before the deadline."""
+
+    code = "camera_timeout"
+
+
+class NotOnvif(CameraError):
+    """The port answers, but not as an ONVIF device service."""
+
+    code = "not_onvif"
+
+
+class CameraAuthFailed(CameraError):
+    """The camera refused the username/password."""
+
+    code = "camera_auth_failed"
+
+
+class CameraProtocolError(CameraError):
+    """The camera answered something we cannot parse (malformed SOAP, bad RTSP, bad SDP)."""
+
+    code = "camera_protocol_error"
+
+
+class NoUsableProfile(CameraError):
+    """The camera offers no H.264/H.265 media profile."""
+
+    code = "no_usable_profile"
+
+
+class ReplayUnsupported(CameraError):
+    """The camera cannot replay recorded footage (RTSP 551, no Profile G, no vendor playback)."""
+
+    code = "replay_unsupported"
+
+
+class ClipUnavailable(CameraError):
+    """The footage asked for is not (entirely) on the camera, or the transfer broke off."""
+
+    code = "clip_unavailable"
+
+
+# --- storage -------------------------------------------------------------------------------------
+
+
+class StorageError(CameraOpsError):
+    code = "storage_error"
+    http_status = 503
+
+
+class StorageUnavailable(StorageError):
+    code = "storage_unavailable"
+
+
+class IntegrityError(StorageError):
+    """Stored bytes do not hash to what was recorded."""
+
+    code = "integrity_error"
+    http_status = 500
+
+
+class LedgerWriteFailed(StorageError):
+    """The custody ledger could not be written; the retrieval it guards must not happen."""
+
+    code = "ledger_write_failed"

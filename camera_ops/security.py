@@ -1,0 +1,66 @@
+"""Secrets: camera passwords encrypted at rest (Fernet), user passwords hashed (argon2), login
+tokens (JWT). No function here ever logs or returns a plaintext secret except ``decrypt_secret``,
+whose only callers are the camera clients."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+
+from camera_ops.errors import ConfigurationError, NotAuthenticated
+from camera_ops.settings import Settings
+
+JWT_ALGORITHM = "HS256"
+_hasher = PasswordHasher()
+
+
+def _fernet(settings: Settings) -> Fernet:
+    try:
+        return Fernet(settings.fernet_key)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            "CAMERA_OPS_CREDENTIALS_KEY is not a valid Fernet key (32 url-safe base64 bytes); "
+            "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        ) from exc
+
+
+def encrypt_secret(plaintext: str, settings: Settings) -> bytes:
+    return _fernet(settings).encrypt(plaintext.encode("utf-8"))
+
+
+def decrypt_secret(token: bytes, settings: Settings) -> str:
+    try:
+        return _fernet(settings).decrypt(token).decode("utf-8")
+    except InvalidToken as exc:
+        raise ConfigurationError(
+            "a stored camera password cannot be decrypted: CAMERA_OPS_CREDENTIALS_KEY changed?"
+        ) from exc
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(user_id: int, settings: Settings, *, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=settings.access_token_minutes)}
+    return jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM)
+
+
+def read_token(token: str, settings: Settings) -> int:
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=[JWT_ALGORITHM])
+        return int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise NotAuthenticated("login expired or invalid; please log in again") from exc

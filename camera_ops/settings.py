@@ -1,0 +1,96 @@
+"""The one settings object. Nothing else in camera-ops reads the environment.
+
+Every setting can be given as an environment variable with the prefix ``CAMERA_OPS_`` (for example
+``CAMERA_OPS_DATABASE_URL``) or in a ``.env`` file in the working directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "changethis"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAMERA_OPS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is an SQLite file in data_dir"
+    )
+
+    # --- secrets -------------------------------------------------------------------------------
+    secret_key: str = Field(default=PLACEHOLDER_SECRET, description="signs login tokens (JWT)")
+    credentials_key: str = Field(
+        default=PLACEHOLDER_SECRET,
+        description="Fernet key (urlsafe base64, 32 bytes) encrypting camera passwords at rest",
+    )
+    access_token_minutes: int = 8 * 60
+
+    # --- API -----------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+    tile_url: str | None = Field(default=None, description="map tile URL template; none = plain background")
+
+    # --- cameras -------------------------------------------------------------------------------
+    onvif_timeout_s: float = 10.0
+    clock_warning_s: float = 300.0
+
+    # --- clip store ----------------------------------------------------------------------------
+    clip_store: Literal["local", "minio"] = "local"
+    minio_endpoint: str = "127.0.0.1:9000"
+    minio_access_key: str = "minioadmin"
+    minio_secret_key: str = PLACEHOLDER_SECRET
+    minio_secure: bool = False
+    minio_ca_file: Path | None = None
+    minio_bucket: str = "camera-ops-evidence"
+    minio_region: str = "us-east-1"
+    retention_days: int = 365
+    max_clip_minutes: int = 120
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> "Settings":
+        if self.environment == "development":
+            return self
+        for name in ("secret_key", "credentials_key"):
+            if getattr(self, name) == PLACEHOLDER_SECRET:
+                raise ValueError(
+                    f"CAMERA_OPS_{name.upper()} is still the placeholder; set a real secret in production"
+                )
+        if self.clip_store == "minio" and self.minio_secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("CAMERA_OPS_MINIO_SECRET_KEY is still the placeholder; set it in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'camera_ops.sqlite3').resolve()}"
+
+    @property
+    def fernet_key(self) -> bytes:
+        """The Fernet key. In development the placeholder is turned into a stable key so the demo
+        runs without configuration; production refuses the placeholder (see the validator)."""
+        if self.credentials_key == PLACEHOLDER_SECRET:
+            return base64.urlsafe_b64encode(hashlib.sha256(b"camera-ops-development-only").digest())
+        return self.credentials_key.encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """For tests and the CLI after they change the environment."""
+    get_settings.cache_clear()
