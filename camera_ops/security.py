@@ -55,12 +55,12 @@ def verify_password(password: str, password_hash: str) -> bool:
 def issue_token(user_id: int, settings: Settings, *, now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=settings.access_token_minutes)}
-    return jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM)
+    return jwt.encode(claims, settings.jwt_key, algorithm=JWT_ALGORITHM)
 
 
 def read_token(token: str, settings: Settings) -> int:
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[JWT_ALGORITHM])
+        claims = jwt.decode(token, settings.jwt_key, algorithms=[JWT_ALGORITHM])
         return int(claims["sub"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise NotAuthenticated("login expired or invalid; please log in again") from exc

@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "changethis"
+MIN_SECRET_LEN = 32  # HS256 wants a key of at least 256 bits (RFC 7518 §3.2)
 
 
 class Settings(BaseSettings):
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"CAMERA_OPS_{name.upper()} is still the placeholder; set a real secret in production"
                 )
+        if len(self.secret_key) < MIN_SECRET_LEN:
+            raise ValueError(f"CAMERA_OPS_SECRET_KEY must be at least {MIN_SECRET_LEN} characters in production")
         if self.clip_store == "minio" and self.minio_secret_key == PLACEHOLDER_SECRET:
             raise ValueError("CAMERA_OPS_MINIO_SECRET_KEY is still the placeholder; set it in production")
         return self
@@ -76,6 +79,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'camera_ops.sqlite3').resolve()}"
+
+    @property
+    def jwt_key(self) -> str:
+        """The key that signs login tokens; the development placeholder is stretched to 256 bits."""
+        if self.secret_key == PLACEHOLDER_SECRET:
+            return hashlib.sha256(b"camera-ops-development-jwt").hexdigest()
+        return self.secret_key
 
     @property
     def fernet_key(self) -> bytes:

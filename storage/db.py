@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from camera_ops.settings import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # several processes (api, monitor, worker) share one SQLite file
+PG_INSERT_PAGE_ROWS = 50
 
 
 def make_engine(url: str) -> Engine:
@@ -24,7 +25,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Small multi-row INSERT pages: psycopg re-parses (without caching) any statement text too long
+    # for its query cache, which made 1000-row pages 3x slower than 50-row ones (bench_registry).
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         insertmanyvalues_page_size=PG_INSERT_PAGE_ROWS)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from camera_ops.settings import Settings
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Base
+from storage import models_all  # noqa: F401  (every table, for truncation)
 
 TEST_DB_ENV = "CAMERA_OPS_TEST_DATABASE_URL"
 

@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry.areas import RowResult, path_in_scope
 from camera_ops.registry.cameras import CameraInput, _new_camera, register_camera
-from camera_ops.registry.donors import find_or_create_donor
 from camera_ops.registry.validation import check_bearing, check_coordinates, check_host, check_port
 from camera_ops.settings import Settings
-from storage.models import Area, AreaKind, Camera, CameraAreaHistory, DonorKind, Watches
+from storage.models import Area, AreaKind, Camera, CameraAreaHistory, Donor, DonorKind, Watches
 
 REQUIRED_COLUMNS = ("code", "name", "hamlet_code", "host", "username", "password")
 OPTIONAL_COLUMNS = (
@@ -39,7 +38,7 @@ class _Lookups:
     def __init__(self, session: Session, scope: list[str] | None):
         self.session, self.scope = session, scope
         self.hamlets: dict[str, Area | None] = {}
-        self.donors: dict[tuple[int, str], int] = {}
+        self.donors: dict[tuple[int, str], Donor] = {(d.area_id, d.name): d for d in session.scalars(select(Donor))}
         self.codes: set[str] = set(session.scalars(select(Camera.code)))
 
     def hamlet(self, code: str) -> Area:
@@ -51,10 +50,13 @@ class _Lookups:
             raise ValidationFailed(f"unknown hamlet code {code!r}", field="hamlet_code")
         return area
 
-    def donor(self, commune_id: int, name: str, kind: DonorKind) -> int:
+    def donor(self, commune_id: int, name: str, kind: DonorKind) -> Donor:
+        """The donor of that name in the commune; a new one is inserted with the next batch."""
         key = (commune_id, name)
         if key not in self.donors:
-            self.donors[key] = find_or_create_donor(self.session, area_id=commune_id, name=name, kind=kind)[0].id
+            donor = Donor(area_id=commune_id, name=name, kind=kind)
+            self.session.add(donor)
+            self.donors[key] = donor
         return self.donors[key]
 
 
@@ -103,14 +105,18 @@ def _import_row(
         return RowResult(line_no, "duplicate", f"camera {code} already exists; unchanged", code), None
     camera = None
     try:
-        data = _row_input(session, lookups, row, code)
+        data, donor = _row_input(session, lookups, row, code)
         if handshake:
+            if donor is not None:
+                session.flush()
+                data.donor_id = donor.id
             outcome = register_camera(session, settings, data, scope=lookups.scope, save_if_unreachable=True)
             if outcome.camera is None:
                 raise outcome.error or ValidationFailed("registration failed")
             note = f"pending: {outcome.error.message}" if outcome.error else "registered"
         else:
             camera = _new_camera(data, lookups.hamlet(data_hamlet_code(row)), settings)
+            camera.donor = donor
             note = "pending handshake"
     except CameraOpsError as exc:
         where = f" ({exc.field})" if exc.field else ""
@@ -123,7 +129,9 @@ def data_hamlet_code(row: dict[str, Any]) -> str:
     return (row.get("hamlet_code") or "").strip()
 
 
-def _row_input(session: Session, lookups: _Lookups, row: dict[str, Any], code: str) -> CameraInput:
+def _row_input(
+    session: Session, lookups: _Lookups, row: dict[str, Any], code: str
+) -> tuple[CameraInput, Donor | None]:
     def text(name: str) -> str | None:
         value = (row.get(name) or "").strip()
         return value or None
@@ -135,17 +143,17 @@ def _row_input(session: Session, lookups: _Lookups, row: dict[str, Any], code: s
     check_coordinates(latitude, longitude)
     bearing = _float(text("bearing_deg"), "bearing_deg")
     check_bearing(bearing)
-    donor_id = None
+    donor = None
     if text("donor_name"):
         kind = _choice(DonorKind, text("donor_kind") or "household", "donor_kind")
-        donor_id = lookups.donor(hamlet.parent_id or hamlet.id, text("donor_name") or "", kind)
+        donor = lookups.donor(hamlet.parent_id or hamlet.id, text("donor_name") or "", kind)
     return CameraInput(
         code=code, name=text("name") or code, area_id=hamlet.id, host=host, onvif_port=port,
-        username=text("username") or "", password=row.get("password") or "", donor_id=donor_id,
+        username=text("username") or "", password=row.get("password") or "",
         donated_on=_date(text("donated_on")), install_point=text("install_point"), address=text("address"),
         latitude=latitude, longitude=longitude, watches=_choice(Watches, text("watches") or "other", "watches"),
         bearing_deg=bearing, note=text("note"),
-    )
+    ), donor
 
 
 def _int(value: str, field: str) -> int:

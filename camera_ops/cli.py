@@ -1,0 +1,158 @@
+"""The ``camera-ops`` command line."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from camera_ops.settings import get_settings
+
+app = typer.Typer(help="camera-ops: community security cameras (Camera an ninh) operations.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+areas_app = typer.Typer(help="Administrative areas.", no_args_is_help=True)
+cameras_app = typer.Typer(help="Camera registry.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(areas_app, name="areas")
+app.add_typer(cameras_app, name="cameras")
+console = Console()
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema (Alembic ``upgrade head``)."""
+    from storage.migrate import upgrade, wait_for_database
+
+    url = get_settings().resolved_database_url
+    wait_for_database(url)
+    upgrade(url)
+    console.print("[green]database is up to date[/green]")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, commune_police, officer, manager, auditor")] = "admin",
+    full_name: Annotated[str, typer.Option()] = "Administrator",
+    area: Annotated[Optional[list[str]], typer.Option(help="area code the user may see (repeatable)")] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create a user (the first admin, typically)."""
+    from camera_ops.errors import CameraOpsError
+    from camera_ops.registry.areas import require_by_code
+    from camera_ops.registry.users import create_user
+    from storage.db import session_scope
+    from storage.models import Role
+
+    try:
+        with session_scope() as session:
+            area_ids = [require_by_code(session, code).id for code in area or []]
+            user = create_user(session, username=username, password=password, full_name=full_name,
+                               role=Role(role), area_ids=area_ids)
+            console.print(f"created user [bold]{user.username}[/bold] ({user.role.value})")
+    except (CameraOpsError, ValueError) as exc:
+        console.print(f"[red]{getattr(exc, 'message', exc)}[/red]")
+        raise typer.Exit(1) from None
+
+
+def _print_results(results: list, title: str) -> None:  # type: ignore[type-arg]
+    counts = Counter(r.outcome for r in results)
+    table = Table(title=title)
+    for col in ("row", "outcome", "key", "message"):
+        table.add_column(col)
+    for r in results:
+        if r.outcome not in ("created", "unchanged"):
+            table.add_row(str(r.row), r.outcome, r.key, r.message)
+    if table.row_count:
+        console.print(table)
+    console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty file")
+
+
+@areas_app.command("import")
+def areas_import(path: Path) -> None:
+    """Import areas from CSV: code,name,kind,parent_code."""
+    from camera_ops.registry.areas import import_areas_csv
+    from storage.db import session_scope
+
+    with session_scope() as session:
+        results = import_areas_csv(session, path.read_text(encoding="utf-8-sig"))
+    _print_results(results, f"areas from {path.name}")
+
+
+@cameras_app.command("import")
+def cameras_import(
+    path: Path,
+    handshake: Annotated[bool, typer.Option(help="handshake each new camera now (slow); default saves as pending")] = False,
+) -> None:
+    """Import cameras from CSV (one row per camera), with a result per row."""
+    from camera_ops.registry.camera_import import import_cameras_csv
+    from storage.db import session_scope
+
+    text = path.read_text(encoding="utf-8-sig")
+    total = max(text.count("\n") - 1, 0)
+    settings = get_settings()
+    with Progress(console=console) as progress, session_scope() as session:
+        task = progress.add_task("importing", total=total)
+        results = import_cameras_csv(session, settings, text, scope=None, handshake=handshake,
+                                     progress=lambda n: progress.advance(task, n))
+    _print_results(results, f"cameras from {path.name}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[Optional[str], typer.Option()] = None,
+    port: Annotated[Optional[int], typer.Option()] = None,
+) -> None:
+    """Run the API and web pages (migrates the database first)."""
+    import uvicorn
+
+    from api.app import create_app
+    from storage.migrate import upgrade, wait_for_database
+
+    _setup_logging()
+    settings = get_settings()
+    wait_for_database(settings.resolved_database_url)
+    upgrade(settings.resolved_database_url)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    port: Annotated[int, typer.Option()] = 8000,
+    cameras: Annotated[int, typer.Option(help="simulated cameras")] = 12,
+) -> None:
+    """Everything with embedded defaults: SQLite, local clip store, a simulated commune."""
+    from camera_ops.demo import run_demo
+
+    _setup_logging()
+    run_demo(get_settings(), port=port, camera_count=cameras)
+
+
+def _register_optional_commands() -> None:
+    """Commands whose modules live in other packages of camera-ops."""
+    from camera_ops.sim.cli import sim
+
+    app.command("sim", help="Run a fleet of simulated ONVIF/RTSP cameras.")(sim)
+
+
+try:
+    _register_optional_commands()
+except ImportError:  # pragma: no cover - the simulator is part of the package; this guards partial checkouts
+    pass
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,3 @@
+"""Footage-for-cases tables (issue 5)."""
+
+from __future__ import annotations

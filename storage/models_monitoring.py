@@ -1,0 +1,3 @@
+"""Health monitoring tables (issue 4)."""
+
+from __future__ import annotations
