@@ -13,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from camera_ops.settings import get_settings
+from camera_ops.sim.cli import sim
 
 app = typer.Typer(help="camera-ops: community security cameras (Camera an ninh) operations.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -141,17 +142,7 @@ def demo(
     run_demo(get_settings(), port=port, camera_count=cameras)
 
 
-def _register_optional_commands() -> None:
-    """Commands whose modules live in other packages of camera-ops."""
-    from camera_ops.sim.cli import sim
-
-    app.command("sim", help="Run a fleet of simulated ONVIF/RTSP cameras.")(sim)
-
-
-try:
-    _register_optional_commands()
-except ImportError:  # pragma: no cover - the simulator is part of the package; this guards partial checkouts
-    pass
+app.command("sim", help="Run a fleet of simulated ONVIF/RTSP cameras.")(sim)
 
 
 if __name__ == "__main__":

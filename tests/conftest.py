@@ -22,6 +22,7 @@ from storage.models import Base
 from storage import models_all  # noqa: F401  (every table, for truncation)
 
 TEST_DB_ENV = "CAMERA_OPS_TEST_DATABASE_URL"
+pytest_plugins = ["camera_ops.sim.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
