@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "demo-12345"
 DEMO_SIM_BASE_ADDRESS = "127.20.0.1"
+# Fixed ports, as on real cameras: a camera that starts powered off still has a known address.
+DEMO_SIM_HTTP_PORT, DEMO_SIM_RTSP_PORT = 8080, 8554
 HAMLETS = (("BN-TC-DONG", "Thôn Đông"), ("BN-TC-TAY", "Thôn Tây"), ("BN-TC-CHO", "Thôn Chợ"))
 DONORS = (
     ("Hộ ông Nguyễn Văn Hùng", DonorKind.household),
@@ -147,9 +149,12 @@ def run_demo(settings: Settings, *, port: int, camera_count: int) -> None:
     from storage.db import engine_for, session_scope
     from storage.migrate import upgrade
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade(settings.resolved_database_url)
     engine = engine_for(settings.resolved_database_url)
-    with running_fleet(demo_fleet_specs(camera_count), base_address=DEMO_SIM_BASE_ADDRESS) as fleet:
+    specs = demo_fleet_specs(camera_count)
+    with running_fleet(specs, base_address=DEMO_SIM_BASE_ADDRESS, http_port=DEMO_SIM_HTTP_PORT,
+                       rtsp_port=DEMO_SIM_RTSP_PORT) as fleet:
         with session_scope(engine) as session:
             seed(session, settings, fleet.cameras)
         url = f"http://{settings.host}:{port}"
