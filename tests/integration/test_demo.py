@@ -1,0 +1,31 @@
+"""The demo's seeded commune, against a real simulated fleet."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from camera_ops.demo import DEMO_USERS, demo_fleet_specs, seed
+from camera_ops.sim.testing import running_fleet
+from storage.models import Area, Camera, RegistrationState, SecurityModel, User
+
+pytestmark = pytest.mark.db
+
+
+def test_demo_seed_registers_simulated_cameras_and_is_idempotent(session, settings):
+    settings.onvif_timeout_s = 3.0
+    # fixed ports as in the demo (the test address block is random, so they do not collide)
+    with running_fleet(demo_fleet_specs(5), http_port=8080, rtsp_port=8554) as fleet:
+        seed(session, settings, fleet.cameras)
+        session.commit()
+        seed(session, settings, fleet.cameras)  # second run changes nothing
+        session.commit()
+    cams = session.scalars(select(Camera).order_by(Camera.code)).all()
+    assert len(cams) == 5
+    states = {c.code: c.registration for c in cams}
+    assert states["DEMO-CAM-04"] == RegistrationState.pending  # the demo camera that starts offline
+    assert sum(s == RegistrationState.registered for s in states.values()) == 4
+    assert all(c.mac for c in cams if c.registration == RegistrationState.registered)
+    assert session.scalar(select(func.count()).select_from(Area)) == 5  # province, commune, 3 hamlets
+    assert session.scalar(select(func.count()).select_from(SecurityModel)) == 1
+    assert {u.username for u in session.scalars(select(User))} == {u.username for u in DEMO_USERS}
