@@ -1,0 +1,1 @@
+"""Camera health: picture checks, status decisions with hysteresis, uptime from status intervals."""

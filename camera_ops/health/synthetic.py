@@ -1,0 +1,97 @@
+"""Synthetic camera pictures for tests, benchmarks and the camera simulator.
+
+Deterministic (seeded) grayscale street-like scenes and the faults a real camera shows: black,
+covered lens, blur, infrared night, a moving object, sensor noise, a different scene (turned away).
+All functions return uint8 images (H x W, grayscale) unless stated; :func:`to_jpeg` encodes one.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FULL_HD = (1920, 1080)  # (width, height)
+SD_360P = (640, 360)
+
+
+def scene(seed: int = 1, size: tuple[int, int] = FULL_HD) -> np.ndarray:
+    """A textured outdoor-like scene: sky gradient, buildings with windows, a road, poles, trees."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    img = np.empty((h, w), np.uint8)
+    horizon = int(h * rng.uniform(0.35, 0.55))
+    img[:horizon] = np.linspace(200, 150, horizon, dtype=np.float32)[:, None].astype(np.uint8)
+    img[horizon:] = np.linspace(110, 70, h - horizon, dtype=np.float32)[:, None].astype(np.uint8)
+    for _ in range(int(rng.integers(6, 12))):  # buildings with windows
+        bw, bh = int(rng.uniform(0.06, 0.18) * w), int(rng.uniform(0.15, 0.45) * h)
+        x0 = int(rng.uniform(0, w - bw))
+        y1 = horizon + int(rng.uniform(0, 0.1) * h)
+        cv2.rectangle(img, (x0, y1 - bh), (x0 + bw, y1), int(rng.integers(40, 180)), -1)
+        step = max(8, bw // 6)
+        for wx in range(x0 + step // 2, x0 + bw - step // 2, step):
+            for wy in range(y1 - bh + step // 2, y1 - step // 2, step):
+                cv2.rectangle(img, (wx, wy), (wx + step // 3, wy + step // 3), int(rng.integers(0, 255)), -1)
+    vanish = rng.uniform(0.2, 0.8)  # where the road meets the horizon
+    road = np.array([[w * (vanish - 0.3), h], [w * (vanish - 0.02), horizon], [w * (vanish + 0.02), horizon], [w * (vanish + 0.3), h]], np.int32)
+    cv2.fillPoly(img, [road], int(rng.integers(40, 90)))
+    cv2.line(img, (int(w * (vanish + 0.05)), h), (int(w * vanish), horizon), 230, max(2, w // 400))
+    for _ in range(int(rng.integers(4, 9))):  # poles and trees
+        x = int(rng.uniform(0, w))
+        cv2.line(img, (x, horizon - int(0.3 * h)), (x, h), int(rng.integers(20, 90)), max(3, w // 300))
+        cv2.circle(img, (x, horizon - int(0.3 * h)), int(rng.uniform(0.02, 0.06) * w), int(rng.integers(30, 120)), -1)
+    texture = rng.normal(0.0, 6.0, (h // 8 + 1, w // 8 + 1)).astype(np.float32)  # coarse surface texture
+    texture = cv2.resize(texture, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(img.astype(np.float32) + texture, 0, 255).astype(np.uint8)
+
+
+def add_noise(img: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """Sensor noise: Gaussian, ``sigma`` grey levels."""
+    rng = np.random.default_rng(seed)
+    noisy = img.astype(np.float32) + rng.normal(0.0, sigma, img.shape).astype(np.float32)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def ir_night(
+    img: np.ndarray, *, gain: float = 0.35, offset: float = 8.0, gamma: float = 1.0, seed: int = 0
+) -> np.ndarray:
+    """The same scene as an infrared night picture: low contrast, dark, noisier, still textured.
+
+    ``gamma`` > 1 darkens the mid-tones more than the highlights (IR lighting the near field only).
+    """
+    dark = 255.0 * (img.astype(np.float32) / 255.0) ** gamma * gain + offset
+    return add_noise(np.clip(dark, 0, 255).astype(np.uint8), 3.0, seed)
+
+
+def black(size: tuple[int, int] = FULL_HD, *, level: int = 6, seed: int = 0) -> np.ndarray:
+    """A dead sensor / lens cap at night: almost zero with a little noise."""
+    w, h = size
+    return add_noise(np.full((h, w), level, np.uint8), 2.0, seed)
+
+
+def covered(size: tuple[int, int] = FULL_HD, *, level: int = 128, seed: int = 0) -> np.ndarray:
+    """A lens covered by a bag or paint: nearly uniform, not dark, a soft shading."""
+    w, h = size
+    shade = np.linspace(-10, 10, w, dtype=np.float32)[None, :] + np.zeros((h, 1), np.float32)
+    return add_noise(np.clip(level + shade, 0, 255).astype(np.uint8), 1.5, seed)
+
+
+def blurred(img: np.ndarray, sigma: float = 6.0) -> np.ndarray:
+    """Out of focus (or a fogged lens): Gaussian blur of ``sigma`` pixels at full resolution."""
+    return cv2.GaussianBlur(img, (0, 0), sigma)
+
+
+def with_moving_object(img: np.ndarray, *, where: tuple[float, float] = (0.3, 0.7), size: float = 0.04) -> np.ndarray:
+    """The same scene with a small object (a motorbike) at ``where`` (fractions of width, height)."""
+    out = img.copy()
+    h, w = img.shape[:2]
+    cx, cy, r = int(where[0] * w), int(where[1] * h), int(size * w)
+    cv2.rectangle(out, (cx - r, cy - r // 2), (cx + r, cy + r // 2), 20, -1)
+    cv2.circle(out, (cx - r, cy + r // 2), r // 2, 240, -1)
+    return out
+
+
+def to_jpeg(img: np.ndarray, quality: int = 80) -> bytes:
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buf.tobytes()
