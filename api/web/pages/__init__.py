@@ -1,0 +1,12 @@
+"""Page routers, one module per section of the interface."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.web.pages import auth, board, cameras, map_page, registry, reports, cases
+
+
+def routers() -> list[APIRouter]:
+    return [auth.router, board.router, map_page.router, cameras.router, registry.router, cases.router,
+            reports.router]

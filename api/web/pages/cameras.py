@@ -1,0 +1,202 @@
+"""Camera pages: list, detail, add (ONVIF handshake shown field by field), edit, CSV import."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep
+from api.web import forms, health_view
+from api.web.context import FormPage, Page, WebPage
+from api.web.handshake_view import describe
+from camera_ops.access import Action
+from camera_ops.errors import CameraOpsError, ValidationFailed
+from camera_ops.registry import cameras as camera_service
+from camera_ops.registry.areas import list_areas
+from camera_ops.registry.camera_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_cameras_csv
+from camera_ops.registry.donors import list_donors
+from camera_ops.registry.dossiers import list_models
+from storage.models import AreaKind, Camera, CameraStatus, Lifecycle, Watches
+from storage.types import utcnow
+
+router = APIRouter()
+PAGE_SIZE = 50
+MAX_CHOICES = 1000  # hamlets / donors offered in a select; a commune has tens
+
+
+def choices(session: Session, page: WebPage) -> dict[str, Any]:
+    hamlets, _ = list_areas(session, scope=page.scope, kind=AreaKind.hamlet, limit=MAX_CHOICES)
+    donors, _ = list_donors(session, scope=page.scope, limit=MAX_CHOICES)
+    models, _ = list_models(session, scope=page.scope, limit=MAX_CHOICES)
+    return {"hamlets": hamlets, "donors": [d for d, _ in donors], "models": models, "watches": list(Watches)}
+
+
+@router.get("/cameras", response_class=HTMLResponse)
+def camera_list(
+    page: Page, session: SessionDep, q: str | None = None, status: str | None = None,
+    area_id: Annotated[int | None, Query()] = None, donor_id: Annotated[int | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    chosen = forms.choice({"status": status}, "status", CameraStatus) if status in set(CameraStatus) else None
+    filters = camera_service.CameraFilter(area_id=area_id, donor_id=donor_id, q=q or None, status=chosen)
+    rows, total = camera_service.list_cameras(session, scope=page.scope, filters=filters, limit=PAGE_SIZE,
+                                              offset=offset)
+    hamlets, _ = list_areas(session, scope=page.scope, kind=AreaKind.hamlet, limit=MAX_CHOICES)
+    return page.render("cameras.html", cameras=rows, total=total or 0, offset=offset, limit=PAGE_SIZE, q=q or "",
+                       status=status or "", area_id=area_id, hamlets=hamlets, statuses=list(CameraStatus),
+                       can_edit=page.can(Action.edit_cameras))
+
+
+@router.get("/cameras/new", response_class=HTMLResponse)
+def add_form(page: Page, session: SessionDep) -> Response:
+    page.require(Action.edit_cameras)
+    return page.render("camera_form.html", mode="add", values={"onvif_port": "80", "watches": "other"},
+                       **choices(session, page))
+
+
+@router.post("/cameras/new", response_class=HTMLResponse)
+def add_camera(page: FormPage, session: SessionDep) -> Response:
+    page.require(Action.edit_cameras)
+    form = page.form
+    outcome: camera_service.RegistrationOutcome | None = None
+    error: CameraOpsError | None = None
+    try:
+        data = _camera_input(form)
+        outcome = camera_service.register_camera(
+            session, page.settings, data, scope=page.scope, pending=forms.checked(form, "pending"),
+            save_if_unreachable=forms.checked(form, "save_if_unreachable"))
+        error = outcome.error
+    except CameraOpsError as exc:
+        error = exc
+    camera = outcome.camera if outcome else None
+    steps = [] if forms.checked(form, "pending") and camera else describe(
+        outcome.handshake if outcome else None, error, host=str(form.get("host") or ""),
+        port=_port(form),
+        username=str(form.get("username") or ""), clock_warning_s=page.settings.clock_warning_s)
+    values = {k: v for k, v in form.items() if k != "password" and isinstance(v, str)}
+    return page.render("camera_form.html", status_code=201 if camera else 422, mode="add", values=values,
+                       error=error, steps=steps, saved=camera, warnings=outcome.warnings if outcome else [],
+                       **choices(session, page))
+
+
+def _port(form: dict[str, Any]) -> int:
+    try:
+        return forms.integer(form, "onvif_port") or 80
+    except ValidationFailed:
+        return 80
+
+
+def _camera_input(form: dict[str, Any]) -> camera_service.CameraInput:
+    area_id = forms.integer(form, "area_id")
+    if area_id is None:
+        raise ValidationFailed("choose the hamlet", field="area_id")
+    return camera_service.CameraInput(
+        code=forms.required(form, "code"), name=forms.required(form, "name"), area_id=area_id,
+        host=forms.required(form, "host"), username=forms.required(form, "username"),
+        password=str(form.get("password") or ""), onvif_port=forms.integer(form, "onvif_port") or 80,
+        donor_id=forms.integer(form, "donor_id"), donated_on=forms.day(form, "donated_on"),
+        security_model_id=forms.integer(form, "security_model_id"),
+        install_point=forms.text(form, "install_point"), address=forms.text(form, "address"),
+        latitude=forms.number(form, "latitude"), longitude=forms.number(form, "longitude"),
+        watches=forms.choice(form, "watches", Watches, Watches.other) or Watches.other,
+        bearing_deg=forms.number(form, "bearing_deg"), note=forms.text(form, "note"),
+    )
+
+
+@router.get("/cameras/import", response_class=HTMLResponse)
+def import_form(page: Page) -> Response:
+    page.require(Action.edit_cameras)
+    return page.render("camera_import.html", required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, results=None)
+
+
+@router.post("/cameras/import", response_class=HTMLResponse)
+def import_file(page: FormPage, session: SessionDep, file: Annotated[UploadFile, File()]) -> Response:
+    page.require(Action.edit_cameras)
+    error: CameraOpsError | None = None
+    results = []
+    try:
+        text = file.file.read().decode("utf-8-sig")
+        results = import_cameras_csv(session, page.settings, text, scope=page.scope,
+                                     handshake=forms.checked(page.form, "handshake"))
+    except UnicodeDecodeError:
+        error = ValidationFailed("the file is not UTF-8 text", field="file")
+    except CameraOpsError as exc:
+        error = exc
+    summary = {k: sum(1 for r in results if r.outcome == k) for k in ("created", "duplicate", "error")}
+    return page.render("camera_import.html", status_code=422 if error else 200, required=REQUIRED_COLUMNS,
+                       optional=OPTIONAL_COLUMNS, results=[asdict(r) for r in results], summary=summary, error=error)
+
+
+@router.get("/cameras/{camera_id}", response_class=HTMLResponse)
+def camera_detail(camera_id: int, page: Page, session: SessionDep, days: int = 7) -> Response:
+    camera = camera_service.get_camera(session, camera_id, scope=page.scope)
+    days = 30 if days == 30 else 7
+    timeline = snapshot_at = None
+    if health_view.MONITORING:
+        timeline = health_view.camera_timeline(session, camera.id, days=days, now=utcnow())
+        snapshot_at = health_view.snapshot_times(session, [camera.id]).get(camera.id)
+    return page.render("camera.html", camera=camera, days=days, timeline=timeline, snapshot_at=snapshot_at,
+                       monitoring=health_view.MONITORING, can_see_health=page.can(Action.read_health),
+                       can_edit=page.can(Action.edit_cameras), can_handle=page.can(Action.handle_problems),
+                       can_request=page.can(Action.request_footage), Lifecycle=Lifecycle)
+
+
+@router.get("/cameras/{camera_id}/edit", response_class=HTMLResponse)
+def edit_form(camera_id: int, page: Page, session: SessionDep) -> Response:
+    page.require(Action.edit_cameras)
+    camera = camera_service.get_camera(session, camera_id, scope=page.scope)
+    return page.render("camera_form.html", mode="edit", camera=camera, values=_values(camera),
+                       **choices(session, page))
+
+
+def _values(camera: Camera) -> dict[str, str]:
+    names = ("code", "name", "area_id", "host", "onvif_port", "username", "donor_id", "donated_on",
+             "security_model_id", "install_point", "address", "latitude", "longitude", "bearing_deg", "note")
+    values = {n: "" if getattr(camera, n) is None else str(getattr(camera, n)) for n in names}
+    values["watches"] = camera.watches.value
+    return values
+
+
+EDIT_FIELDS = ("name", "install_point", "address", "note", "host", "username")
+
+
+@router.post("/cameras/{camera_id}/edit", response_class=HTMLResponse)
+def edit_camera(camera_id: int, page: FormPage, session: SessionDep) -> Response:
+    page.require(Action.edit_cameras)
+    camera = camera_service.get_camera(session, camera_id, scope=page.scope)
+    form = page.form
+    try:
+        changes: dict[str, Any] = {name: forms.text(form, name) for name in EDIT_FIELDS}
+        changes["name"] = forms.required(form, "name")
+        changes["host"] = forms.required(form, "host")
+        changes.update(
+            onvif_port=forms.integer(form, "onvif_port") or 80, donor_id=forms.integer(form, "donor_id"),
+            donated_on=forms.day(form, "donated_on"), security_model_id=forms.integer(form, "security_model_id"),
+            latitude=forms.number(form, "latitude"), longitude=forms.number(form, "longitude"),
+            bearing_deg=forms.number(form, "bearing_deg"),
+            watches=forms.choice(form, "watches", Watches, Watches.other))
+        if forms.text(form, "password"):
+            changes["password"] = str(form["password"])
+        with session.begin_nested():
+            camera_service.update_camera(session, page.settings, camera, changes, scope=page.scope)
+            area_id = forms.integer(form, "area_id")
+            if area_id is not None and area_id != camera.area_id:
+                camera_service.move_camera(session, camera, area_id=area_id, scope=page.scope, reason="edited")
+    except CameraOpsError as exc:
+        session.expire(camera)
+        values = {k: v for k, v in form.items() if k != "password" and isinstance(v, str)}
+        return page.render("camera_form.html", status_code=422, mode="edit", camera=camera, values=values,
+                           error=exc, **choices(session, page))
+    return RedirectResponse(f"/cameras/{camera.id}", status_code=303)
+
+
+@router.post("/cameras/{camera_id}/retire")
+def retire(camera_id: int, page: FormPage, session: SessionDep) -> Response:
+    page.require(Action.edit_cameras)
+    camera = camera_service.get_camera(session, camera_id, scope=page.scope)
+    camera_service.set_lifecycle(session, camera, Lifecycle.retired)
+    return RedirectResponse(f"/cameras/{camera.id}", status_code=303)
