@@ -1,0 +1,143 @@
+"""Clip requests and clips: status, retrieval (HTTP range streaming, download, presigned link,
+evidence package), integrity re-check and the clip's custody trail.
+
+Every retrieval is appended to the custody ledger and committed *before* the first byte is read;
+if that write fails the answer is 503 and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session, joinedload, selectinload
+from starlette.background import BackgroundTask
+
+from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.routers.cases import ClientAddress, EngineDep, StoreDep, TrailFormat, request_out, trail_response
+from api.schemas_evidence import ClipCheckOut, ClipOut, ClipRequestOut, LinkIn, LinkOut
+from camera_ops.custody.ledger import MIN_PURPOSE_CHARS, EventType, append, append_now, events_for
+from camera_ops.custody.package import build_package
+from camera_ops.errors import Conflict, NotFound
+from camera_ops.footage.access import CaseAction, actor_for, require_case
+from camera_ops.footage.integrity import verify_clip
+from camera_ops.footage.retrieval import parse_range, require_archived
+from storage.models import User
+from storage.models_evidence import Case, Clip, ClipRequest
+from storage.types import utcnow
+
+router = APIRouter(tags=["clips"])
+Purpose = Annotated[str, Query(min_length=MIN_PURPOSE_CHARS, max_length=500, description="why (mandatory)")]
+
+
+def _clip(session: Session, clip_id: int) -> Clip:
+    clip = session.get(Clip, clip_id, options=[joinedload(Clip.camera),
+                                               joinedload(Clip.case).selectinload(Case.members)])
+    if clip is None:
+        raise NotFound(f"clip {clip_id} does not exist", field="clip_id")
+    return clip
+
+
+def _retrievable(session: Session, engine: EngineDep, user: User, clip_id: int, address: str | None,
+                 purpose: str) -> Clip:
+    clip = _clip(session, clip_id)
+    require_case(session, engine, user, clip.case, CaseAction.retrieve, client_address=address, clip_id=clip.id,
+                 purpose=purpose)
+    require_archived(clip)
+    return clip
+
+
+@router.get("/requests/{request_id}", response_model=ClipRequestOut)
+def get_request(request_id: int, user: CurrentUser, session: SessionDep, engine: EngineDep,
+                address: ClientAddress) -> ClipRequestOut:
+    request = session.get(ClipRequest, request_id, options=[selectinload(ClipRequest.clips)])
+    if request is None:
+        raise NotFound(f"request {request_id} does not exist", field="request_id")
+    case = session.get(Case, request.case_id, options=[selectinload(Case.members)])
+    assert case is not None
+    require_case(session, engine, user, case, CaseAction.read, client_address=address)
+    return request_out(request)
+
+
+@router.get("/clips/{clip_id}", response_model=ClipOut)
+def get_clip(clip_id: int, user: CurrentUser, session: SessionDep, engine: EngineDep, address: ClientAddress) -> ClipOut:
+    clip = _clip(session, clip_id)
+    require_case(session, engine, user, clip.case, CaseAction.read, client_address=address, clip_id=clip.id)
+    return ClipOut.model_validate(clip)
+
+
+@router.get("/clips/{clip_id}/content")
+def clip_content(
+    clip_id: int, purpose: Purpose, user: CurrentUser, session: SessionDep, engine: EngineDep, store: StoreDep,
+    address: ClientAddress, download: bool = False, range_header: Annotated[str | None, Header(alias="Range")] = None,
+) -> StreamingResponse:
+    clip = _retrievable(session, engine, user, clip_id, address, purpose)
+    assert clip.size_bytes is not None and clip.object_key is not None
+    span = parse_range(range_header, clip.size_bytes)
+    event = EventType.downloaded if download else (EventType.streamed if span.partial else EventType.viewed)
+    session.commit()  # end the request's transaction before the ledger takes the write lock
+    append_now(engine, event, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id, purpose=purpose,
+               details={"bytes": [span.start, span.end], "size": clip.size_bytes, "sha256": clip.sha256})
+    chunks = store.read(clip.object_key, version_id=clip.version_id, offset=span.start, length=span.length)
+    name = os.path.basename(clip.object_key)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(span.length), "X-Content-SHA256": clip.sha256 or "",
+               "Content-Disposition": f'{"attachment" if download else "inline"}; filename="{name}"'}
+    if span.partial:
+        headers["Content-Range"] = f"bytes {span.start}-{span.end}/{clip.size_bytes}"
+    return StreamingResponse(chunks, status_code=206 if span.partial else 200, media_type="video/mp4", headers=headers)
+
+
+@router.post("/clips/{clip_id}/link", response_model=LinkOut)
+def clip_link(clip_id: int, body: LinkIn, user: CurrentUser, session: SessionDep, engine: EngineDep,
+              store: StoreDep, settings: SettingsDep, address: ClientAddress) -> LinkOut:
+    clip = _retrievable(session, engine, user, clip_id, address, body.purpose)
+    assert clip.object_key is not None
+    seconds = min(settings.presigned_link_s, 300)
+    url = store.presigned_url(clip.object_key, clip.version_id, seconds)
+    if url is None:
+        raise Conflict("this clip store cannot issue direct links; stream or download through the API")
+    expires = utcnow() + timedelta(seconds=seconds)
+    append(session, EventType.link_issued, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
+           purpose=body.purpose, details={"expires_at": expires.isoformat(), "seconds": seconds})
+    session.commit()  # on record before the link leaves the server
+    return LinkOut(url=url, expires_at=expires)
+
+
+@router.get("/clips/{clip_id}/package")
+def clip_package(clip_id: int, purpose: Purpose, user: CurrentUser, session: SessionDep, engine: EngineDep,
+                 store: StoreDep, settings: SettingsDep, address: ClientAddress) -> FileResponse:
+    clip = _retrievable(session, engine, user, clip_id, address, purpose)
+    session.commit()
+    append_now(engine, EventType.package_exported, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
+               purpose=purpose, details={"sha256": clip.sha256})
+    events = events_for(session, clip_id=clip.id)
+    path = build_package(store, clip.case, clip, events, timezone=settings.timezone, made_at=utcnow(),
+                         directory=settings.data_dir if settings.data_dir.exists() else None)
+    return FileResponse(path, media_type="application/zip", filename=f"evidence-case{clip.case_id}-clip{clip.id}.zip",
+                        background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+@router.post("/clips/{clip_id}/verify", response_model=ClipCheckOut)
+def clip_verify(clip_id: int, user: CurrentUser, session: SessionDep, engine: EngineDep, store: StoreDep,
+                address: ClientAddress) -> ClipCheckOut:
+    clip = _clip(session, clip_id)
+    require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
+    result = verify_clip(store, clip)
+    append(session, EventType.integrity_checked, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
+           details={"ok": result.ok, "problem": result.problem})
+    return ClipCheckOut(clip_id=result.clip_id, ok=result.ok, problem=result.problem)
+
+
+@router.get("/clips/{clip_id}/custody")
+def clip_trail(clip_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep, engine: EngineDep,
+               address: ClientAddress, format: Annotated[TrailFormat, Query()] = "json") -> Response:
+    clip = _clip(session, clip_id)
+    require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
+    return trail_response(events_for(session, clip_id=clip.id), format,
+                          f"case {clip.case.number}, clip #{clip.id} ({clip.camera.code})",
+                          f"custody-clip-{clip.id}", settings.timezone)
+
+

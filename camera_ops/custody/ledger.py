@@ -1,0 +1,188 @@
+"""The custody ledger in the database: append events, read trails, verify the chain.
+
+Appends are serialised on the ``custody_head`` row: PostgreSQL locks it with ``SELECT ... FOR
+UPDATE`` (appenders in any process queue behind it), SQLite writers already hold the database
+write lock from ``BEGIN IMMEDIATE``. Under that lock the next ``seq`` and ``prev_hash`` come from
+the head, so the chain stays one line however many processes append. ``seq`` is also UNIQUE, a
+second guard.
+
+Two ways to append:
+
+* :func:`append` inside the caller's write transaction — the event commits with the change it
+  records (a clip request and its "requested" event), or not at all.
+* :func:`append_now` in its own transaction, committed before it returns — for retrievals and
+  denials, which must be on record before a byte is served (or the 403 is sent). Any failure is
+  ``LedgerWriteFailed``, and the retrieval does not happen.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from camera_ops.custody.chain import GENESIS_HASH, ChainVerification, next_record
+from camera_ops.errors import LedgerWriteFailed, ValidationFailed
+from storage.db import session_factory
+from storage.models_evidence import CustodyEvent, CustodyHead
+from storage.types import utcnow
+
+HEAD_ID = 1
+VERIFY_BATCH_ROWS = 5_000  # rows fetched per round trip while verifying
+
+
+class EventType(str, enum.Enum):
+    case_opened = "case_opened"
+    case_closed = "case_closed"
+    member_added = "member_added"
+    requested = "requested"
+    acquired = "acquired"
+    verified = "verified"
+    archived = "archived"
+    acquisition_failed = "acquisition_failed"
+    viewed = "viewed"
+    streamed = "streamed"
+    downloaded = "downloaded"
+    link_issued = "link_issued"
+    package_exported = "package_exported"
+    hold_placed = "hold_placed"
+    hold_released = "hold_released"
+    retention_changed = "retention_changed"
+    metadata_edited = "metadata_edited"
+    integrity_checked = "integrity_checked"
+    trail_read = "trail_read"
+    access_denied = "access_denied"
+
+
+# Access to footage or the trail: a purpose is mandatory for these.
+ACCESS_EVENTS = frozenset({
+    EventType.viewed, EventType.streamed, EventType.downloaded, EventType.link_issued,
+    EventType.package_exported, EventType.trail_read,
+})
+MIN_PURPOSE_CHARS = 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, in which role, from where. ``name`` is the username (or the worker's name)."""
+
+    name: str
+    role: str
+    client_address: str | None = None
+
+
+SYSTEM = Actor("camera-ops", "system")
+
+
+def append(
+    session: Session, event_type: EventType, actor: Actor, *, case_id: int | None = None,
+    clip_id: int | None = None, purpose: str | None = None, details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> CustodyEvent:
+    """Append one event in the session's transaction (the caller commits)."""
+    if event_type in ACCESS_EVENTS and len((purpose or "").strip()) < MIN_PURPOSE_CHARS:
+        raise ValidationFailed("say why you need this (purpose is mandatory for every access)", field="purpose")
+    head = _lock_head(session)
+    record = next_record(
+        head if head.seq else None, event_type=event_type.value, actor=actor.name, role=actor.role,
+        at=at or utcnow(), case=case_id, clip=clip_id, purpose=purpose,
+        client_address=actor.client_address, details=dict(details or {}),
+    )
+    event = CustodyEvent(
+        seq=record.seq, event_type=record.event_type, actor=record.actor, role=record.role, case=case_id,
+        clip=clip_id, purpose=purpose, client_address=record.client_address, at=record.at,
+        details=dict(record.details), prev_hash=record.prev_hash, hash=record.hash,
+    )
+    session.add(event)
+    head.seq, head.hash = record.seq, record.hash
+    session.flush()
+    return event
+
+
+def append_now(engine: Engine, event_type: EventType, actor: Actor, **fields: Any) -> CustodyEvent:
+    """Append and commit in a transaction of its own; ``LedgerWriteFailed`` if it cannot."""
+    session = session_factory(engine, write=True)()
+    try:
+        event = append(session, event_type, actor, **fields)
+        session.commit()
+        return event
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise LedgerWriteFailed("the custody ledger could not be written; nothing was released") from exc
+    finally:
+        session.close()
+
+
+def _lock_head(session: Session) -> CustodyHead:
+    query = select(CustodyHead).where(CustodyHead.id == HEAD_ID).with_for_update()
+    head = session.execute(query).scalar_one_or_none()
+    if head is None:  # a fresh database: create the head once, whoever comes first
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(
+            dialect.insert(CustodyHead).values(id=HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
+        )
+        head = session.execute(query).scalar_one()
+    return head
+
+
+# --- reading and verifying ------------------------------------------------------------------------
+
+
+def _columns() -> tuple[Any, ...]:
+    e = CustodyEvent
+    return (e.seq, e.event_type, e.actor, e.role, e.case.label("case"), e.clip.label("clip"), e.purpose,
+            e.client_address, e.at, e.details, e.prev_hash, e.hash)
+
+
+def iter_events(session: Session, *, after_seq: int = 0) -> Iterator[Any]:
+    """Every event in ``seq`` order as light rows (attribute access like the ORM object)."""
+    query = select(*_columns()).where(CustodyEvent.seq > after_seq).order_by(CustodyEvent.seq)
+    result = session.execute(query.execution_options(yield_per=VERIFY_BATCH_ROWS))
+    for partition in result.partitions():
+        yield from partition
+
+
+def events_for(session: Session, *, case_id: int | None = None, clip_id: int | None = None) -> list[CustodyEvent]:
+    query = select(CustodyEvent).order_by(CustodyEvent.seq)
+    if case_id is not None:
+        query = query.where(CustodyEvent.case == case_id)
+    if clip_id is not None:
+        query = query.where(CustodyEvent.clip == clip_id)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    reason: str | None
+    head_seq: int | None
+    checkpoint_seq: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def verify_ledger(session: Session, checkpoint: tuple[int, str] | None = None) -> LedgerReport:
+    """Verify the whole chain, against a trusted checkpoint (seq, hash) when one is given, and
+    against the head row (a deleted tail leaves the head ahead of the last row)."""
+    from camera_ops.custody.fastverify import rows, verify_rows
+
+    result: ChainVerification = verify_rows(rows(session.connection()), checkpoint)
+    cp_seq = checkpoint[0] if checkpoint else None
+    if not result.ok:
+        return LedgerReport(False, result.checked, result.first_broken_seq, result.reason, result.head_seq, cp_seq)
+    head = session.get(CustodyHead, HEAD_ID)
+    last_seq = result.head_seq or 0
+    if head is not None and (head.seq != last_seq or (last_seq and head.hash != result.head_hash)):
+        reason = f"the chain head says event {head.seq} but the last row is {last_seq}: rows were removed"
+        return LedgerReport(False, result.checked, last_seq + 1, reason, result.head_seq, cp_seq)
+    return LedgerReport(True, result.checked, None, None, result.head_seq, cp_seq)

@@ -1,0 +1,93 @@
+"""Custody trails as JSON, CSV and a printable HTML page (per clip or per case).
+
+Every row carries its prev_hash and hash, so a trail printed on paper can still be checked event
+by event against the ledger (see camera_ops.custody.chain for the recipe).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+
+from camera_ops.custody.chain import format_time
+from storage.models_evidence import CustodyEvent
+
+CSV_COLUMNS = ("seq", "at", "event_type", "actor", "role", "case", "clip", "purpose", "client_address", "details",
+               "prev_hash", "hash")
+EVENT_LABELS_VI = {
+    "case_opened": "Mở hồ sơ vụ việc", "case_closed": "Đóng hồ sơ", "member_added": "Thêm cán bộ",
+    "requested": "Yêu cầu trích xuất", "acquired": "Đã lấy dữ liệu từ camera", "verified": "Đã kiểm tra mã băm",
+    "archived": "Đã lưu trữ (khóa)", "acquisition_failed": "Trích xuất thất bại", "viewed": "Xem",
+    "streamed": "Phát trực tuyến", "downloaded": "Tải xuống", "link_issued": "Cấp liên kết tạm thời",
+    "package_exported": "Xuất gói chứng cứ", "hold_placed": "Đặt giữ pháp lý", "hold_released": "Bỏ giữ pháp lý",
+    "retention_changed": "Đổi thời hạn lưu", "metadata_edited": "Sửa thông tin", "integrity_checked": "Kiểm tra toàn vẹn",
+    "access_denied": "Truy cập bị từ chối",
+}
+
+
+def event_dict(event: CustodyEvent) -> dict[str, Any]:
+    return {"seq": event.seq, "at": format_time(event.at), "event_type": event.event_type, "actor": event.actor,
+            "role": event.role, "case": event.case, "clip": event.clip, "purpose": event.purpose,
+            "client_address": event.client_address, "details": event.details or {},
+            "prev_hash": event.prev_hash, "hash": event.hash}
+
+
+def trail_json(events: Sequence[CustodyEvent], *, subject: str) -> bytes:
+    body = {"subject": subject, "events": [event_dict(e) for e in events],
+            "chain": "hash = sha256(prev_hash bytes + canonical JSON of the event); see README"}
+    return json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def trail_csv(events: Sequence[CustodyEvent]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for event in events:
+        row = event_dict(event)
+        row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
+        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Vietnamese text correctly
+
+
+_PAGE = Environment(autoescape=True).from_string("""<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>Nhật ký truy xuất — {{ subject }}</title>
+<style>
+body{font-family:system-ui,sans-serif;font-size:11pt;margin:1.5cm}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:3px 5px;vertical-align:top}
+th{background:#eee}.hash{font-family:monospace;font-size:7pt;word-break:break-all}
+.denied{background:#fde8e8}@media print{a{color:inherit}}
+</style></head><body>
+<h1>Nhật ký truy xuất (custody trail)</h1>
+<p><strong>{{ subject }}</strong><br>In lúc / printed: {{ printed }} ({{ tz }})</p>
+<table><thead><tr><th>#</th><th>Thời gian / time</th><th>Sự kiện / event</th><th>Người / actor</th>
+<th>Mục đích / purpose</th><th>Chi tiết / details</th><th>Địa chỉ / address</th><th>Hash</th></tr></thead><tbody>
+{% for e in events %}<tr class="{{ 'denied' if e.event_type == 'access_denied' else '' }}">
+<td>{{ e.seq }}</td><td>{{ e.local }}<br><small>{{ e.at }}</small></td>
+<td>{{ e.label }}<br><small>{{ e.event_type }}</small></td><td>{{ e.actor }}<br><small>{{ e.role }}</small></td>
+<td>{{ e.purpose or '' }}</td><td><small>{{ e.details_text }}</small></td><td>{{ e.client_address or '' }}</td>
+<td class="hash">prev {{ e.prev_hash }}<br>hash {{ e.hash }}</td></tr>{% endfor %}
+</tbody></table>
+<p><small>Mỗi dòng: hash = SHA-256(prev_hash + nội dung sự kiện dạng JSON chuẩn). Each row's hash chains to the
+previous one; a changed row breaks every later link.</small></p>
+</body></html>
+""")
+
+
+def trail_html(events: Sequence[CustodyEvent], *, subject: str, timezone: str, printed: datetime) -> bytes:
+    zone = ZoneInfo(timezone)
+    rows = []
+    for event in events:
+        row = event_dict(event)
+        row["local"] = event.at.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
+        row["label"] = EVENT_LABELS_VI.get(event.event_type, event.event_type)
+        row["details_text"] = json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True)
+        rows.append(row)
+    return _PAGE.render(subject=subject, events=rows, tz=timezone,
+                        printed=printed.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")).encode("utf-8")
