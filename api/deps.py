@@ -61,6 +61,23 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def cookie_retrieval_guard(request: Request, settings: SettingsDep) -> None:
+    """Footage retrieval over GET with the login cookie (the web player, the package link) must
+    carry the page's CSRF token: SameSite=Lax still sends the cookie on a cross-site link, which
+    would otherwise put a retrieval, with a purpose of the attacker's choosing, on an officer's
+    custody record. Bearer-token clients are unaffected."""
+    from api.web.csrf import CSRF_FIELD, token_matches
+
+    if request.headers.get("authorization"):
+        return
+    cookie = request.cookies.get(TOKEN_COOKIE)
+    if cookie and not token_matches(request.query_params.get(CSRF_FIELD), cookie, settings.jwt_key):
+        raise PermissionDenied("open the footage from its page in camera-ops (missing or wrong form token)")
+
+
+CookieRetrievalGuard = Depends(cookie_retrieval_guard)
+
+
 def require(action: Action) -> Callable[[User], User]:
     def check(user: CurrentUser) -> User:
         if not allowed(user.role, action):

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session, joinedload, selectinload
 from starlette.background import BackgroundTask
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CookieRetrievalGuard, CurrentUser, SessionDep, SettingsDep
 from api.routers.cases import ClientAddress, EngineDep, StoreDep, TrailFormat, request_out, trail_response
 from api.schemas_evidence import ClipCheckOut, ClipOut, ClipRequestOut, LinkIn, LinkOut
 from camera_ops.custody.ledger import MIN_PURPOSE_CHARS, EventType, append, append_now, events_for
@@ -69,7 +69,7 @@ def get_clip(clip_id: int, user: CurrentUser, session: SessionDep, engine: Engin
     return ClipOut.model_validate(clip)
 
 
-@router.get("/clips/{clip_id}/content")
+@router.get("/clips/{clip_id}/content", dependencies=[CookieRetrievalGuard])
 def clip_content(
     clip_id: int, purpose: Purpose, user: CurrentUser, session: SessionDep, engine: EngineDep, store: StoreDep,
     address: ClientAddress, download: bool = False, range_header: Annotated[str | None, Header(alias="Range")] = None,
@@ -106,7 +106,7 @@ def clip_link(clip_id: int, body: LinkIn, user: CurrentUser, session: SessionDep
     return LinkOut(url=url, expires_at=expires)
 
 
-@router.get("/clips/{clip_id}/package")
+@router.get("/clips/{clip_id}/package", dependencies=[CookieRetrievalGuard])
 def clip_package(clip_id: int, purpose: Purpose, user: CurrentUser, session: SessionDep, engine: EngineDep,
                  store: StoreDep, settings: SettingsDep, address: ClientAddress) -> FileResponse:
     clip = _retrievable(session, engine, user, clip_id, address, purpose)

@@ -86,13 +86,18 @@ def test_a_request_made_in_the_form_is_archived_played_and_logged(client, sessio
     session.commit()  # the test's session must not hold SQLite's write lock while the ledger appends
     html = client.get(f"/clips/{clip_id}").text
     assert clip.sha256 in html and clip.manifest_key in html and 'id="play-form"' in html
-    video = client.get(f"/api/v1/clips/{clip_id}/content", params={"purpose": "xem lại hiện trường"},
-                       headers={"Range": "bytes=0-99"})
+    # a link from another site carries the cookie (SameSite=Lax) but not the page's form token
+    forged = client.get(f"/api/v1/clips/{clip_id}/content", params={"purpose": "forged purpose"})
+    assert forged.status_code == 403
+    video = client.get(f"/api/v1/clips/{clip_id}/content", headers={"Range": "bytes=0-99"},
+                       params={"purpose": "xem lại hiện trường", "csrf_token": CSRF.search(html).group(1)})
     assert video.status_code == 206 and len(video.content) == 100
     events = list(session.scalars(select(CustodyEvent.event_type).where(CustodyEvent.clip == clip_id)
                                   .order_by(CustodyEvent.seq)))
+    purposes = list(session.scalars(select(CustodyEvent.purpose)))
     session.commit()
     assert events[-1] == "streamed", video.text
+    assert "forged purpose" not in purposes
     trail = client.get(f"/clips/{clip_id}").text.split('id="trail"', 1)[1]
     assert 'data-event="streamed"' in trail and "Phát trực tuyến" in trail
 

@@ -9,7 +9,8 @@
     var purpose = form.elements.purpose.value.trim();
     if (purpose.length < 3) { form.elements.purpose.focus(); return; }
     video.hidden = false;
-    video.src = form.action + "?purpose=" + encodeURIComponent(purpose);
+    // purpose and the page's form token travel together (see api/deps.cookie_retrieval_guard)
+    video.src = form.action + "?" + new URLSearchParams(new FormData(form)).toString();
     video.play().catch(function () { /* autoplay refused: the controls are there */ });
   });
 })();
