@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from camera_ops.custody.chain import GENESIS_HASH, ChainVerification, EventRecord, next_record
 from camera_ops.errors import LedgerWriteFailed, ValidationFailed
-from storage.db import session_factory
 from storage.models_evidence import CustodyEvent, CustodyHead
 from storage.types import utcnow
 
@@ -83,7 +82,7 @@ SYSTEM = Actor("camera-ops", "system")
 
 
 def append(
-    session: Session, event_type: EventType, actor: Actor, *, case_id: int | None = None,
+    session: Session | Connection, event_type: EventType, actor: Actor, *, case_id: int | None = None,
     clip_id: int | None = None, purpose: str | None = None, details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> EventRecord:
@@ -110,30 +109,31 @@ def append(
 
 
 def append_now(engine: Engine, event_type: EventType, actor: Actor, **fields: Any) -> EventRecord:
-    """Append and commit in a transaction of its own; ``LedgerWriteFailed`` if it cannot."""
-    session = session_factory(engine, write=True)()
+    """Append and commit in a transaction of its own; ``LedgerWriteFailed`` if it cannot.
+
+    A bare connection, not an ORM session: this is on every retrieval's path (bench_ledger)."""
     try:
-        event = append(session, event_type, actor, **fields)
-        session.commit()
-        return event
+        with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+            return append(conn, event_type, actor, **fields)
     except SQLAlchemyError as exc:
-        session.rollback()
         raise LedgerWriteFailed("the custody ledger could not be written; nothing was released") from exc
-    finally:
-        session.close()
 
 
-def _lock_head(session: Session) -> Row[Any]:
+def _lock_head(session: Session | Connection) -> Row[Any]:
     """The chain head (seq, hash), locked until the transaction ends."""
     query = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
     head = session.execute(query).first()
     if head is None:  # a fresh database: create the head once, whoever comes first
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        dialect = postgresql if _dialect_name(session) == "postgresql" else sqlite
         session.execute(
             dialect.insert(_HEAD).values(id=HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
         )
         head = session.execute(query).one()
     return head
+
+
+def _dialect_name(session: Session | Connection) -> str:
+    return session.dialect.name if isinstance(session, Connection) else session.get_bind().dialect.name
 
 
 # --- reading and verifying ------------------------------------------------------------------------
