@@ -7,6 +7,9 @@ from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
 from api.routers import areas, auth, cameras, donors, dossiers, users
+from api.routers import cases, clips, custody
+from api.routers import health, reports
+from api.web import install_web
 from camera_ops import __version__
 from camera_ops.settings import Settings, get_settings
 from storage.db import engine_for
@@ -27,9 +30,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or engine_for(settings.resolved_database_url)
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, areas, donors, dossiers, cameras):
+    for module in (auth, users, areas, donors, dossiers, cameras, cases, clips, custody, health, reports):
         api.include_router(module.router)
     app.include_router(api)
+    install_web(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -130,6 +130,99 @@ def serve(
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
+custody_app = typer.Typer(help="Custody ledger of archived footage.", no_args_is_help=True)
+app.add_typer(custody_app, name="custody")
+
+
+@app.command("worker")
+def worker(
+    once: Annotated[bool, typer.Option(help="run every job due now, then exit")] = False,
+    checkpoint: Annotated[bool, typer.Option(help="write a custody checkpoint now, then exit")] = False,
+) -> None:
+    """Run archive jobs (clip requests) and custody checkpoints; stops on SIGTERM/SIGINT."""
+    import signal
+    import threading
+
+    from camera_ops.footage.worker import Worker
+    from storage.db import get_engine
+
+    _setup_logging()
+    runner = Worker(get_engine(), get_settings())
+    if checkpoint:
+        runner.checkpoint_if_due(force=True)
+        return
+    if once:
+        outcomes = runner.run_until_idle()
+        console.print(f"{len(outcomes)} job(s) run")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runner.run_forever(stop)
+
+
+@custody_app.command("verify")
+def custody_verify(
+    clips: Annotated[bool, typer.Option(help="also re-hash every archived clip from the store")] = False,
+) -> None:
+    """Verify the hash chain against the newest checkpoint in the locked bucket; report the first broken link."""
+    from camera_ops.custody.checkpoint import verify_with_store
+    from camera_ops.footage.integrity import verify_all_clips
+    from storage.clipstore.base import clip_store_for
+    from storage.db import session_scope
+
+    settings = get_settings()
+    store = clip_store_for(settings)
+    failed = False
+    with session_scope(write=False) as session:
+        report = verify_with_store(session, store)
+        if report.ok:
+            console.print(f"[green]ledger OK[/green]: {report.checked} events, head {report.head_seq}, "
+                          f"checkpoint {report.checkpoint_seq or 'none'}")
+        else:
+            failed = True
+            console.print(f"[red]ledger BROKEN at event {report.first_broken_seq}[/red]: {report.reason}")
+        for check in verify_all_clips(session, store) if clips else []:
+            if not check.ok:
+                failed = True
+                console.print(f"[red]clip {check.clip_id}[/red]: {check.problem}")
+        if clips and not failed:
+            console.print("[green]every archived clip matches its hashes[/green]")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("monitor")
+def monitor() -> None:
+    """Probe every camera each cycle, keep status history, raise alerts (a process of its own)."""
+    from camera_ops.monitor.main import run
+    from storage.migrate import upgrade, wait_for_database
+
+    _setup_logging()
+    settings = get_settings()
+    wait_for_database(settings.resolved_database_url)
+    upgrade(settings.resolved_database_url)
+    run(settings)
+
+
+reports_app = typer.Typer(help="Reports for reviews (sơ kết / tổng kết).", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("coverage")
+def reports_coverage(
+    area: Annotated[str, typer.Option(help="area code (province, commune or hamlet)")],
+    period: Annotated[str, typer.Option(help="month, quarter, half or year")] = "month",
+    year: Annotated[int, typer.Option(help="default: the current year")] = 0,
+    index: Annotated[int, typer.Option(help="month 1-12, quarter 1-4, half 1-2; ignored for year")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="json, csv or xlsx")] = "json",
+    out: Annotated[Optional[Path], typer.Option(help="write here instead of stdout (xlsx needs it)")] = None,
+) -> None:
+    """Coverage report: cameras, uptime, camera-hours, hamlets and install points watched."""
+    from camera_ops.reports.cli import coverage_command
+
+    coverage_command(get_settings(), area_code=area, period=period, year=year, index=index, fmt=fmt, out=out)
+
+
 @app.command("demo")
 def demo(
     port: Annotated[int, typer.Option()] = 8000,

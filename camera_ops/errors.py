@@ -138,3 +138,12 @@ class LedgerWriteFailed(StorageError):
     """The custody ledger could not be written; the retrieval it guards must not happen."""
 
     code = "ledger_write_failed"
+
+
+# --- footage for cases (issue 5) -----------------------------------------------------------------
+
+
+class NoFootage(ClipUnavailable):
+    """The camera has no footage in the requested window (not a transfer problem: do not retry)."""
+
+    code = "no_footage"

@@ -47,6 +47,44 @@ class Settings(BaseSettings):
     onvif_timeout_s: float = 10.0
     clock_warning_s: float = 300.0
 
+    # --- health monitoring (issue 4) ---------------------------------------------------------------
+    monitor_cycle_s: float = Field(default=60.0, gt=0, description="every camera is probed once per cycle")
+    monitor_call_timeout_s: float = Field(
+        default=4.0, gt=0, description="hard deadline per network call of a probe (SOAP time, RTSP probe, snapshot)"
+    )
+    monitor_concurrency: int = Field(
+        default=2000, ge=1,
+        description="probes in flight at most (10k cameras, 10% black holes, 4 s deadline: ~70 in flight)"
+    )
+    monitor_reload_s: float = Field(default=30.0, gt=0, description="re-read the camera set (new/retired/maintenance)")
+    monitor_flush_s: float = Field(default=1.0, gt=0, description="status changes are written in one batch this often")
+    monitor_details_every_s: float = Field(
+        default=300.0, ge=0, description="latest probe details (last seen, RTT, clock) are persisted this often per camera"
+    )
+    monitor_quick_reprobe_s: float = 10.0  # after a first, unconfirmed failure
+    offline_after_failures: int = Field(default=2, ge=1)
+    snapshot_interval_s: float = 900.0  # routine picture check (15 min)
+    snapshot_soon_s: float = 300.0  # degraded or flapping cameras
+    snapshot_after_recovery_s: float = 30.0  # back from offline/unknown
+    clock_drift_max_s: float = 30.0  # camera clock off by more than this: degraded (footage times doubtful)
+    thumbnail_width_px: int = 320  # last snapshot kept for the UI at this width (~10-20 KB JPEG)
+
+    # --- alerts --------------------------------------------------------------------------------------
+    alert_after_s: float = Field(default=600.0, ge=0, description="a camera down this long raises an alert")
+    alert_check_s: float = 15.0  # how often the monitor looks for problems to alert and recoveries
+    alert_webhook_urls: list[str] = Field(default_factory=list, description="JSON POST receivers")
+    alert_email_to: list[str] = Field(default_factory=list)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "camera-ops@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    delivery_timeout_s: float = 10.0  # per webhook POST / SMTP session
+    delivery_backoff_s: float = 30.0  # first retry after a failed delivery; doubles each time ...
+    delivery_backoff_max_s: float = 3600.0  # ... up to this; deliveries are never dropped
+    digest_hour_local: int = Field(default=7, ge=0, le=23, description="daily digest per commune at this local hour")
+
     # --- clip store ----------------------------------------------------------------------------
     clip_store: Literal["local", "minio"] = "local"
     minio_endpoint: str = "127.0.0.1:9000"
@@ -58,6 +96,22 @@ class Settings(BaseSettings):
     minio_region: str = "us-east-1"
     retention_days: int = 365
     max_clip_minutes: int = 120
+
+    # --- footage for cases (issue 5) -----------------------------------------------------------
+    clip_dir: Path | None = Field(default=None, description="local clip store; default data_dir/clips")
+    object_retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        default="GOVERNANCE", description="per-object lock mode; COMPLIANCE cannot be shortened by anyone"
+    )
+    camera_footage_hours: float = Field(
+        default=24.0, description="how far back a camera's card reaches (64 GB SD card: about a day)"
+    )
+    archive_max_attempts: int = 5
+    archive_backoff_s: float = 30.0  # first retry after this, doubling per attempt
+    archive_backoff_max_s: float = 900.0
+    worker_lease_s: float = 300.0  # a job not heartbeated this long belongs to a dead worker
+    worker_poll_s: float = 2.0
+    custody_checkpoint_interval_s: float = 3600.0
+    presigned_link_s: int = Field(default=300, le=300, description="presigned links last at most 5 minutes")
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":

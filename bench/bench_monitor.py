@@ -1,0 +1,167 @@
+"""The probe engine at scale: N simulated cameras (default 10,000, 10% black holes) at a cycle.
+
+The simulator runs in a child process (``python -m camera_ops.sim.cli``); the monitor runs here
+(uvloop), against a fresh SQLite file (or ``--database-url``). After a warm-up cycle, it measures
+over ``--cycles`` cycles: probes/s, CPU µs per camera-probe of this process (all its threads: the
+loop, the database writer), the simulator's CPU (separately, from /proc), RSS, and lateness of
+regular probes against their schedule. Pictures are off (the per-cycle probe only: SOAP time +
+RTSP OPTIONS/DESCRIBE); ``--snapshots`` turns them on. Figures, not a test::
+
+    python bench/bench_monitor.py                      # 10,000 cameras, 60 s cycle, 3 cycles
+    python bench/bench_monitor.py --cameras 2000 --cycle 10 --cycles 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from camera_ops.monitor.engine import Monitor  # noqa: E402
+from camera_ops.monitor.testing import register_sim_cameras  # noqa: E402
+from camera_ops.registry.areas import create_area  # noqa: E402
+from camera_ops.settings import Settings  # noqa: E402
+from storage.db import make_engine, session_factory  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import AreaKind  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SIM_START_TIMEOUT_S = 600.0
+HAMLET_SIZE = 4
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_status_kb(field: str, pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def start_simulator(count: int, holes_every: int, workdir: Path) -> tuple[subprocess.Popen[bytes], list[dict]]:
+    fleet = {"defaults": {"vendor": "generic"}, "cameras": [
+        {"name": f"b{i:05d}", "group": f"h{i // HAMLET_SIZE:04d}",
+         **({"faults": {"black_hole": True}} if holes_every and i % holes_every == 0 else {})}
+        for i in range(count)]}
+    (workdir / "fleet.json").write_text(json.dumps(fleet))
+    out = workdir / "cameras.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "camera_ops.sim.cli", "--fleet", str(workdir / "fleet.json"), "--out", str(out),
+         "--control-port", "0", "--base-address", "127.40.0.1", "--http-port", "18080", "--rtsp-port", "18554",
+         "--shared-port"], stdout=subprocess.DEVNULL, stderr=open(workdir / "sim.log", "wb"))
+    deadline = time.monotonic() + SIM_START_TIMEOUT_S
+    while not out.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"simulator did not start; see {workdir / 'sim.log'}")
+        time.sleep(0.5)
+    time.sleep(0.5)  # the file is written in one go, but let the writer finish
+    return process, json.loads(out.read_text())["cameras"]
+
+
+def register(url: str, settings: Settings, cameras: list[dict]) -> None:
+    upgrade(url)
+    engine = make_engine(url)
+    with session_factory(engine)() as session:
+        province = create_area(session, kind=AreaKind.province, code="BP", name="Tỉnh bench", parent_id=None)
+        commune = create_area(session, kind=AreaKind.commune, code="BC", name="Xã bench", parent_id=province.id)
+        hamlets = [create_area(session, kind=AreaKind.hamlet, code=f"BH{i}", name=f"Thôn {i}", parent_id=commune.id)
+                   for i in range((len(cameras) + HAMLET_SIZE - 1) // HAMLET_SIZE)]
+        register_sim_cameras(session, settings, [SimpleNamespace(**c) for c in cameras], hamlets,
+                             per_hamlet=HAMLET_SIZE, code_prefix="B")
+        session.commit()
+    engine.dispose()
+
+
+async def measure(settings: Settings, cycles: int, sim_pid: int, snapshots: bool) -> dict[str, float]:
+    monitor = Monitor(settings, snapshots=snapshots)
+    runner = asyncio.create_task(monitor.run())
+    await monitor.wait_for(monitor.ready.is_set, timeout_s=300)
+    cycle = settings.monitor_cycle_s
+    await asyncio.sleep(cycle * 1.1)  # warm-up: every camera probed once, details written once
+    monitor.stats.lateness_s.clear()
+    p0, c0, s0, t0 = monitor.stats.probes, time.process_time(), proc_cpu_s(sim_pid), time.monotonic()
+    u0, k0 = os.times()[:2]
+    skipped0 = monitor.stats.skipped_busy
+    await asyncio.sleep(cycle * cycles)
+    p1, c1, s1, t1 = monitor.stats.probes, time.process_time(), proc_cpu_s(sim_pid), time.monotonic()
+    u1, k1 = os.times()[:2]
+    figures = {
+        "probes": p1 - p0, "seconds": t1 - t0, "probes_per_s": (p1 - p0) / (t1 - t0),
+        "cpu_us_per_probe": 1e6 * (c1 - c0) / max(1, p1 - p0),
+        "user_us_per_probe": 1e6 * (u1 - u0) / max(1, p1 - p0), "sys_us_per_probe": 1e6 * (k1 - k0) / max(1, p1 - p0),
+        "monitor_cpu_share": (c1 - c0) / (t1 - t0),
+        "sim_cpu_us_per_probe": 1e6 * (s1 - s0) / max(1, p1 - p0),
+        "lateness_p50_s": monitor.stats.lateness_percentile(50) or 0.0,
+        "lateness_p99_s": monitor.stats.lateness_percentile(99) or 0.0,
+        "lateness_max_s": max(monitor.stats.lateness_s, default=0.0),
+        "skipped_busy": monitor.stats.skipped_busy - skipped0, "in_flight_end": len(monitor._inflight),
+        "rss_mb": proc_status_kb("VmRSS") / 1024, "rss_peak_mb": proc_status_kb("VmHWM") / 1024,
+        "changes_written": monitor.stats.changes_written, "flushes": monitor.stats.flushes,
+    }
+    monitor.stop()
+    await runner
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cameras", type=int, default=10_000)
+    parser.add_argument("--cycle", type=float, default=60.0)
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--holes-every", type=int, default=10, help="every Nth camera is a black hole (0: none)")
+    parser.add_argument("--timeout", type=float, default=4.0, help="deadline per network call, s")
+    parser.add_argument("--concurrency", type=int, default=2000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--snapshots", action="store_true")
+    parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of the run here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
+        workdir = Path(tmp)
+        url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+        settings = Settings(database_url=url, monitor_cycle_s=args.cycle, monitor_call_timeout_s=args.timeout,
+                            monitor_concurrency=args.concurrency, monitor_reload_s=max(30.0, args.cycle),
+                            _env_file=None)  # type: ignore[call-arg]
+        started = time.monotonic()
+        sim, cameras = start_simulator(args.cameras, args.holes_every, workdir)
+        print(f"simulator: {len(cameras)} cameras up in {time.monotonic() - started:.0f} s (pid {sim.pid})")
+        try:
+            register(url, settings, cameras)
+            import uvloop
+
+            if args.profile:
+                import cProfile
+
+                with cProfile.Profile() as profiler:
+                    figures = uvloop.run(measure(settings, args.cycles, sim.pid, args.snapshots))
+                profiler.dump_stats(args.profile)
+            else:
+                figures = uvloop.run(measure(settings, args.cycles, sim.pid, args.snapshots))
+        finally:
+            sim.send_signal(signal.SIGINT)
+            try:
+                sim.wait(60)
+            except subprocess.TimeoutExpired:
+                sim.kill()
+    holes = args.cameras // args.holes_every if args.holes_every else 0
+    print(f"\n{args.cameras} cameras ({holes} black holes), cycle {args.cycle:g} s, measured {args.cycles} cycles "
+          f"after one warm-up cycle, call deadline {args.timeout:g} s, pictures {'on' if args.snapshots else 'off'}")
+    for key, value in figures.items():
+        print(f"  {key:22s} {value:12.3f}" if isinstance(value, float) else f"  {key:22s} {value:12d}")
+
+
+if __name__ == "__main__":
+    main()

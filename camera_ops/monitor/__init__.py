@@ -1,0 +1,1 @@
+"""Health monitoring: the probe engine (``camera-ops monitor``), status history, uptime queries."""

@@ -1,0 +1,420 @@
+"""The probe engine behind ``camera-ops monitor``: one asyncio loop probing every camera each cycle.
+
+- Each camera has a stable phase in the cycle (:mod:`schedule`), so probes spread evenly.
+- A semaphore bounds probes in flight; every network call has its own deadline, so a camera that
+  hangs holds one slot for at most a few seconds and never delays another camera's probe.
+- Results are judged at once (:func:`camera_ops.health.status.decide`) and collected in a batch
+  that one database thread writes every ``monitor_flush_s`` in one transaction.
+- The camera set is re-read every ``monitor_reload_s``: new cameras join, retired ones leave,
+  maintenance switches are applied, reference re-takes are picked up.
+- Side jobs (alerts, deliveries, rollups, digest) run in their own thread, each on its interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+import httpx
+from sqlalchemy import Engine
+
+from camera_ops.errors import CameraError
+from camera_ops.health.picture import PictureState
+from camera_ops.health.status import (
+    CameraHealthState,
+    Decision,
+    ProbeOutcome,
+    StatusPolicy,
+    decide,
+    set_maintenance,
+)
+from camera_ops.health.vocabulary import Status, ordered
+from camera_ops.monitor.pictures import judge_snapshot
+from camera_ops.monitor.probe import fetch_snapshot, probe_camera, snapshot_client
+from camera_ops.monitor.schedule import Entry, Kind, Schedule, phase_fraction, slot_index
+from camera_ops.monitor.store import (
+    Batch,
+    CameraRow,
+    DetailsRecord,
+    PasswordCache,
+    PictureRecord,
+    ProbeTarget,
+    StatusChangeRecord,
+    ensure_health_rows,
+    load_cameras,
+    write_batch,
+)
+from camera_ops.settings import Settings
+from storage.db import engine_for, session_factory
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+TICK_MAX_S = 0.05  # the scheduler wakes at least this often (new re-probes, stop requests)
+# Start probes due within this horizon in one wake-up. Event loop timers have ~1 ms resolution and
+# may fire a little early: without the horizon the scheduler spins awake until an entry is due.
+EARLY_S = 0.02
+LATENCY_SAMPLES = 200_000  # lateness samples kept for percentiles (~1.6 MB)
+ONE_MICROSECOND = timedelta(microseconds=1)
+STOP_GRACE_CALLS = 3  # on stop, in-flight probes get this many call deadlines to finish
+T = TypeVar("T")
+
+
+class Job(Protocol):
+    """A side job the monitor runs periodically in a worker thread."""
+
+    name: str
+    interval_s: float
+
+    def run_once(self) -> Any: ...
+
+
+def policy_from(settings: Settings) -> StatusPolicy:
+    return StatusPolicy(
+        failures_to_offline=settings.offline_after_failures,
+        quick_reprobe_s=settings.monitor_quick_reprobe_s,
+        clock_drift_max_s=settings.clock_drift_max_s,
+        snapshot_interval_s=settings.snapshot_interval_s,
+        snapshot_soon_s=settings.snapshot_soon_s,
+        snapshot_after_recovery_s=settings.snapshot_after_recovery_s,
+    )
+
+
+@dataclass(slots=True)
+class CameraRuntime:
+    """What the engine keeps in memory about one camera between probes."""
+
+    target: ProbeTarget
+    state: CameraHealthState
+    picture: PictureState | None
+    next_snapshot_at: float | None = 0.0  # loop time; 0 = at the first probe that reaches it
+    details_due: float = 0.0  # loop time when probe details are next persisted
+    last_row_at: datetime | None = None  # time of the last history row (rows must increase)
+    last_seen_at: datetime | None = None
+    reference_requested_at: datetime | None = None
+    busy: bool = False
+
+
+@dataclass
+class MonitorStats:
+    probes: int = 0
+    snapshots: int = 0
+    skipped_busy: int = 0  # regular slots skipped because the previous probe still ran
+    flushes: int = 0
+    changes_written: int = 0
+    completed: Counter[int] = field(default_factory=Counter)  # camera id -> probes finished
+    regular_slots: dict[int, list[int]] | None = None  # camera id -> cycle index of each regular probe
+    lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+
+    def lateness_percentile(self, pct: float) -> float | None:
+        if not self.lateness_s:
+            return None
+        ordered_samples = sorted(self.lateness_s)
+        return ordered_samples[min(len(ordered_samples) - 1, int(len(ordered_samples) * pct / 100))]
+
+
+class Monitor:
+    def __init__(
+        self, settings: Settings, *, engine: Engine | None = None, jobs: Sequence[Job] = (),
+        record_slots: bool = False, snapshots: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.snapshots = snapshots  # benchmarks of the network probe alone switch pictures off
+        self.policy = policy_from(settings)
+        self.engine = engine or engine_for(settings.resolved_database_url)
+        self.jobs = list(jobs)
+        self.stats = MonitorStats(regular_slots={} if record_slots else None)
+        self.cameras: dict[int, CameraRuntime] = {}
+        self._schedule = Schedule(settings.monitor_cycle_s)
+        self._batch = Batch()
+        self._passwords = PasswordCache(settings)
+        self._write_session = session_factory(self.engine, write=True)
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()  # set once the camera set is loaded and probing starts
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._flush_lock = asyncio.Lock()
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
+        self._job_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-jobs")
+        self._slots: asyncio.Semaphore | None = None
+        self._snapshot_auth: dict[int, tuple[tuple[str, str], httpx.DigestAuth]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Probe until :meth:`stop`; then finish in-flight probes, write the last batch, close up."""
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(self.settings.monitor_concurrency)
+        self._http = snapshot_client(timeout_s=self.settings.monitor_call_timeout_s,
+                                     max_connections=self.settings.monitor_concurrency)
+        background: list[asyncio.Task[None]] = []
+        try:
+            await self.reload()
+            self.ready.set()
+            background = [asyncio.create_task(c, name=n) for n, c in (
+                ("scheduler", self._scheduler()), ("flusher", self._every(self.settings.monitor_flush_s, self.flush)),
+                ("reloader", self._every(self.settings.monitor_reload_s, self.reload)),
+            )]
+            background += [asyncio.create_task(self._job_loop(job), name=job.name) for job in self.jobs]
+            await self._stop.wait()
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self._drain_inflight()
+            try:
+                await self.flush()
+            except Exception:  # noqa: BLE001 — stopping anyway; say what was lost
+                log.exception("monitor: the last batch could not be written")
+            await self._http.aclose()
+            self._db.shutdown(wait=True)
+            self._job_thread.shutdown(wait=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def wait_for(self, predicate: Callable[[], bool], *, timeout_s: float, poll_s: float = 0.02) -> None:
+        """Tests and benchmarks: wait until ``predicate()`` holds (TimeoutError after ``timeout_s``)."""
+        async with asyncio.timeout(timeout_s):
+            while not predicate():
+                await asyncio.sleep(poll_s)
+
+    async def _drain_inflight(self) -> None:
+        if not self._inflight:
+            return
+        grace = self.settings.monitor_call_timeout_s * STOP_GRACE_CALLS
+        _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _every(self, interval_s: float, action: Callable[[], Any]) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await action()
+            except Exception:  # noqa: BLE001 — the loop must survive a database hiccup
+                log.exception("monitor: %s failed; trying again in %.0f s", getattr(action, "__name__", action), interval_s)
+
+    async def _job_loop(self, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            # first run one interval after start: statuses are known by then (a digest or an alert
+            # check at start-up would see every camera "unknown")
+            await asyncio.sleep(job.interval_s)
+            try:
+                await loop.run_in_executor(self._job_thread, job.run_once)
+            except Exception:  # noqa: BLE001 — one failing job is logged, the others go on
+                log.exception("monitor job %s failed", job.name)
+
+    async def _in_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    # --- scheduling -----------------------------------------------------------------------------------
+
+    async def _scheduler(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._slots is not None
+        while True:
+            for entry in self._schedule.pop_due(loop.time() + EARLY_S):
+                runtime = self.cameras.get(entry.camera_id)
+                if runtime is None:
+                    continue
+                if runtime.busy:
+                    self.stats.skipped_busy += entry.kind is Kind.REGULAR
+                    continue
+                await self._slots.acquire()  # saturated: the scheduler waits, lateness shows it
+                if entry.kind is Kind.REGULAR:
+                    self.stats.lateness_s.append(max(0.0, loop.time() - entry.due))
+                runtime.busy = True
+                task = asyncio.create_task(self._probe(runtime, entry))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            next_due = self._schedule.next_due()
+            delay = TICK_MAX_S if next_due is None else min(TICK_MAX_S, max(EARLY_S, next_due - loop.time()))
+            await asyncio.sleep(delay)
+
+    async def _probe(self, runtime: CameraRuntime, entry: Entry) -> None:
+        camera_id = runtime.target.camera_id
+        try:
+            facts = await probe_camera(runtime.target, timeout_s=self.settings.monitor_call_timeout_s,
+                                       clock_offset_s=runtime.state.last_clock_offset_s)
+            outcome = facts.outcome
+            if self._snapshot_wanted(runtime, outcome):
+                outcome = await self._with_picture(runtime, outcome)
+            if camera_id in self.cameras:  # not retired meanwhile
+                self._apply(runtime, decide(runtime.state, outcome, policy=self.policy), outcome.at,
+                            outcome=outcome, error=facts.error)
+        except Exception:  # noqa: BLE001 — one failing camera is logged and skipped, the loop goes on
+            log.exception("camera %s: probe failed unexpectedly", camera_id)
+        finally:
+            runtime.busy = False
+            assert self._slots is not None
+            self._slots.release()
+            self.stats.probes += 1
+            self.stats.completed[camera_id] += 1
+            if self.stats.regular_slots is not None and entry.kind is Kind.REGULAR:
+                self.stats.regular_slots.setdefault(camera_id, []).append(slot_index(entry.due, self._schedule.cycle_s))
+
+    # --- pictures ------------------------------------------------------------------------------------
+
+    def _snapshot_wanted(self, runtime: CameraRuntime, outcome: ProbeOutcome) -> bool:
+        answering = outcome.tcp_ok and outcome.auth_ok is not False and (outcome.onvif_ok or outcome.rtsp_ok)
+        if not answering:
+            return False
+        if runtime.reference_requested_at is not None:
+            return True
+        if not self.snapshots:
+            return False
+        due = runtime.next_snapshot_at
+        return due is not None and not runtime.state.in_maintenance and asyncio.get_running_loop().time() >= due
+
+    async def _with_picture(self, runtime: CameraRuntime, outcome: ProbeOutcome) -> ProbeOutcome:
+        runtime.next_snapshot_at = None  # the decision arms the next one
+        retake = runtime.reference_requested_at is not None
+        try:
+            jpeg = await fetch_snapshot(self._http, runtime.target, timeout_s=self.settings.monitor_call_timeout_s,
+                                        auth=self._digest_auth(runtime.target))
+            result = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: judge_snapshot(jpeg, runtime.picture, retake=retake,
+                                             thumbnail_width=self.settings.thumbnail_width_px))
+        except CameraError as exc:
+            log.info("camera %s: no snapshot (%s)", runtime.target.camera_id, exc.code)
+            return replace(outcome, snapshot_failed=True)
+        self.stats.snapshots += 1
+        runtime.picture = result.state
+        taken = outcome.at if result.reference_retaken else None
+        if result.reference_retaken or result.reference_error:
+            runtime.reference_requested_at = None
+        self._batch.pictures[runtime.target.camera_id] = PictureRecord(
+            camera_id=runtime.target.camera_id, at=outcome.at, metrics=result.assessment.metrics.to_dict(),
+            problems=[p.value for p in result.assessment.problems], picture_state=result.state.to_dict(),
+            thumbnail=result.thumbnail, reference_taken_at=taken,
+        )
+        return replace(outcome, picture=result.assessment.problems)
+
+    def _digest_auth(self, target: ProbeTarget) -> httpx.DigestAuth:
+        key = (target.username, target.password)
+        cached = self._snapshot_auth.get(target.camera_id)
+        if cached is None or cached[0] != key:
+            cached = (key, httpx.DigestAuth(*key))
+            self._snapshot_auth[target.camera_id] = cached
+        return cached[1]
+
+    # --- decisions -------------------------------------------------------------------------------------
+
+    def _apply(
+        self, runtime: CameraRuntime, decision: Decision, at: datetime, *, outcome: ProbeOutcome | None = None,
+        error: str | None = None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        state = decision.new_state
+        if decision.changed:
+            if runtime.last_row_at is not None and at <= runtime.last_row_at:
+                at = runtime.last_row_at + ONE_MICROSECOND  # history rows of a camera strictly increase
+            if decision.status_changed:
+                state = replace(state, since=at)
+            runtime.last_row_at = at
+            since = state.since or at
+            self._batch.changes.append(StatusChangeRecord(runtime.target.camera_id, at, state.status, state.reasons,
+                                                          since))
+        runtime.state = state
+        if decision.next_snapshot_in_s is None:
+            runtime.next_snapshot_at = None
+        else:
+            due = now + decision.next_snapshot_in_s
+            runtime.next_snapshot_at = due if runtime.next_snapshot_at is None else min(runtime.next_snapshot_at, due)
+        if decision.reprobe_after_s is not None:
+            self._schedule.reprobe(runtime.target.camera_id, now + decision.reprobe_after_s)
+        if outcome is not None and (outcome.onvif_ok or outcome.rtsp_ok):
+            runtime.last_seen_at = outcome.at
+        if decision.changed or now >= runtime.details_due:
+            runtime.details_due = now + self.settings.monitor_details_every_s
+            self._batch.details[runtime.target.camera_id] = DetailsRecord(
+                camera_id=runtime.target.camera_id, last_probe_at=outcome.at if outcome else at,
+                last_seen_at=runtime.last_seen_at, rtt_ms=outcome.rtt_ms if outcome else None,
+                clock_offset_s=outcome.clock_offset_s if outcome else state.last_clock_offset_s,
+                last_error=error, state=state.to_dict(),
+            )
+
+    # --- the camera set ---------------------------------------------------------------------------------
+
+    def _load(self) -> dict[int, CameraRow]:
+        with self._write_session() as session, session.begin():
+            ensure_health_rows(session)
+            return load_cameras(session, self._passwords)
+
+    async def reload(self) -> None:
+        rows = await self._in_db_thread(self._load)
+        now = asyncio.get_running_loop().time()
+        for camera_id, row in rows.items():
+            runtime = self.cameras.get(camera_id)
+            if runtime is None:
+                runtime = self._new_runtime(row)
+                self.cameras[camera_id] = runtime
+                self._schedule.add_camera(camera_id, now)
+            else:
+                runtime.target = row.target
+            runtime.reference_requested_at = row.reference_requested_at
+            if row.in_maintenance != runtime.state.in_maintenance:
+                self._switch_maintenance(runtime, row)
+        for camera_id in set(self.cameras) - set(rows):
+            self._forget(camera_id)
+
+    def _new_runtime(self, row: CameraRow) -> CameraRuntime:
+        state = CameraHealthState.from_dict(row.state) if row.state else CameraHealthState()
+        state = replace(state, status=row.status, since=row.status_since, reasons=ordered(row.reasons))
+        picture = PictureState.from_dict(row.picture_state) if row.picture_state else None
+        # a camera never pictured gets a snapshot at its first probe (baseline, reference); after a
+        # restart, known cameras spread their next snapshot over the interval (no burst)
+        first_snapshot = 0.0
+        if picture is not None:
+            spread = phase_fraction(row.target.camera_id) * self.settings.snapshot_interval_s
+            first_snapshot = asyncio.get_running_loop().time() + spread
+        return CameraRuntime(target=row.target, state=state, picture=picture, last_row_at=row.status_since,
+                             next_snapshot_at=first_snapshot)
+
+    def _switch_maintenance(self, runtime: CameraRuntime, row: CameraRow) -> None:
+        now = utcnow()
+        asked = row.maintenance_requested_at  # set by the health API; other switches date "now"
+        last = runtime.last_row_at
+        fresh = asked is not None and asked <= now and (last is None or asked > last)
+        at = asked if fresh and asked is not None else now
+        self._apply(runtime, set_maintenance(runtime.state, row.in_maintenance, at, policy=self.policy), at)
+
+    def _forget(self, camera_id: int) -> None:
+        """A retired (or vanished) camera: stop probing; its history ends in ``unknown`` (no uptime)."""
+        runtime = self.cameras.pop(camera_id)
+        self._schedule.remove_camera(camera_id)
+        if runtime.state.status is not Status.UNKNOWN:
+            at = utcnow()
+            if runtime.last_row_at is not None and at <= runtime.last_row_at:
+                at = runtime.last_row_at + ONE_MICROSECOND
+            self._batch.changes.append(StatusChangeRecord(camera_id, at, Status.UNKNOWN, (), at))
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    def _write(self, batch: Batch) -> None:
+        with self._write_session() as session, session.begin():
+            write_batch(session, batch)
+
+    async def flush(self) -> None:
+        """Write everything collected so far in one transaction (kept for the next try on failure)."""
+        async with self._flush_lock:
+            batch, self._batch = self._batch, Batch()
+            if not batch:
+                return
+            try:
+                await self._in_db_thread(self._write, batch)
+            except Exception:
+                self._batch = batch.merge_back(self._batch)
+                raise
+            self.stats.flushes += 1
+            self.stats.changes_written += len(batch.changes)

@@ -1,0 +1,56 @@
+"""``camera-ops monitor``: the probe engine and its side jobs in one process, separate from the API.
+
+Stops gracefully on SIGTERM / SIGINT: no new probes, in-flight probes finish (bounded by their
+deadlines), the last batch is written, every client is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from camera_ops.alerts.detector import AlertJob
+from camera_ops.alerts.digest import DigestJob
+from camera_ops.alerts.outbox import DeliveryJob
+from camera_ops.monitor.engine import Job, Monitor
+from camera_ops.monitor.history import RollupJob
+from camera_ops.settings import Settings
+from storage.db import engine_for, session_factory
+
+log = logging.getLogger(__name__)
+
+
+def default_jobs(settings: Settings) -> list[Job]:
+    maker = session_factory(engine_for(settings.resolved_database_url), write=True)
+    return [AlertJob(maker, settings), DeliveryJob(maker, settings), RollupJob(maker), DigestJob(maker, settings)]
+
+
+async def serve(settings: Settings) -> None:
+    jobs = default_jobs(settings)
+    monitor = Monitor(settings, jobs=jobs)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, monitor.stop)
+    log.info("monitor: cycle %.0f s, up to %d probes in flight", settings.monitor_cycle_s, settings.monitor_concurrency)
+    try:
+        await monitor.run()
+    finally:
+        for job in jobs:
+            close = getattr(job, "close", None)
+            if close is not None:
+                close()
+    log.info("monitor stopped after %d probes", monitor.stats.probes)
+
+
+def run(settings: Settings) -> None:
+    """Run until a signal; uvloop when it is installed."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per snapshot otherwise
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(settings))
+    else:
+        uvloop.run(serve(settings))

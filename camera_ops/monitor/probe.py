@@ -1,0 +1,147 @@
+"""One probe of one camera: raw SOAP time (clock offset), RTSP OPTIONS + DESCRIBE, optionally a
+snapshot. Network only; judging is done by :mod:`camera_ops.health.status` and ``picture``.
+
+Every call runs under its own hard deadline (the clients enforce it), and nothing here raises for
+a camera fault: every expected failure becomes a field of :class:`ProbeOutcome`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from camera_ops.errors import (
+    CameraAuthFailed,
+    CameraError,
+    CameraProtocolError,
+    CameraTimeout,
+    CameraUnreachable,
+)
+from camera_ops.health.status import ProbeOutcome, reason_for_error
+from camera_ops.monitor.store import ProbeTarget
+from camera_ops.onvif.rawsoap import get_system_date_and_time
+from camera_ops.rtsp.client import grab_keyframe, rtsp_probe
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024  # a 4K JPEG is ~2 MB; anything larger is not a snapshot
+HTTP_OK = 200
+HTTP_UNAUTHORIZED = 401
+
+# A camera whose ONVIF port does not answer at all is down: trying RTSP too would only double the
+# wait on a black hole. A camera that answers ONVIF wrongly may still stream: try RTSP.
+_DOWN_ERRORS = (CameraUnreachable,)  # includes CameraTimeout
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeFacts:
+    """A probe's outcome plus what the UI shows about it."""
+
+    outcome: ProbeOutcome
+    error: str | None  # short text of the first failure, for the UI (never a secret)
+
+
+async def probe_camera(target: ProbeTarget, *, timeout_s: float, clock_offset_s: float | None) -> ProbeFacts:
+    at = utcnow()
+    onvif_ok: bool | None = None
+    clock: float | None = None
+    rtt_ms: float | None = None
+    first_error: CameraError | None = None
+    try:
+        answer = await get_system_date_and_time(
+            target.host, target.onvif_port, username=target.username, password=target.password,
+            clock_offset_s=clock_offset_s or 0.0, timeout_s=timeout_s,
+        )
+        onvif_ok, clock, rtt_ms = True, answer.clock_offset_s, answer.rtt_s * 1000.0
+    except CameraAuthFailed as exc:
+        return _failed(at, exc, tcp_ok=True, auth_ok=False)
+    except _DOWN_ERRORS as exc:
+        return _failed(at, exc, tcp_ok=isinstance(exc, CameraTimeout), onvif_ok=False)
+    except CameraError as exc:  # NotOnvif, protocol errors: the camera answers, maybe streams
+        onvif_ok, first_error = False, exc
+    rtsp_ok: bool | None = None
+    if target.rtsp_url:
+        try:
+            await rtsp_probe(target.rtsp_url, target.username, target.password, timeout_s=timeout_s)
+            rtsp_ok = True
+        except CameraAuthFailed as exc:
+            return _failed(at, exc, tcp_ok=True, onvif_ok=onvif_ok, auth_ok=False, clock=clock, rtt_ms=rtt_ms)
+        except CameraError as exc:
+            rtsp_ok, first_error = False, first_error or exc
+    outcome = ProbeOutcome(
+        at=at, tcp_ok=True, onvif_ok=onvif_ok, auth_ok=True if rtsp_ok else None, rtsp_ok=rtsp_ok,
+        error=reason_for_error(first_error) if first_error else None, clock_offset_s=clock, rtt_ms=rtt_ms,
+    )
+    return ProbeFacts(outcome, _describe(first_error))
+
+
+def _failed(
+    at: datetime, exc: CameraError, *, tcp_ok: bool, onvif_ok: bool | None = None, auth_ok: bool | None = None,
+    clock: float | None = None, rtt_ms: float | None = None,
+) -> ProbeFacts:
+    outcome = ProbeOutcome(
+        at=at, tcp_ok=tcp_ok, onvif_ok=onvif_ok, auth_ok=auth_ok, error=reason_for_error(exc),
+        clock_offset_s=clock, rtt_ms=rtt_ms,
+    )
+    return ProbeFacts(outcome, _describe(exc))
+
+
+def _describe(exc: CameraError | None) -> str | None:
+    return None if exc is None else f"{exc.code}: {exc.message}"[:300]
+
+
+async def fetch_snapshot(
+    client: httpx.AsyncClient, target: ProbeTarget, *, timeout_s: float, auth: httpx.DigestAuth | None = None
+) -> bytes:
+    """A JPEG from the snapshot URI (HTTP digest, or basic if that is all the camera offers), else
+    one keyframe from the RTSP sub stream. Raises CameraError subclasses.
+
+    ``auth``: the camera's own DigestAuth kept between snapshots (it reuses the last challenge, so
+    a snapshot is one request instead of two)."""
+    if target.snapshot_url:
+        try:
+            async with asyncio.timeout(timeout_s):  # httpx times each phase; this bounds the whole
+                return await _http_snapshot(client, target, timeout_s, auth)
+        except TimeoutError as exc:
+            raise CameraTimeout(f"snapshot did not arrive within {timeout_s:g} s", field="host") from exc
+    if target.keyframe_url:
+        return await grab_keyframe(target.keyframe_url, target.username, target.password, timeout_s=timeout_s)
+    raise CameraProtocolError("the camera has neither a snapshot URI nor a stream to take a picture from")
+
+
+async def _http_snapshot(
+    client: httpx.AsyncClient, target: ProbeTarget, timeout_s: float, auth: httpx.DigestAuth | None
+) -> bytes:
+    url = target.snapshot_url
+    assert url is not None
+    auth = auth or httpx.DigestAuth(target.username, target.password)
+    try:
+        response = await client.get(url, auth=auth, timeout=timeout_s)
+        if response.status_code == HTTP_UNAUTHORIZED and "basic" in response.headers.get("www-authenticate", "").lower():
+            response = await client.get(url, auth=httpx.BasicAuth(target.username, target.password), timeout=timeout_s)
+    except httpx.TimeoutException as exc:
+        raise CameraTimeout(f"snapshot did not arrive within {timeout_s:g} s", field="host") from exc
+    except httpx.HTTPError as exc:
+        raise CameraUnreachable(f"snapshot request failed: {exc.__class__.__name__}", field="host") from exc
+    if response.status_code == HTTP_UNAUTHORIZED:
+        raise CameraAuthFailed("camera refused the snapshot username/password", field="password")
+    if response.status_code != HTTP_OK:
+        raise CameraProtocolError(f"snapshot answered HTTP {response.status_code}")
+    if len(response.content) > MAX_SNAPSHOT_BYTES:
+        raise CameraProtocolError("snapshot too large")
+    return response.content
+
+
+def snapshot_client(*, timeout_s: float, max_connections: int) -> httpx.AsyncClient:
+    """The one HTTP client for all snapshots: bounded pool, hard timeouts, no redirects to elsewhere."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=0),
+        follow_redirects=False,
+        trust_env=False,
+    )
