@@ -7,9 +7,11 @@ the API/web server. Running it again reuses what is already there.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from camera_ops.registry.donors import find_or_create_donor
 from camera_ops.registry.dossiers import add_review, create_model
 from camera_ops.registry.users import create_user
 from camera_ops.settings import Settings
+from storage.types import utcnow
 from storage.models import (
     AreaKind,
     Camera,
@@ -141,6 +144,64 @@ def _register(session: Session, settings: Settings, i: int, cam: Any, hamlet_id:
         camera_service.update_camera(session, settings, outcome.camera, {"password": "mat-khau-cu"}, scope=None)
 
 
+DEMO_CASE_NUMBER = "12/2026/VA"
+DEMO_CASE_CAMERA = "DEMO-CAM-02"  # a Profile G camera: the sample clip comes by ONVIF replay
+DEMO_CLIP_AGO = timedelta(minutes=40)  # the sample window starts this long before the demo starts
+DEMO_CLIP_LENGTH = timedelta(minutes=1)
+
+
+def seed_case(session: Session, settings: Settings, *, now: datetime) -> None:
+    """A sample theft case with a clip request the worker archives (once per database)."""
+    from camera_ops.footage.access import actor_for
+    from camera_ops.footage.cases import create_case
+    from camera_ops.footage.requests import Window, create_request
+    from storage.models_evidence import Case
+
+    if session.scalar(select(Case.id).where(Case.number == DEMO_CASE_NUMBER)) is not None:
+        return
+    officer = session.scalar(select(User).where(User.username == "dieutra"))
+    camera = session.scalar(select(Camera).where(Camera.code == DEMO_CASE_CAMERA))
+    if officer is None or camera is None:
+        return
+    actor = actor_for(officer, None)
+    case = create_case(session, actor, officer, number=DEMO_CASE_NUMBER, unit="Công an xã Tân Chi",
+                       title="Trộm cắp xe máy tại ngã ba đình",
+                       legal_basis="Quyết định khởi tố vụ án hình sự số 12/QĐ-CSĐT ngày 21/11/2026")
+    start = (now - DEMO_CLIP_AGO).replace(microsecond=0)
+    create_request(session, settings, actor, officer, case, camera_ids=[camera.id],
+                   window=Window(start, start + DEMO_CLIP_LENGTH), purpose="Xác minh đối tượng lấy trộm xe máy")
+
+
+class BackgroundServices:
+    """The monitor (its own event loop) and the archive worker, as threads of the demo process."""
+
+    def __init__(self, settings: Settings, engine: Any) -> None:
+        from camera_ops.footage.worker import Worker
+        from camera_ops.monitor.engine import Monitor
+        from camera_ops.monitor.main import default_jobs
+
+        self._loop = asyncio.new_event_loop()
+        self._monitor = Monitor(settings, engine=engine, jobs=default_jobs(settings))
+        self._worker = Worker(engine, settings)
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._loop.run_until_complete, args=(self._monitor.run(),), name="monitor"),
+            threading.Thread(target=self._worker.run_forever, args=(self._stop,), name="worker"),
+        ]
+
+    def __enter__(self) -> BackgroundServices:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._loop.call_soon_threadsafe(self._monitor.stop)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._loop.close()
+
+
 def run_demo(settings: Settings, *, port: int, camera_count: int) -> None:
     import uvicorn
 
@@ -149,7 +210,8 @@ def run_demo(settings: Settings, *, port: int, camera_count: int) -> None:
     from storage.db import engine_for, session_scope
     from storage.migrate import upgrade
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "httpx"):  # one line per migration step / per snapshot otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     upgrade(settings.resolved_database_url)
     engine = engine_for(settings.resolved_database_url)
     specs = demo_fleet_specs(camera_count)
@@ -157,8 +219,11 @@ def run_demo(settings: Settings, *, port: int, camera_count: int) -> None:
                        rtsp_port=DEMO_SIM_RTSP_PORT) as fleet:
         with session_scope(engine) as session:
             seed(session, settings, fleet.cameras)
+            seed_case(session, settings, now=utcnow())
         url = f"http://{settings.host}:{port}"
-        print(f"\ncamera-ops demo is running at {url}  (API docs: {url}/api/v1/docs)")
-        print(f"log in as one of: {', '.join(u.username for u in DEMO_USERS)} — password {DEMO_PASSWORD}")
-        print(f"{len(fleet.cameras)} simulated cameras on {DEMO_SIM_BASE_ADDRESS} and up; Ctrl-C stops everything\n")
-        uvicorn.run(create_app(settings, engine=engine), host=settings.host, port=port, log_level="warning")
+        with BackgroundServices(settings, engine):
+            print(f"\ncamera-ops demo is running at {url}  (API docs: {url}/api/v1/docs)")
+            print(f"log in as one of: {', '.join(u.username for u in DEMO_USERS)} — password {DEMO_PASSWORD}")
+            print(f"{len(fleet.cameras)} simulated cameras on {DEMO_SIM_BASE_ADDRESS} and up, watched by the monitor;"
+                  f" case {DEMO_CASE_NUMBER} has a clip being archived. Ctrl-C stops everything\n")
+            uvicorn.run(create_app(settings, engine=engine), host=settings.host, port=port, log_level="warning")
