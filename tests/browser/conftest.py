@@ -59,7 +59,7 @@ def live_server(engine, settings) -> Iterator[str]:
         thread.join(START_TIMEOUT_S)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # sync Playwright keeps an event loop running: not past this folder
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's Chromium is not installed")
