@@ -1,6 +1,3 @@
-"""ONVIF client side: the registration handshake (onvif-zeep-async) and the cheap raw-SOAP probe."""
-
-from camera_ops.onvif.handshake import HandshakeResult, MediaProfile, handshake
-from camera_ops.onvif.rawsoap import CameraTime, build_wsse_header, get_system_date_and_time
-
-__all__ = ["CameraTime", "HandshakeResult", "MediaProfile", "build_wsse_header", "get_system_date_and_time", "handshake"]
+"""ONVIF client side: the registration handshake (``handshake``, onvif-zeep-async) and the cheap
+raw-SOAP probe (``rawsoap``). Import the module you need: the monitor and the archive worker use
+only ``rawsoap`` and must not pay for zeep and its WSDLs (~100 MB of RSS, ~0.4 s of start-up)."""
