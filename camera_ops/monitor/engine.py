@@ -50,6 +50,7 @@ from camera_ops.monitor.store import (
     load_cameras,
     write_batch,
 )
+from camera_ops.rtsp.client import AuthCache
 from camera_ops.settings import Settings
 from storage.db import engine_for, session_factory
 from storage.types import utcnow
@@ -143,6 +144,7 @@ class Monitor:
         self._job_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-jobs")
         self._slots: asyncio.Semaphore | None = None
         self._snapshot_auth: dict[int, tuple[tuple[str, str], httpx.DigestAuth]] = {}
+        self._rtsp_auth = AuthCache()  # last digest challenge per camera: no 401 round trip per cycle
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -244,7 +246,7 @@ class Monitor:
         camera_id = runtime.target.camera_id
         try:
             facts = await probe_camera(runtime.target, timeout_s=self.settings.monitor_call_timeout_s,
-                                       clock_offset_s=runtime.state.last_clock_offset_s)
+                                       clock_offset_s=runtime.state.last_clock_offset_s, rtsp_auth=self._rtsp_auth)
             outcome = facts.outcome
             if self._snapshot_wanted(runtime, outcome):
                 outcome = await self._with_picture(runtime, outcome)

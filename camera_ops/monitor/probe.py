@@ -24,7 +24,7 @@ from camera_ops.errors import (
 from camera_ops.health.status import ProbeOutcome, reason_for_error
 from camera_ops.monitor.store import ProbeTarget
 from camera_ops.onvif.rawsoap import get_system_date_and_time
-from camera_ops.rtsp.client import grab_keyframe, rtsp_probe
+from camera_ops.rtsp.client import AuthCache, grab_keyframe, rtsp_probe
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,11 @@ class ProbeFacts:
     error: str | None  # short text of the first failure, for the UI (never a secret)
 
 
-async def probe_camera(target: ProbeTarget, *, timeout_s: float, clock_offset_s: float | None) -> ProbeFacts:
+async def probe_camera(
+    target: ProbeTarget, *, timeout_s: float, clock_offset_s: float | None, rtsp_auth: AuthCache | None = None
+) -> ProbeFacts:
+    """``rtsp_auth``: the monitor's cache of RTSP digest challenges, so each cycle's DESCRIBE
+    authenticates up front instead of taking a 401 round trip first."""
     at = utcnow()
     onvif_ok: bool | None = None
     clock: float | None = None
@@ -67,7 +71,8 @@ async def probe_camera(target: ProbeTarget, *, timeout_s: float, clock_offset_s:
     rtsp_ok: bool | None = None
     if target.rtsp_url:
         try:
-            await rtsp_probe(target.rtsp_url, target.username, target.password, timeout_s=timeout_s)
+            await rtsp_probe(target.rtsp_url, target.username, target.password, timeout_s=timeout_s,
+                             auth_cache=rtsp_auth)
             rtsp_ok = True
         except CameraAuthFailed as exc:
             return _failed(at, exc, tcp_ok=True, onvif_ok=onvif_ok, auth_ok=False, clock=clock, rtt_ms=rtt_ms)
