@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 from starlette.background import BackgroundTask
 
 from api.deps import CookieRetrievalGuard, CurrentUser, SessionDep, SettingsDep
@@ -22,6 +22,7 @@ from api.schemas_evidence import ClipCheckOut, ClipOut, ClipRequestOut, LinkIn, 
 from camera_ops.custody.ledger import MIN_PURPOSE_CHARS, EventType, append, append_now, events_for
 from camera_ops.custody.package import build_package
 from camera_ops.errors import Conflict, NotFound
+from camera_ops.footage import cases as case_service
 from camera_ops.footage.access import CaseAction, actor_for, require_case
 from camera_ops.footage.integrity import verify_clip
 from camera_ops.footage.retrieval import parse_range, require_archived
@@ -33,17 +34,9 @@ router = APIRouter(tags=["clips"])
 Purpose = Annotated[str, Query(min_length=MIN_PURPOSE_CHARS, max_length=500, description="why (mandatory)")]
 
 
-def _clip(session: Session, clip_id: int) -> Clip:
-    clip = session.get(Clip, clip_id, options=[joinedload(Clip.camera),
-                                               joinedload(Clip.case).selectinload(Case.members)])
-    if clip is None:
-        raise NotFound(f"clip {clip_id} does not exist", field="clip_id")
-    return clip
-
-
 def _retrievable(session: Session, engine: EngineDep, user: User, clip_id: int, address: str | None,
                  purpose: str) -> Clip:
-    clip = _clip(session, clip_id)
+    clip = case_service.get_clip(session, clip_id)
     require_case(session, engine, user, clip.case, CaseAction.retrieve, client_address=address, clip_id=clip.id,
                  purpose=purpose)
     require_archived(clip)
@@ -64,7 +57,7 @@ def get_request(request_id: int, user: CurrentUser, session: SessionDep, engine:
 
 @router.get("/clips/{clip_id}", response_model=ClipOut)
 def get_clip(clip_id: int, user: CurrentUser, session: SessionDep, engine: EngineDep, address: ClientAddress) -> ClipOut:
-    clip = _clip(session, clip_id)
+    clip = case_service.get_clip(session, clip_id)
     require_case(session, engine, user, clip.case, CaseAction.read, client_address=address, clip_id=clip.id)
     return ClipOut.model_validate(clip)
 
@@ -123,7 +116,7 @@ def clip_package(clip_id: int, purpose: Purpose, user: CurrentUser, session: Ses
 @router.post("/clips/{clip_id}/verify", response_model=ClipCheckOut)
 def clip_verify(clip_id: int, user: CurrentUser, session: SessionDep, engine: EngineDep, store: StoreDep,
                 address: ClientAddress) -> ClipCheckOut:
-    clip = _clip(session, clip_id)
+    clip = case_service.get_clip(session, clip_id)
     require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
     result = verify_clip(store, clip)
     append(session, EventType.integrity_checked, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
@@ -134,7 +127,7 @@ def clip_verify(clip_id: int, user: CurrentUser, session: SessionDep, engine: En
 @router.get("/clips/{clip_id}/custody")
 def clip_trail(clip_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep, engine: EngineDep,
                address: ClientAddress, format: Annotated[TrailFormat, Query()] = "json") -> Response:
-    clip = _clip(session, clip_id)
+    clip = case_service.get_clip(session, clip_id)
     require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
     return trail_response(events_for(session, clip_id=clip.id), format,
                           f"case {clip.case.number}, clip #{clip.id} ({clip.camera.code})",

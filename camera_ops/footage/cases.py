@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from camera_ops.access import Action, allowed
 from camera_ops.custody.ledger import Actor, EventType, append
 from camera_ops.errors import Conflict, NotFound, ValidationFailed
 from storage.models import Role, User
-from storage.models_evidence import Case, CaseMember, CaseStatus
+from storage.models_evidence import Case, CaseMember, CaseStatus, Clip
 from storage.types import utcnow
 
 
@@ -84,6 +84,15 @@ def get_case(session: Session, case_id: int) -> Case:
     if case is None:
         raise NotFound(f"case {case_id} does not exist", field="case_id")
     return case
+
+
+def get_clip(session: Session, clip_id: int) -> Clip:
+    """A clip with its camera and its case's members (what every access decision needs)."""
+    clip = session.get(Clip, clip_id, options=[joinedload(Clip.camera),
+                                               joinedload(Clip.case).selectinload(Case.members)])
+    if clip is None:
+        raise NotFound(f"clip {clip_id} does not exist", field="clip_id")
+    return clip
 
 
 def list_cases(session: Session, user: User) -> list[Case]:

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from api.deps import SessionDep
 from api.routers.cases import store_dep
@@ -155,18 +155,10 @@ def request_progress(request_id: int, page: Page, session: SessionDep) -> JSONRe
                          "done": all(c["done"] for c in clips), "clips": clips})
 
 
-def _clip(session: Session, clip_id: int) -> Clip:
-    clip = session.get(Clip, clip_id, options=[joinedload(Clip.camera),
-                                               joinedload(Clip.case).selectinload(Case.members)])
-    if clip is None:
-        raise NotFound(f"clip {clip_id} does not exist", field="clip_id")
-    return clip
-
-
 @router.get("/clips/{clip_id}", response_class=HTMLResponse)
 def clip_page(clip_id: int, page: Page, session: SessionDep) -> Response:
     _may_use_cases(page)
-    clip = _clip(session, clip_id)
+    clip = case_service.get_clip(session, clip_id)
     _guard(session, page, clip.case, CaseAction.read, clip_id=clip.id)
     can_trail = may(page.user, clip.case, CaseAction.read_trail)
     return page.render("clip.html", clip=clip, check=None, can_retrieve=may(page.user, clip.case, CaseAction.retrieve),
@@ -176,7 +168,7 @@ def clip_page(clip_id: int, page: Page, session: SessionDep) -> Response:
 @router.post("/clips/{clip_id}/verify", response_class=HTMLResponse)
 def clip_verify(clip_id: int, page: FormPage, session: SessionDep) -> Response:
     """Re-hash the stored object now and log that the check was made (and its result)."""
-    clip = _clip(session, clip_id)
+    clip = case_service.get_clip(session, clip_id)
     _guard(session, page, clip.case, CaseAction.read_trail, clip_id=clip.id)
     check = verify_clip(store_dep(page.request, page.settings), clip)
     append(session, EventType.integrity_checked, actor_for(page.user, _address(page.request)), case_id=clip.case_id,
