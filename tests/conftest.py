@@ -25,6 +25,17 @@ TEST_DB_ENV = "CAMERA_OPS_TEST_DATABASE_URL"
 pytest_plugins = ["camera_ops.sim.pytest_plugin"]
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests create and log in many users: argon2 at its production cost would dominate them.
+    (The production parameters stay in camera_ops.security; verification reads them from the hash.)"""
+    from argon2 import PasswordHasher
+
+    from camera_ops import security
+
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get(TEST_DB_ENV)

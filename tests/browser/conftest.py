@@ -29,16 +29,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Logins verify at the stored hash's cost: cheap hashes keep these tests fast."""
-    from argon2 import PasswordHasher
-
-    from camera_ops import security
-
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def live_server(engine, settings) -> Iterator[str]:
     port = _free_port()

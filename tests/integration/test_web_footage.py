@@ -31,15 +31,6 @@ def fleet() -> Iterator[FleetHandle]:
         yield handle
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from camera_ops import security
-
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def client(engine, settings):
     with TestClient(create_app(settings, engine=engine)) as c:

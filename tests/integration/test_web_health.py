@@ -22,15 +22,6 @@ pytestmark = pytest.mark.db
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from camera_ops import security
-
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def world(session, settings):
     a = make_commune(session, prefix="HA")

@@ -35,16 +35,6 @@ def add_camera(session, settings, hamlet, code, *, status=CameraStatus.online, h
     return camera
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Login verification runs at the stored hash's cost: cheap hashes keep these tests fast."""
-    from argon2 import PasswordHasher
-
-    from camera_ops import security
-
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def world(session, settings):
     a = make_commune(session, prefix="WA", hamlets=2)

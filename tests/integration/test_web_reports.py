@@ -22,15 +22,6 @@ from tests.integration.test_web_pages import add_camera
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from camera_ops import security
-
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def client(engine, settings, session):
     a = make_commune(session, prefix="RA")
