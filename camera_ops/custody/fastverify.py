@@ -19,8 +19,11 @@ from camera_ops.custody import chain
 from camera_ops.custody.chain import GENESIS_HASH, ChainVerification
 
 FETCH_ROWS = 10_000
-_QUERY = ("SELECT seq, event_type, actor, role, case_id, clip_id, purpose, client_address, at, details, "
+_QUERY = ("SELECT seq, event_type, actor, role, case_id, clip_id, purpose, client_address, {at}, details, "
           "prev_hash, hash FROM custody_event ORDER BY seq")
+# PostgreSQL hands the time back already in the chain's canonical text (chain.format_time), so no
+# row pays for a timestamptz decode and a re-format; SQLite keeps its own text form.
+_AT_COLUMN = {"postgresql": """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""}
 _sha256 = hashlib.sha256
 _enc = chain._encode_str
 _scalar = chain._scalar
@@ -29,16 +32,19 @@ _TEMPLATE = chain._TEMPLATE
 
 def raw_link(prev_hash: str, row: tuple[Any, ...]) -> str:
     seq, event_type, actor, role, case, clip, purpose, address, at, details = row[:10]
-    if isinstance(at, str):  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" (UTC, zone stripped)
-        at = datetime.fromisoformat(at).replace(tzinfo=UTC)
-    text = _TEMPLATE % (_enc(actor), _enc(chain.format_time(at)), _scalar(case), _scalar(address), _scalar(clip),
+    if not isinstance(at, str):
+        at = chain.format_time(at)
+    elif not at.endswith("Z"):  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" (UTC, zone stripped)
+        at = chain.format_time(datetime.fromisoformat(at).replace(tzinfo=UTC))
+    text = _TEMPLATE % (_enc(actor), _enc(at), _scalar(case), _scalar(address), _scalar(clip),
                         details if details and details != "{}" else "{}", _enc(event_type), _enc(prev_hash),
                         _scalar(purpose), _enc(role), seq)
     return _sha256(bytes.fromhex(prev_hash) + text.encode("utf-8")).hexdigest()
 
 
 def rows(conn: Connection) -> Iterable[tuple[Any, ...]]:
-    result = conn.exec_driver_sql(_QUERY).yield_per(FETCH_ROWS)
+    query = _QUERY.format(at=_AT_COLUMN.get(conn.dialect.name, "at"))
+    result = conn.exec_driver_sql(query).yield_per(FETCH_ROWS)
     for partition in result.partitions():
         yield from partition
 
