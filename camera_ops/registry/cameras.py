@@ -180,7 +180,7 @@ def register_camera(
         return RegistrationOutcome(camera=None, error=exc)
     found = result.to_dict()
     _check_duplicates(session, mac=normalize_mac(result.mac), serial=result.serial, exclude_id=None)
-    _apply_handshake(camera, result)
+    _apply_handshake(camera, result, found)
     session.add(camera)
     session.flush()
     _open_area_history(session, camera)
@@ -197,9 +197,10 @@ def retry_handshake(session: Session, settings: Settings, camera: Camera) -> Reg
         session.flush()
         return RegistrationOutcome(camera=camera, error=exc)
     _check_duplicates(session, mac=normalize_mac(result.mac), serial=result.serial, exclude_id=camera.id)
-    _apply_handshake(camera, result)
+    found = result.to_dict()
+    _apply_handshake(camera, result, found)
     session.flush()
-    return RegistrationOutcome(camera=camera, handshake=result.to_dict(), warnings=list(result.warnings))
+    return RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings))
 
 
 def _new_camera(data: CameraInput, area: Area, settings: Settings) -> Camera:
@@ -233,11 +234,12 @@ def _check_duplicates(session: Session, *, mac: str | None, serial: str | None, 
             )
 
 
-def _apply_handshake(camera: Camera, result: Any) -> None:
+def _apply_handshake(camera: Camera, result: Any, found: dict[str, Any]) -> None:
+    """Copy what the camera told us onto the row (``found`` is ``result.to_dict()``)."""
     camera.manufacturer, camera.device_model = result.manufacturer, result.model
     camera.firmware, camera.serial, camera.hardware_id = result.firmware, result.serial, result.hardware_id
     camera.mac = normalize_mac(result.mac)
-    camera.profiles = [p if isinstance(p, dict) else p.__dict__ for p in (result.to_dict().get("profiles") or [])]
+    camera.profiles = found["profiles"]
     camera.main_stream_uri, camera.sub_stream_uri = result.main_stream_uri, result.sub_stream_uri
     camera.snapshot_uri = result.snapshot_uri
     camera.replay_uri = result.replay_uri
