@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,6 +44,21 @@ HAMLET_SIZE = 4
 def proc_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds per thread of this process, by thread name (the loop, the database writer...)."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    totals: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = names.get(int(task.name), "other")
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        key = name.rstrip("0123456789_")
+        totals[key] = totals.get(key, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return totals
 
 
 def proc_status_kb(field: str, pid: int | str = "self") -> int:
@@ -95,10 +111,12 @@ async def measure(settings: Settings, cycles: int, sim_pid: int, snapshots: bool
     monitor.stats.lateness_s.clear()
     p0, c0, s0, t0 = monitor.stats.probes, time.process_time(), proc_cpu_s(sim_pid), time.monotonic()
     u0, k0 = os.times()[:2]
+    threads0 = thread_cpu_s()
     skipped0 = monitor.stats.skipped_busy
     await asyncio.sleep(cycle * cycles)
     p1, c1, s1, t1 = monitor.stats.probes, time.process_time(), proc_cpu_s(sim_pid), time.monotonic()
     u1, k1 = os.times()[:2]
+    threads1 = thread_cpu_s()
     figures = {
         "probes": p1 - p0, "seconds": t1 - t0, "probes_per_s": (p1 - p0) / (t1 - t0),
         "cpu_us_per_probe": 1e6 * (c1 - c0) / max(1, p1 - p0),
@@ -112,6 +130,8 @@ async def measure(settings: Settings, cycles: int, sim_pid: int, snapshots: bool
         "rss_mb": proc_status_kb("VmRSS") / 1024, "rss_peak_mb": proc_status_kb("VmHWM") / 1024,
         "changes_written": monitor.stats.changes_written, "flushes": monitor.stats.flushes,
     }
+    for name, seconds in sorted(threads1.items()):
+        figures[f"cpu_us_per_probe[{name}]"] = 1e6 * (seconds - threads0.get(name, 0.0)) / max(1, p1 - p0)
     monitor.stop()
     await runner
     return figures

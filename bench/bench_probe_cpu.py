@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from camera_ops.onvif.rawsoap import get_system_date_and_time
 from camera_ops.rtsp.client import AuthCache, rtsp_probe
+from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe
 
 TIMEOUT_S = 5.0
 
@@ -170,6 +171,47 @@ async def both(t: Target) -> object:
     return await rtsp_cached(t)
 
 
+_LINKS: dict[str, RtspProbeLink] = {}
+
+
+async def rtsp_quick(t: Target) -> object:
+    """The monitor's lean probe (one Protocol, authorizer kept per camera)."""
+    link = _LINKS.get(t.rtsp_url) or _LINKS.setdefault(t.rtsp_url, RtspProbeLink.for_url(t.rtsp_url, t.username, t.password))
+    return await quick_rtsp_probe(link, timeout_s=TIMEOUT_S)
+
+
+async def _bare(host: str, port: int, requests: list[bytes]) -> None:
+    from camera_ops.rtsp.quickprobe import _Answers
+
+    loop = asyncio.get_running_loop()
+    transport, conn = await loop.create_connection(_Answers, host, port)
+    for request in requests:
+        waiter = loop.create_future()
+        conn.ask(request, waiter)
+        await waiter
+    transport.close()
+
+
+async def bare_floor(t: Target) -> object:
+    """The same three exchanges on two fresh connections with no checks, no parsing, no deadlines:
+    what the sockets and the event loop alone cost (a floor for the monitor's probe)."""
+    from camera_ops.onvif.rawsoap import plain_request
+    from camera_ops.rtsp.quickprobe import _request
+
+    link = _LINKS.get(t.rtsp_url) or _LINKS.setdefault(t.rtsp_url, RtspProbeLink.for_url(t.rtsp_url, t.username, t.password))
+    if link.authorizer is None:
+        await quick_rtsp_probe(link, timeout_s=TIMEOUT_S)  # learn the challenge once
+    await _bare(t.host, t.onvif_port, [plain_request(t.host, t.onvif_port, "/onvif/device_service")])
+    await _bare(link.host, link.port, [_request(link, "OPTIONS", 1), _request(link, "DESCRIBE", 2, "Accept: application/sdp\r\n")])
+    return None
+
+
+async def monitor_probe(t: Target) -> object:
+    """What the monitor does per camera per cycle: SOAP time, then the lean RTSP probe."""
+    await soap_probe(t)
+    return await rtsp_quick(t)
+
+
 SAMPLE_SOAP = (
     b'<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
     b'xmlns:tt="http://www.onvif.org/ver10/schema" xmlns:tds="http://www.onvif.org/ver10/device/wsdl"><env:Body>'
@@ -239,7 +281,9 @@ def main() -> None:
     with cameras(args.cameras) as (source, targets):
         print(f"{len(targets)} cameras from {source}; {args.rounds} rounds; concurrency {args.concurrency}")
         for loop_name, run in runners:
-            for name, probe in (("raw SOAP GetSystemDateAndTime", soap_probe), ("RTSP OPTIONS+DESCRIBE (digest)", rtsp), ("RTSP, digest cached", rtsp_cached), ("both (SOAP + RTSP cached)", both)):
+            for name, probe in (("raw SOAP GetSystemDateAndTime", soap_probe), ("RTSP OPTIONS+DESCRIBE (digest)", rtsp), ("RTSP, digest cached", rtsp_cached), ("both (SOAP + RTSP cached)", both),
+                                ("RTSP quick probe (monitor)", rtsp_quick), ("monitor probe (SOAP + quick RTSP)", monitor_probe),
+                                ("floor: bare exchanges, no checks", bare_floor)):
                 user, system, wall_ms = run(measure(targets, args.rounds, args.concurrency, probe))  # type: ignore[arg-type]
                 print(f"{loop_name:8s} {name:32s} user {user:6.1f} µs + sys {system:6.1f} µs per probe   wall p50 {wall_ms:6.2f} ms")
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         default=2000, ge=1,
         description="probes in flight at most (10k cameras, 10% black holes, 4 s deadline: ~70 in flight)"
     )
+    monitor_batch_s: float = Field(
+        default=0.5, gt=0, le=1.0,
+        description="probes due within this window start together (one wake-up, shared event-loop passes); "
+                    "each camera keeps its phase in the cycle to this precision; at most cycle/20",
+    )
     monitor_reload_s: float = Field(default=30.0, gt=0, description="re-read the camera set (new/retired/maintenance)")
     monitor_flush_s: float = Field(default=1.0, gt=0, description="status changes are written in one batch this often")
     monitor_details_every_s: float = Field(

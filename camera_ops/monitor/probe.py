@@ -24,7 +24,8 @@ from camera_ops.errors import (
 from camera_ops.health.status import ProbeOutcome, reason_for_error
 from camera_ops.monitor.store import ProbeTarget
 from camera_ops.onvif.rawsoap import get_system_date_and_time
-from camera_ops.rtsp.client import AuthCache, grab_keyframe, rtsp_probe
+from camera_ops.rtsp.client import grab_keyframe
+from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,21 @@ class ProbeFacts:
     error: str | None  # short text of the first failure, for the UI (never a secret)
 
 
+def rtsp_link_for(target: ProbeTarget, known: RtspProbeLink | None) -> RtspProbeLink | None:
+    """The camera's RTSP probe link: the known one while URL and credentials are unchanged (it
+    carries the last digest challenge), else a new one. Raises CameraProtocolError for a bad URL."""
+    if not target.rtsp_url:
+        return None
+    if known is not None and known.same_camera(target.rtsp_url, target.username, target.password):
+        return known
+    return RtspProbeLink.for_url(target.rtsp_url, target.username, target.password)
+
+
 async def probe_camera(
-    target: ProbeTarget, *, timeout_s: float, clock_offset_s: float | None, rtsp_auth: AuthCache | None = None
+    target: ProbeTarget, *, timeout_s: float, clock_offset_s: float | None, rtsp_link: RtspProbeLink | None = None
 ) -> ProbeFacts:
-    """``rtsp_auth``: the monitor's cache of RTSP digest challenges, so each cycle's DESCRIBE
-    authenticates up front instead of taking a 401 round trip first."""
+    """``rtsp_link``: the camera's link from the last probe (:func:`rtsp_link_for`), so this
+    cycle's DESCRIBE authenticates up front instead of taking a 401 round trip first."""
     at = utcnow()
     onvif_ok: bool | None = None
     clock: float | None = None
@@ -71,8 +82,9 @@ async def probe_camera(
     rtsp_ok: bool | None = None
     if target.rtsp_url:
         try:
-            await rtsp_probe(target.rtsp_url, target.username, target.password, timeout_s=timeout_s,
-                             auth_cache=rtsp_auth)
+            link = rtsp_link or rtsp_link_for(target, None)
+            assert link is not None
+            await quick_rtsp_probe(link, timeout_s=timeout_s)
             rtsp_ok = True
         except CameraAuthFailed as exc:
             return _failed(at, exc, tcp_ok=True, onvif_ok=onvif_ok, auth_ok=False, clock=clock, rtt_ms=rtt_ms)

@@ -12,8 +12,10 @@ import asyncio
 import base64
 import hashlib
 import os
+import re
 import socket
 import time
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -72,6 +74,12 @@ def build_wsse_header(username: str, password: str, created_utc: datetime, nonce
         f'<wsse:Nonce EncodingType="{BASE64_BINARY}">{base64.b64encode(nonce).decode()}</wsse:Nonce>'
         f"<wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security></s:Header>"
     )
+
+
+@lru_cache(maxsize=65536)  # one per camera of the fleet; a probe sends the same bytes every cycle
+def plain_request(host: str, port: int, path: str) -> bytes:
+    """The unauthenticated request, built once per camera."""
+    return build_request(host, port, path)
 
 
 def build_request(host: str, port: int, path: str, header_xml: str = "", authorization: str | None = None) -> bytes:
@@ -242,7 +250,10 @@ def _time_fields(utc: etree._Element) -> dict[str, int]:
 
 def parse_utc_datetime(utc: etree._Element) -> datetime:
     """``tt:UTCDateTime`` → aware datetime; ``00:61:16``-style overflow is normalized."""
-    f = _time_fields(utc)
+    return _utc_from_fields(_time_fields(utc))
+
+
+def _utc_from_fields(f: dict[str, int]) -> datetime:
     try:
         day = datetime(f["Year"], f["Month"], f["Day"], tzinfo=timezone.utc)
     except ValueError as exc:
@@ -250,8 +261,36 @@ def parse_utc_datetime(utc: etree._Element) -> datetime:
     return day + timedelta(hours=f["Hour"], minutes=f["Minute"], seconds=f["Second"])
 
 
+# The ordinary answer, read with plain code: six numbers between the two UTCDateTime tags. Any
+# answer this does not fit exactly (a fault, a missing field, an odd layout) goes to lxml.
+_UTC_MARK = b"UTCDateTime>"
+_FIELD = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(Year|Month|Day|Hour|Minute|Second)>\s*(\d{1,4})\s*</")
+
+
+def _plain_utc(response: HttpResponse) -> datetime | None:
+    body = response.body
+    if response.status != 200 or b"Fault" in body or not body.lstrip().startswith(b"<"):
+        return None
+    if not body.rstrip().endswith(b"Envelope>"):  # cut short: let the XML parser say so
+        return None
+    start = body.find(_UTC_MARK)
+    end = body.find(_UTC_MARK, start + len(_UTC_MARK)) if start >= 0 else -1
+    if end < 0 or b"Envelope" not in body[:start]:
+        return None
+    found = _FIELD.findall(body, start, end)
+    fields = {name.decode(): int(value) for name, value in found}
+    if len(found) != len(_TIME_FIELDS) or len(fields) != len(_TIME_FIELDS):
+        return None
+    if any(not 0 <= value <= _TIME_LIMITS.get(name, MAX_TIME_FIELD) for name, value in fields.items()):
+        return None
+    return _utc_from_fields(fields)
+
+
 def parse_system_date_and_time(response: HttpResponse) -> datetime:
     """Camera UTC from a GetSystemDateAndTime answer; SoapAuthRequired / NotOnvif / protocol error."""
+    plain = _plain_utc(response)
+    if plain is not None:
+        return plain
     content_type = (response.header("Content-Type") or "").lower()
     if response.status == 401 and "xml" not in content_type:
         raise SoapAuthRequired("camera requires HTTP authentication", field="password")
@@ -289,7 +328,7 @@ async def get_system_date_and_time(
     """
     try:
         async with asyncio.timeout(timeout_s):
-            raw, sent, rtt = await _exchange(host, port, build_request(host, port, path))
+            raw, sent, rtt = await _exchange(host, port, plain_request(host, port, path))
             response = parse_http_response(raw)
             auth: str | None = None
             try:

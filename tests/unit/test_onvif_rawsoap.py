@@ -236,3 +236,40 @@ def test_wsse_header_digest_formula():
     xml = build_wsse_header("a&b", "pw", created, b"\x01" * 16)
     digest = base64.b64encode(hashlib.sha1(b"\x01" * 16 + b"2026-11-21T14:10:05.123Z" + b"pw").digest()).decode()
     assert digest in xml and "<wsse:Username>a&amp;b</wsse:Username>" in xml and "pw<" not in xml
+
+
+# --- the plain-code reading of ordinary answers (the monitor's hot path) ------------------------
+
+def _response(body: str, status: int = 200):
+    from camera_ops.onvif.rawsoap import parse_http_response
+
+    return parse_http_response(http(f"{status} OK" if status == 200 else f"{status} Error", body))
+
+
+@pytest.mark.parametrize("body", [
+    soap_time(),
+    soap_time(hour=0, minute=61, second=16),  # overflow some cameras send: normalized
+    soap_time().replace("tt:", "").replace("xmlns:tt=", "xmlns="),  # default namespace, no prefix
+    soap_time().replace("<tt:Hour>14</tt:Hour>", "<tt:Hour> 14 </tt:Hour>").replace("><", ">\n  <"),
+])
+def test_plain_reading_agrees_with_the_xml_parser(body):
+    from camera_ops.onvif.rawsoap import _PARSER, _UTC_TAG, _plain_utc, parse_utc_datetime
+
+    plain = _plain_utc(_response(body))
+    by_lxml = parse_utc_datetime(next(etree.fromstring(body.encode(), _PARSER).iter(_UTC_TAG)))
+    assert plain is not None and plain == by_lxml
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    (AUTH_FAULT, 200),  # a fault: lxml decides what kind
+    (soap_time(), 500),
+    (soap_time()[:-40], 200),  # cut short
+    (soap_time().replace("<tt:Second>5</tt:Second>", ""), 200),  # a field missing
+    (soap_time().replace("<tt:Day>21</tt:Day>", "<tt:Day>21</tt:Day><tt:Day>22</tt:Day>"), 200),  # doubled
+    (soap_time(year=12345), 200),
+    ("<html><body>UTCDateTime></body></html>", 200),
+])
+def test_unusual_answers_are_left_to_the_xml_parser(body, status):
+    from camera_ops.onvif.rawsoap import _plain_utc
+
+    assert _plain_utc(_response(body, status)) is None
