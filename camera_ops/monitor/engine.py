@@ -359,13 +359,13 @@ class Monitor:
 
     # --- the camera set ---------------------------------------------------------------------------------
 
-    def _load(self) -> dict[int, CameraRow]:
+    def _load(self, known: frozenset[int]) -> dict[int, CameraRow]:
         with self._write_session() as session, session.begin():
             ensure_health_rows(session)
-            return load_cameras(session, self._passwords)
+            return load_cameras(session, self._passwords, known)
 
     async def reload(self) -> None:
-        rows = await self._in_db_thread(self._load)
+        rows = await self._in_db_thread(self._load, frozenset(self.cameras))
         now = asyncio.get_running_loop().time()
         for camera_id, row in rows.items():
             runtime = self.cameras.get(camera_id)

@@ -8,7 +8,8 @@ and the camera's current status), probe details, picture results.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -74,9 +75,10 @@ class PasswordCache:
 _CAMERA_COLUMNS = (
     Camera.id, Camera.area_id, Camera.host, Camera.onvif_port, Camera.username, Camera.password_encrypted,
     Camera.main_stream_uri, Camera.sub_stream_uri, Camera.snapshot_uri, Camera.lifecycle, Camera.status,
-    Camera.status_since, Camera.status_reasons, CameraHealth.state, CameraHealth.picture_state,
-    CameraHealth.maintenance_requested_at, CameraHealth.reference_requested_at,
+    Camera.status_since, Camera.status_reasons, CameraHealth.maintenance_requested_at,
+    CameraHealth.reference_requested_at,
 )
+STATE_CHUNK = 500  # ids per IN (...) when fetching saved states (SQLite allows 32,766 parameters)
 
 
 def ensure_health_rows(session: Session) -> int:
@@ -88,8 +90,12 @@ def ensure_health_rows(session: Session) -> int:
     return len(ids)
 
 
-def load_cameras(session: Session, passwords: PasswordCache) -> dict[int, CameraRow]:
-    """Every camera that is not retired, keyed by id."""
+def load_cameras(
+    session: Session, passwords: PasswordCache, known: Collection[int] = ()
+) -> dict[int, CameraRow]:
+    """Every camera that is not retired, keyed by id. Saved health and picture states (the
+    picture state holds reference thumbnails: kilobytes of JSON each) are read only for cameras
+    not in ``known``: the monitor already holds newer ones in memory."""
     stmt = (
         select(*_CAMERA_COLUMNS)
         .outerjoin(CameraHealth, CameraHealth.camera_id == Camera.id)
@@ -109,10 +115,17 @@ def load_cameras(session: Session, passwords: PasswordCache) -> dict[int, Camera
         )
         rows[r.id] = CameraRow(
             target=target, in_maintenance=r.lifecycle == Lifecycle.maintenance, status=Status(r.status.value),
-            status_since=r.status_since, reasons=tuple(r.status_reasons or ()), state=r.state,
-            picture_state=r.picture_state, maintenance_requested_at=r.maintenance_requested_at,
+            status_since=r.status_since, reasons=tuple(r.status_reasons or ()), state=None,
+            picture_state=None, maintenance_requested_at=r.maintenance_requested_at,
             reference_requested_at=r.reference_requested_at,
         )
+    new = [camera_id for camera_id in rows if camera_id not in known]
+    for start in range(0, len(new), STATE_CHUNK):
+        chunk = new[start:start + STATE_CHUNK]
+        saved = select(CameraHealth.camera_id, CameraHealth.state, CameraHealth.picture_state).where(
+            CameraHealth.camera_id.in_(chunk))
+        for camera_id, state, picture_state in session.execute(saved):
+            rows[camera_id] = replace(rows[camera_id], state=state, picture_state=picture_state)
     return rows
 
 

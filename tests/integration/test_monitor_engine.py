@@ -231,3 +231,31 @@ async def test_reference_picture_can_be_retaken_after_a_planned_move(session, se
         session.expire_all()
         health = session.get(CameraHealth, camera_id)
         assert health.reference_taken_at is not None and health.reference_requested_at is None
+
+
+async def test_a_restarted_monitor_resumes_saved_states_and_reloads_read_them_only_for_new_cameras(
+    session, settings, engine
+):
+    from camera_ops.monitor.store import PasswordCache, load_cameras
+
+    settings = fast_settings(settings)
+    with running_fleet([CameraSpec(name="r1")]) as fleet:
+        world = setup_world(session, settings, fleet)
+        camera_id = world.ids["r1"]
+        async with running_monitor(settings, engine=engine) as monitor:
+            await monitor.wait_for(lambda: monitor.stats.snapshots >= 2, timeout_s=WAIT_S)
+            await wait_cycles(monitor, [camera_id], 1)
+            baseline = monitor.cameras[camera_id].picture
+        assert baseline is not None
+        async with running_monitor(settings, engine=engine) as again:
+            resumed = again.cameras[camera_id]
+            # the learned baseline and the status come back from the database, not from scratch
+            assert resumed.picture is not None  # None would mean "never pictured": learn from scratch
+            assert resumed.state.status is Status.ONLINE
+    session.commit()
+    passwords = PasswordCache(settings)
+    fresh = load_cameras(session, passwords)[camera_id]
+    known = load_cameras(session, passwords, known={camera_id})[camera_id]
+    assert fresh.picture_state is not None and fresh.state is not None
+    assert known.picture_state is None and known.state is None and known.target == fresh.target
+    session.commit()
