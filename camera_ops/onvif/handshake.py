@@ -325,6 +325,15 @@ def pick_main_and_sub(profiles: list[MediaProfile]) -> tuple[MediaProfile, Media
     return ordered[-1], ordered[0]
 
 
+async def _snapshot_uri(state: _Handshake, main_token: str, sub_token: str) -> str | None:
+    """The sub profile's snapshot when the camera has one, else the main one. Picture health works
+    on a ~240 px image: a 1080p JPEG is decoded at 1/8 anyway, and its entropy decoding alone costs
+    more (~11 µs per KB: 4 ms for a 360 KB q90 picture) than every check together."""
+    if sub_token != main_token and (uri := await state.snapshot_uri(sub_token)):
+        return uri
+    return await state.snapshot_uri(main_token)
+
+
 async def handshake(host: str, port: int, username: str, password: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> HandshakeResult:
     """Register-time ONVIF exchange; raises a CameraError naming the field to fix."""
     clock = await get_system_date_and_time(host, port, username=username, password=password, timeout_s=timeout_s)
@@ -342,7 +351,7 @@ async def handshake(host: str, port: int, username: str, password: str, *, timeo
         main, sub = pick_main_and_sub(profiles)
         main_uri = await state.stream_uri(main.token)
         sub_uri = await state.stream_uri(sub.token) if sub.token != main.token else None
-        snapshot = await state.snapshot_uri(main.token)
+        snapshot = await _snapshot_uri(state, main.token, sub.token)
         search_xaddr, replay_xaddr = camera.xaddrs.get(NS_SEARCH), camera.xaddrs.get(NS_REPLAY)
         profile_g = bool(search_xaddr and replay_xaddr)
         recording: tuple[str | None, datetime | None, datetime | None] = (None, None, None)

@@ -44,8 +44,10 @@ def profile_xml(token, encoding, width, height):
 
 
 class FakeOnvifDevice:
-    def __init__(self, *, accepts=("digest", "text"), encodings=("H264", "H264"), broken_profiles=False):
+    def __init__(self, *, accepts=("digest", "text"), encodings=("H264", "H264"), broken_profiles=False,
+                 snapshot_profiles=("main", "sub")):
         self.accepts = accepts
+        self.snapshot_profiles = snapshot_profiles  # profiles GetSnapshotUri answers for
         self.encodings = encodings
         self.broken_profiles = broken_profiles
         self.port = 0
@@ -112,9 +114,11 @@ class FakeOnvifDevice:
                 "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>"
                 "<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>"
             )
-        if action == "GetSnapshotUri":
+        if action == "GetSnapshotUri" and (
+            token := root.findtext(".//{http://www.onvif.org/ver10/media/wsdl}ProfileToken")
+        ) in self.snapshot_profiles:
             return 200, (
-                f"<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>http://127.0.0.1/snap.jpg?user=admin&amp;password={PASSWORD}</tt:Uri>"
+                f"<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>http://127.0.0.1/{token}/snap.jpg?user=admin&amp;password={PASSWORD}</tt:Uri>"
                 "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>"
                 "<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>"
             )
@@ -156,8 +160,17 @@ async def test_camera_accepting_only_plain_text_tokens_falls_back_to_text():
     assert result.auth_method == "text" and device.password_types[:2] == ["digest", "text"]
     assert (result.manufacturer, result.serial, result.mac) == ("Cheapo", "SN42", "00:1a:2b:3c:4d:5e")
     assert result.main_stream_uri == "rtsp://127.0.0.1:554/main" and result.sub_stream_uri == "rtsp://127.0.0.1:554/sub"
-    assert PASSWORD not in str(result.to_dict()) and result.snapshot_uri == "http://127.0.0.1/snap.jpg"
+    # the sub profile's snapshot: picture health works on a small image, and a 1080p JPEG costs
+    # more to decode than all the checks together
+    assert PASSWORD not in str(result.to_dict()) and result.snapshot_uri == "http://127.0.0.1/sub/snap.jpg"
     assert any("clock" in warning for warning in result.warnings)  # the fake camera lives in 2030
+
+
+async def test_camera_without_a_sub_profile_snapshot_gives_the_main_one():
+    device = FakeOnvifDevice(snapshot_profiles=("main",))
+    async with serving(device) as port:
+        result = await handshake("127.0.0.1", port, USER, PASSWORD, timeout_s=5)
+    assert result.snapshot_uri == "http://127.0.0.1/main/snap.jpg"
 
 
 async def test_digest_accepted_means_no_plain_text_password_is_ever_sent():
