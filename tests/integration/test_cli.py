@@ -52,3 +52,97 @@ def test_db_upgrade_users_areas_and_cameras_import(cli_env):
         assert conn.execute(text("select count(*) from camera")).scalar() == 1
         assert conn.execute(text("select role from app_user where username='chief'")).scalar() == "commune_police"
     engine.dispose()
+
+
+# --- the long-running processes, as the deployment starts them -------------------------------------
+
+def _process_env(data_dir) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_OPS_")}
+    env.update(CAMERA_OPS_DATA_DIR=str(data_dir), CAMERA_OPS_MONITOR_CYCLE_S="1", CAMERA_OPS_MONITOR_RELOAD_S="0.5",
+               CAMERA_OPS_MONITOR_FLUSH_S="0.2", CAMERA_OPS_MONITOR_CALL_TIMEOUT_S="1",
+               CAMERA_OPS_SNAPSHOT_INTERVAL_S="1", CAMERA_OPS_WORKER_POLL_S="0.2")
+    return env
+
+
+def _wait(predicate, process, what: str, timeout_s: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s  # a safety net: every wait is on a state, not a duration
+    while not predicate():
+        if process.poll() is not None:
+            raise AssertionError(f"the process ended (exit {process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_monitor_process_probes_registered_cameras_and_stops_cleanly_on_sigterm(cli_env):
+    import signal
+    import subprocess
+    import sys
+
+    from camera_ops.monitor.testing import register_sim_cameras
+    from camera_ops.settings import get_settings
+    from camera_ops.sim.faults import Faults
+    from camera_ops.sim.spec import CameraSpec
+    from camera_ops.sim.testing import running_fleet
+    from storage.db import session_factory
+    from storage.migrate import upgrade
+    from tests.factories import make_commune
+
+    assert run("db", "upgrade").exit_code == 0
+    settings = get_settings()
+    url = settings.resolved_database_url
+    upgrade(url)
+    engine = create_engine(url)
+    with running_fleet([CameraSpec(name="up"), CameraSpec(name="down", faults=Faults(offline=True))]) as fleet:
+        with session_factory(engine)() as session:
+            commune = make_commune(session, hamlets=1)
+            cameras = register_sim_cameras(session, settings, fleet.cameras, commune.hamlets)
+            session.commit()
+            ids = {c.name: c.id for c in cameras}
+        log = cli_env / "monitor.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "camera_ops.cli", "monitor"], env=_process_env(cli_env),
+                                       stdout=out, stderr=subprocess.STDOUT)
+        try:
+            def statuses() -> dict[int, str]:
+                with engine.connect() as conn:
+                    return dict(conn.execute(text("select id, status from camera")).all())
+
+            _wait(lambda: statuses() == {ids["up"]: "online", ids["down"]: "offline"}, process, "statuses written")
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert "monitor stopped after" in output and "Traceback" not in output
+    assert fleet.cameras[0].password not in output  # never logged
+    engine.dispose()
+
+
+@pytest.mark.timeout(120)
+def test_worker_process_stops_cleanly_on_sigterm(cli_env):
+    import signal
+    import subprocess
+    import sys
+
+    assert run("db", "upgrade").exit_code == 0
+    log = cli_env / "worker.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "camera_ops.cli", "worker"], env=_process_env(cli_env),
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait(lambda: log.stat().st_size > 0, process, "the worker's first log line")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert "started" in output and "stopped" in output and "Traceback" not in output
