@@ -92,6 +92,21 @@ class HourOut(BaseModel):
     seconds: dict[str, float]
 
 
+class AreaHourOut(BaseModel):
+    hour: datetime
+    cameras: int
+    seconds: dict[str, float]
+
+
+class AreaHourlyOut(BaseModel):
+    area_id: int
+    start: datetime
+    end: datetime
+    source: str = Field(description="'rollups' (communes, provinces: closed hours) or 'changes' (hamlets)")
+    rolled_up_until: datetime | None = Field(description="hours from here on are not rolled up yet")
+    hourly: list[AreaHourOut]
+
+
 class HistoryOut(BaseModel):
     camera_id: int
     start: datetime

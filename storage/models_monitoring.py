@@ -2,8 +2,9 @@
 
 - ``camera_status_change``: one row per change of a camera's status or reasons (never per probe).
   Reasons are a bit mask (``camera_ops.health.vocabulary.REASON_BIT``): 2 bytes instead of text.
-- ``status_rollup_hour``: seconds per status summed over a hamlet's cameras for one UTC hour
-  (charts of any area add hamlets up; per-camera charts come straight from the change rows).
+- ``status_rollup_hour``: seconds per status summed over a commune's cameras for one UTC hour
+  (a province's chart adds its communes up; hamlet and camera charts come straight from the
+  change rows, which keeps rollups at ~20 KB per camera-year instead of ~200 KB per hamlet).
 - ``camera_health``: the monitor's memory of one camera (decision state, picture state) and the
   latest probe details and snapshot thumbnail for the UI. One row per camera, updated in place.
 - ``problem``: a camera down longer than the alert threshold, until it recovers or a person
@@ -37,7 +38,7 @@ class CameraStatusChange(Base):
 class StatusRollupHour(Base):
     __tablename__ = "status_rollup_hour"
 
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)  # a hamlet
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)  # a commune (revision 0004)
     hour: Mapped[datetime] = mapped_column(primary_key=True)  # start of the UTC hour
     cameras: Mapped[int] = mapped_column(Integer)
     online_s: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,6 +12,8 @@ from api.deps import Scope, SessionDep, require
 from api.schemas_health import (
     AlertOut,
     AreaCountsOut,
+    AreaHourlyOut,
+    AreaHourOut,
     AssignIn,
     CameraHealthOut,
     CameraProblemOut,
@@ -34,9 +36,15 @@ from camera_ops.errors import NotFound, ValidationFailed
 from camera_ops.health.labels import reason_label, status_label
 from camera_ops.health.uptime import UptimeReport, aggregate, hourly_rollup
 from camera_ops.monitor import summary as health_service
-from camera_ops.monitor.history import change_rows, uptime_by_camera
+from camera_ops.monitor.history import (
+    area_hourly,
+    change_rows,
+    rolled_up_until,
+    uptime_by_camera,
+)
+from camera_ops.registry.areas import get_area
 from camera_ops.registry.cameras import get_camera
-from storage.models import User
+from storage.models import AreaKind, User
 from storage.types import utcnow
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -138,6 +146,23 @@ def group_uptime(session: SessionDep, _: HealthReader, scope: Scope, area_id: in
     start, end = _window(start, end)
     ids = health_service.cameras_of_group(session, scope=scope, area_id=area_id, security_model_id=security_model_id)
     return _uptime_out(start, end, list(uptime_by_camera(session, ids, start, end).values()))
+
+
+@router.get("/areas/{area_id}/hourly", response_model=AreaHourlyOut,
+            summary="Hourly chart of a hamlet, commune or province (seconds per status, cameras counted)")
+def area_hourly_chart(area_id: int, session: SessionDep, _: HealthReader, scope: Scope,
+                      start: Start = None, end: End = None) -> AreaHourlyOut:
+    start, end = _window(start, end)
+    ids = health_service.cameras_of_group(session, scope=scope, area_id=area_id)  # 404 outside the scope
+    area = get_area(session, area_id)
+    hours = area_hourly(session, area, ids, start, end)
+    hamlet = area.kind is AreaKind.hamlet
+    return AreaHourlyOut(
+        area_id=area.id, start=start, end=end, source="changes" if hamlet else "rollups",
+        rolled_up_until=None if hamlet else rolled_up_until(session),
+        hourly=[AreaHourOut(hour=h.hour, cameras=h.cameras, seconds={k.value: v for k, v in h.seconds.items() if v})
+                for h in hours],
+    )
 
 
 @router.get("/cameras/{camera_id}/snapshot", response_class=Response, summary="The last snapshot (small JPEG)",

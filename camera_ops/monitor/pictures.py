@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cv2
-import numpy as np
 
 from camera_ops.errors import CameraProtocolError, ValidationFailed
 from camera_ops.health.picture import (

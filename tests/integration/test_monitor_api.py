@@ -166,3 +166,39 @@ def test_problems_can_be_acknowledged_assigned_and_closed_by_commune_police_only
     assert client.post(f"/api/v1/health/problems/{problem.id}/close", json={}, headers=ha).status_code == 422
     assert client.get("/api/v1/health/problems", headers=ha).json() == []
     assert len(client.get("/api/v1/health/problems?include_closed=true", headers=ha).json()) == 1
+
+
+def test_area_hourly_chart_reads_commune_rollups_and_computes_hamlets_from_changes(client, world, session, engine):
+    from camera_ops.monitor.history import RollupJob
+    from storage.db import session_factory
+
+    for cam in world["cams"].values():
+        cam.created_at = T0 - H  # registered before the window
+    half = timedelta(minutes=30)
+    add_history(session, world["cams"]["a1"], [(T0, "online", ()), (T0 + 2 * H + half, "offline", (Reason.UNREACHABLE,))])
+    add_history(session, world["cams"]["a3"], [(T0, "online", ())])
+    add_history(session, world["cams"]["b1"], [(T0, "offline", ())])
+    session.commit()
+    job = RollupJob(session_factory(engine, write=True))
+    for _ in range(3):  # it catches up a day per run; with no watermark it starts 48 h back
+        job.run_once(now=T0 + 6 * H + timedelta(minutes=5))
+    q = f"start={T0.isoformat()}&end={(T0 + 4 * H).isoformat()}".replace("+", "%2B")
+
+    def chart(area_id, user):
+        r = client.get(f"/api/v1/health/areas/{area_id}/hourly?{q}", headers=login(client, user))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        return body, {datetime.fromisoformat(h["hour"]): (h["cameras"], h["seconds"]) for h in body["hourly"]}
+
+    commune, hours = chart(world["a"].commune.id, "police_a")
+    assert commune["source"] == "rollups" and datetime.fromisoformat(commune["rolled_up_until"]) == T0 + 6 * H
+    assert len(hours) == 4
+    # a1 half an hour offline, a2 without any row (unknown, not uptime), a3 online
+    assert hours[T0 + 2 * H] == (3, {"online": 5400.0, "offline": 1800.0, "unknown": 3600.0})
+    assert hours[T0] == (3, {"online": 7200.0, "unknown": 3600.0})
+    hamlet, by_hour = chart(world["a"].hamlets[0].id, "police_a")  # computed from the change rows
+    assert hamlet["source"] == "changes" and by_hour[T0 + 2 * H] == (2, {"online": 1800.0, "offline": 1800.0, "unknown": 3600.0})
+    _, province = chart(world["a"].province.id, "admin")  # communes summed
+    assert province[T0 + 2 * H] == (4, {"online": 5400.0, "offline": 5400.0, "unknown": 3600.0})
+    other = client.get(f"/api/v1/health/areas/{world['b'].commune.id}/hourly?{q}", headers=login(client, "police_a"))
+    assert other.status_code == 404  # outside the user's areas: as if absent

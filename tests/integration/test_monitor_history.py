@@ -1,4 +1,4 @@
-"""Uptime from stored history is exact to the second; hourly rollups per hamlet add up."""
+"""Uptime from stored history is exact to the second; hourly rollups per commune add up."""
 
 from __future__ import annotations
 
@@ -53,17 +53,18 @@ def test_uptime_from_stored_rows_is_exact_to_the_second(session, settings):
     assert sum(future[a.id].seconds.values()) == 3600.0
 
 
-def test_hourly_rollups_per_hamlet_sum_the_exact_intervals(session, settings, engine):
-    hamlet = make_commune(session, hamlets=1).hamlets[0]
-    a, b = cam(session, settings, hamlet, "RA"), cam(session, settings, hamlet, "RB")
+def test_hourly_rollups_per_commune_sum_the_exact_intervals_of_all_its_hamlets(session, settings, engine):
+    commune = make_commune(session, hamlets=2)
+    a, b = cam(session, settings, commune.hamlets[0], "RA"), cam(session, settings, commune.hamlets[1], "RB")
     rows(session, a, [(T0, "online"), (T0 + 90 * 60 * S, "offline")])
     rows(session, b, [(T0, "online")])
     session.commit()
     job = RollupJob(session_factory(engine))
     job.run_once(now=T0 + 3 * H + 5 * 60 * S)  # no watermark yet: the last 48 h up to 03:00
     job.run_once(now=T0 + 3 * H + 9 * 60 * S)  # idempotent: nothing new to roll up
-    got = {r.hour: (r.cameras, r.online_s, r.offline_s) for r in session.scalars(
-        select(StatusRollupHour).where(StatusRollupHour.hour >= T0))}
+    rolled = session.scalars(select(StatusRollupHour).where(StatusRollupHour.hour >= T0)).all()
+    assert {r.area_id for r in rolled} == {commune.commune.id}  # one row per commune-hour, not per hamlet
+    got = {r.hour: (r.cameras, r.online_s, r.offline_s) for r in rolled}
     assert got == {T0: (2, 7200, 0), T0 + H: (2, 3600 + 1800, 1800), T0 + 2 * H: (2, 3600, 3600)}
     before = session.scalars(select(StatusRollupHour).where(StatusRollupHour.hour < T0)).all()
     assert all(r.unknown_s == 7200 for r in before)  # hours before any row: unknown, not uptime
