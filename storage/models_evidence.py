@@ -213,8 +213,10 @@ class CustodyEvent(Base):
 
 
 class CustodyHead(Base):
-    """The chain head: exactly one row (id 1). Every append locks it (SELECT ... FOR UPDATE on
-    PostgreSQL; SQLite writers are already serialised by BEGIN IMMEDIATE)."""
+    """The chain head: exactly one row (id 1). Every append moves it from the event's predecessor
+    to the event in the event's own transaction, under its row lock (SELECT ... FOR UPDATE, or the
+    compare-and-swap UPDATE itself, on PostgreSQL; SQLite writers are serialised by BEGIN
+    IMMEDIATE) — see camera_ops.custody.writer."""
 
     __tablename__ = "custody_head"
 

@@ -80,6 +80,16 @@ class ChainRow(ChainFields, Protocol):
     hash: str
 
 
+class ChainHead(Protocol):
+    """What the next event links to: the last event's seq and hash (or the ledger's head row)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class EventRecord:
     seq: int
@@ -106,9 +116,13 @@ class ChainVerification:
     head_hash: str | None = None
 
 
+def details_text(details: Mapping[str, Any] | None) -> str:
+    """``details`` in canonical form: the text that is hashed, and the text the ledger stores."""
+    return _ENCODE_DETAILS(details) if details else "{}"
+
+
 def canonical_bytes(fields: ChainFields, prev_hash: str) -> bytes:
     """The exact bytes hashed for an event (see the module docstring)."""
-    details = fields.details
     return (
         _TEMPLATE
         % (
@@ -117,7 +131,7 @@ def canonical_bytes(fields: ChainFields, prev_hash: str) -> bytes:
             _scalar(fields.case),
             _scalar(fields.client_address),
             _scalar(fields.clip),
-            _ENCODE_DETAILS(details) if details else "{}",
+            details_text(fields.details),
             _encode_str(fields.event_type),
             _encode_str(prev_hash),
             _scalar(fields.purpose),
@@ -137,10 +151,11 @@ def compute_hash(fields: ChainRow | EventRecord) -> str:
     return link(fields.prev_hash, fields)
 
 
-def next_record(head: ChainRow | EventRecord | None, **fields: Any) -> EventRecord:
-    """The event that follows ``head`` (None: the first event), with seq, prev_hash and hash filled in."""
+def next_record(head: ChainHead | None, **fields: Any) -> EventRecord:
+    """The event that follows ``head`` (None, or a head at seq 0: the first event), with seq,
+    prev_hash and hash filled in."""
     seq = head.seq + 1 if head is not None else 1
-    prev_hash = head.hash if head is not None else GENESIS_HASH
+    prev_hash = head.hash if head is not None and head.seq else GENESIS_HASH
     record = EventRecord(seq=seq, prev_hash=prev_hash, **fields)
     return replace(record, hash=link(prev_hash, record))
 

@@ -1,9 +1,9 @@
 """The custody ledger in the database: append events, read trails, verify the chain.
 
-Appends are serialised on the ``custody_head`` row: PostgreSQL locks it with ``SELECT ... FOR
-UPDATE`` (appenders in any process queue behind it), SQLite writers already hold the database
-write lock from ``BEGIN IMMEDIATE``. Under that lock the next ``seq`` and ``prev_hash`` come from
-the head, so the chain stays one line however many processes append. ``seq`` is also UNIQUE, a
+Appends are serialised on the ``custody_head`` row: an event is written only together with
+moving the head from the event's predecessor to the event, under the head's row lock (PostgreSQL:
+``SELECT ... FOR UPDATE`` or the UPDATE itself; SQLite: the database write lock from ``BEGIN
+IMMEDIATE``), so the chain stays one line however many processes append. ``seq`` is also UNIQUE, a
 second guard.
 
 Two ways to append:
@@ -12,13 +12,15 @@ Two ways to append:
   records (a clip request and its "requested" event), or not at all.
 * :func:`append_now` in its own transaction, committed before it returns — for retrievals and
   denials, which must be on record before a byte is served (or the 403 is sent). Any failure is
-  ``LedgerWriteFailed``, and the retrieval does not happen.
+  ``LedgerWriteFailed``, and the retrieval does not happen. It goes through the ledger's own
+  connection (:mod:`camera_ops.custody.writer`): one statement per append on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,13 +31,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from camera_ops.custody.chain import GENESIS_HASH, ChainVerification, EventRecord, next_record
+from camera_ops.custody.writer import HEAD_ID, writer_for
 from camera_ops.errors import LedgerWriteFailed, ValidationFailed
 from storage.models_evidence import CustodyEvent, CustodyHead
 from storage.types import utcnow
 
-HEAD_ID = 1
 _EVENTS, _HEAD = CustodyEvent.__table__, CustodyHead.__table__
-VERIFY_BATCH_ROWS = 5_000  # rows fetched per round trip while verifying
+VERIFY_BATCH_ROWS = 5_000  # rows fetched per round trip by iter_events (verification reads in fastverify)
 
 
 class EventType(str, enum.Enum):
@@ -91,11 +93,10 @@ def append(
     Plain SQL statements, not ORM objects: an append sits on the path of every retrieval, and
     the ORM's unit of work cost more than the database round trips themselves (bench_ledger).
     """
-    if event_type in ACCESS_EVENTS and len((purpose or "").strip()) < MIN_PURPOSE_CHARS:
-        raise ValidationFailed("say why you need this (purpose is mandatory for every access)", field="purpose")
+    _require_purpose(event_type, purpose)
     head = _lock_head(session)
     record = next_record(
-        head if head.seq else None, event_type=event_type.value, actor=actor.name, role=actor.role,
+        head, event_type=event_type.value, actor=actor.name, role=actor.role,
         at=at or utcnow(), case=case_id, clip=clip_id, purpose=purpose,
         client_address=actor.client_address, details=dict(details or {}),
     )
@@ -108,15 +109,31 @@ def append(
     return record
 
 
-def append_now(engine: Engine, event_type: EventType, actor: Actor, **fields: Any) -> EventRecord:
+def append_now(
+    engine: Engine, event_type: EventType, actor: Actor, *, case_id: int | None = None,
+    clip_id: int | None = None, purpose: str | None = None, details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> EventRecord:
     """Append and commit in a transaction of its own; ``LedgerWriteFailed`` if it cannot.
 
-    A bare connection, not an ORM session: this is on every retrieval's path (bench_ledger)."""
-    try:
+    This is on every retrieval's path (bench_ledger): the ledger's own connection, not a session."""
+    _require_purpose(event_type, purpose)
+    fields = dict(event_type=event_type.value, actor=actor.name, role=actor.role, at=at or utcnow(), case=case_id,
+                  clip=clip_id, purpose=purpose, client_address=actor.client_address, details=dict(details or {}))
+    writer = writer_for(engine)
+    if writer is not None:
+        return writer.append(lambda head: next_record(head, **fields))
+    try:  # in-memory SQLite: only the engine's own connection sees the database
         with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
-            return append(conn, event_type, actor, **fields)
+            return append(conn, event_type, actor, case_id=case_id, clip_id=clip_id, purpose=purpose,
+                          details=details, at=fields["at"])
     except SQLAlchemyError as exc:
         raise LedgerWriteFailed("the custody ledger could not be written; nothing was released") from exc
+
+
+def _require_purpose(event_type: EventType, purpose: str | None) -> None:
+    if event_type in ACCESS_EVENTS and len((purpose or "").strip()) < MIN_PURPOSE_CHARS:
+        raise ValidationFailed("say why you need this (purpose is mandatory for every access)", field="purpose")
 
 
 def _lock_head(session: Session | Connection) -> Row[Any]:
@@ -177,16 +194,35 @@ class LedgerReport:
 
 def verify_ledger(session: Session, checkpoint: tuple[int, str] | None = None) -> LedgerReport:
     """Verify the whole chain, against a trusted checkpoint (seq, hash) when one is given, and
-    against the head row (a deleted tail leaves the head ahead of the last row)."""
+    against the head row (a deleted tail leaves the head ahead of the last row).
+
+    The head is read first: every event up to it was committed with it, so the rows read next
+    include them, and events appended meanwhile (after the head) are not mistaken for a break."""
     from camera_ops.custody.fastverify import rows, verify_rows
 
-    result: ChainVerification = verify_rows(rows(session.connection()), checkpoint)
+    head = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)).first()
+    with closing(rows(session.connection())) as source:
+        result: ChainVerification = verify_rows(source, checkpoint)
     cp_seq = checkpoint[0] if checkpoint else None
     if not result.ok:
         return LedgerReport(False, result.checked, result.first_broken_seq, result.reason, result.head_seq, cp_seq)
-    head = session.get(CustodyHead, HEAD_ID)
-    last_seq = result.head_seq or 0
-    if head is not None and (head.seq != last_seq or (last_seq and head.hash != result.head_hash)):
-        reason = f"the chain head says event {head.seq} but the last row is {last_seq}: rows were removed"
-        return LedgerReport(False, result.checked, last_seq + 1, reason, result.head_seq, cp_seq)
+    broken = _head_problem(session, head, result) if head is not None else None
+    if broken is not None:
+        return LedgerReport(False, result.checked, broken[0], broken[1], result.head_seq, cp_seq)
     return LedgerReport(True, result.checked, None, None, result.head_seq, cp_seq)
+
+
+def _head_problem(session: Session, head: Row[Any], result: ChainVerification) -> tuple[int, str] | None:
+    """(first broken seq, reason) when the verified rows disagree with the head read before them."""
+    last_seq = result.head_seq or 0
+    if head.seq > last_seq:
+        return last_seq + 1, f"the chain head says event {head.seq} but the last row is {last_seq}: rows were removed"
+    if head.seq == 0:
+        at_head = GENESIS_HASH
+    elif head.seq == last_seq:
+        at_head = result.head_hash
+    else:  # appended to since the head was read: the head's event is inside the verified chain
+        at_head = session.execute(select(CustodyEvent.hash).where(CustodyEvent.seq == head.seq)).scalar()
+    if at_head != head.hash:
+        return head.seq, f"event {head.seq} does not have the chain head's hash: rows were removed or rewritten"
+    return None

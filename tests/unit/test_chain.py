@@ -15,6 +15,7 @@ from camera_ops.custody.chain import (
     EventRecord,
     canonical_bytes,
     compute_hash,
+    details_text,
     format_time,
     link,
     next_record,
@@ -235,3 +236,22 @@ def test_canonical_form_matches_sorted_json_for_awkward_text() -> None:
         details={"before": {"title": "Vụ trộm"}, "after": {"title": "Vụ cướp"}, "n": 1.5, "z": None, "a": [1, "x"]},
     )
     assert auditor_hash(row) == row.hash
+
+
+def test_a_head_at_seq_zero_is_followed_by_the_first_event() -> None:
+    """The ledger's head row starts at (0, genesis); the event after it is the chain's first."""
+    genesis = EventRecord(seq=0, event_type="-", actor="-", role="-", at=T0, hash=GENESIS_HASH)
+    fields = dict(event_type="viewed", actor="a", role="officer", at=T0, details={"n": 1})
+
+    assert next_record(genesis, **fields) == next_record(None, **fields)
+
+
+def test_stored_details_text_is_the_hashed_text() -> None:
+    from storage.models_evidence import CanonicalJSON
+
+    details = {"z": [1, "ư"], "a": {"y": None, "b": 2.5}, "m": "tab\tquote\""}
+
+    stored = CanonicalJSON().process_bind_param(details, None)  # type: ignore[arg-type]
+
+    assert details_text(details) == stored
+    assert details_text({}) == details_text(None) == "{}"
