@@ -1,18 +1,28 @@
 """Uptime arithmetic cost, and status-history storage per camera-year.
 
-Run: python3 bench/bench_uptime.py
+Run: python3 bench/bench_uptime.py              (timings, then bytes measured on SQLite and PostgreSQL)
+     python3 bench/bench_uptime.py --no-db      (timings only)
 Targets (issue 4): uptime of one camera over a year of history <= 1 ms; status-history bytes per
-camera-year <= 200 KB.
+camera-year <= 200 KB. The bytes are measured, not estimated, by ``bench_history_bytes`` (a year of
+changes and hourly rollups written through the monitor's own code into real databases); its options
+(--rates, --no-sqlite, --no-postgres, --pg-url, --keep, --seed) are accepted here too.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
+import sys
 import timeit
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from camera_ops.health.uptime import StatusChange, StatusTimeline, aggregate, hourly_rollup, uptime
-from camera_ops.health.vocabulary import Status
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_history_bytes  # noqa: E402
+from camera_ops.health.uptime import StatusChange, StatusTimeline, aggregate, hourly_rollup, uptime  # noqa: E402
+from camera_ops.health.vocabulary import Status  # noqa: E402
 
 CHANGES_PER_DAY = 10  # a troubled camera; a healthy one changes status less than once a day
 DAYS = 365
@@ -37,30 +47,18 @@ def per_call_ms(fn, rounds: int) -> float:  # type: ignore[no-untyped-def]
     return min(timeit.repeat(fn, number=rounds, repeat=5)) / rounds * 1e3
 
 
-def storage_estimate(rows_per_year: int) -> None:
-    # Row layout: id bigint 8 + camera_id bigint 8 + at timestamptz 8 + status smallint 2 + reason text ~16.
-    payload_text = 8 + 8 + 8 + 2 + 16
-    payload_mask = 8 + 8 + 8 + 2 + 2  # reasons as a smallint bitmask (vocabulary.reasons_to_mask)
-    # PostgreSQL: 24-byte tuple header, data padded to 8, 4-byte line pointer; B-tree entries are an
-    # 8-byte index tuple header + key padded to 8 + 4-byte line pointer.
-    def heap(payload: int) -> int:
-        return 24 + -(-payload // 8) * 8 + 4
-
-    pkey_index = 8 + 8 + 4  # (id)
-    camera_at_index = 8 + 16 + 4  # (camera_id, at)
-    print(f"status-history rows per camera-year at {CHANGES_PER_DAY} changes/day: {rows_per_year}")
-    for label, payload in (("reason as text (~16 B)", payload_text), ("reasons as smallint bitmask", payload_mask)):
-        on_disk = heap(payload) + pkey_index + camera_at_index
-        print(
-            f"  {label:28s}: payload {payload} B/row -> {payload * rows_per_year / 1024:6.1f} KB/camera-year; "
-            f"PostgreSQL heap+2 indexes ~{on_disk} B/row -> {on_disk * rows_per_year / 1024:6.1f} KB/camera-year "
-            f"(before page fill factor)"
-        )
-    print("  target <= 200 KB/camera-year: met by the payload; on disk it needs < ~5.5 changes/day "
-          "(a healthy camera has < 1)")
-
-
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-db", action="store_true", help="timings only, no storage measurement")
+    bench_history_bytes.add_arguments(parser)
+    args = parser.parse_args()
+    timings()
+    if not args.no_db:
+        print()
+        bench_history_bytes.run_from_args(args)
+
+
+def timings() -> None:
     rows = year_of_history()
     text_rows = [(r.at, r.status.value) for r in rows]
     print(f"one camera, {len(rows)} status changes over a year")
@@ -74,7 +72,6 @@ def main() -> None:
     print(f"  hourly_rollup for the year (8,760 buckets): {per_call_ms(lambda: hourly_rollup(rows, YEAR_START, YEAR_END, now=NOW), 5):7.3f} ms")
     reports = [timeline.uptime(YEAR_START, YEAR_END, now=NOW)] * 10_000
     print(f"  aggregate() of 10,000 camera reports:       {per_call_ms(lambda: aggregate(reports), 5):7.3f} ms")
-    storage_estimate(len(rows))
 
 
 if __name__ == "__main__":
