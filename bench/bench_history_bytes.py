@@ -58,8 +58,6 @@ KB = 1024
 
 CHANGE_TABLE = "camera_status_change"
 ROLLUP_TABLE = "status_rollup_hour"
-STATUS_CODE_SQL = ("CASE status WHEN 'online' THEN 0 WHEN 'degraded' THEN 1 WHEN 'offline' THEN 2 "
-                   "WHEN 'unauthorized' THEN 3 WHEN 'maintenance' THEN 4 ELSE 5 END")
 
 # What a camera goes through: mostly online, then a reason to be down, then back.
 _DOWN = ((Status.OFFLINE, (Reason.UNREACHABLE,)), (Status.OFFLINE, (Reason.TIMEOUT,)),
@@ -224,34 +222,24 @@ def sqlite_vacuum(path: Path) -> None:
 
 def sqlite_scratch() -> dict[str, tuple[str, list[str]]]:
     """Alternative layouts filled from the real tables in the same (time) order; name -> (kind, DDL)."""
-    # at is stored as 'YYYY-MM-DD HH:MM:SS.ffffff': exact integer epoch microseconds / milliseconds
+    # at is stored as 'YYYY-MM-DD HH:MM:SS.ffffff': exact integer epoch microseconds
     at_us = "(CAST(strftime('%s', at) AS INTEGER) * 1000000 + CAST(substr(at, 21, 6) AS INTEGER))"
-    at_ms = "(CAST(strftime('%s', at) AS INTEGER) * 1000 + CAST(substr(at, 21, 3) AS INTEGER))"
     return {
         "x_change_without_rowid": ("change", [
             "CREATE TABLE x_change_without_rowid (camera_id INTEGER NOT NULL, at DATETIME NOT NULL, "
-            "status VARCHAR(24) NOT NULL, reasons_mask SMALLINT NOT NULL, PRIMARY KEY (camera_id, at)) WITHOUT ROWID",
-            f"INSERT INTO x_change_without_rowid SELECT * FROM {CHANGE_TABLE} ORDER BY at"]),
+            "status SMALLINT NOT NULL, reasons_mask SMALLINT NOT NULL, PRIMARY KEY (camera_id, at)) WITHOUT ROWID",
+            f"INSERT INTO x_change_without_rowid SELECT camera_id, at, status, reasons_mask FROM {CHANGE_TABLE} "
+            "ORDER BY at"]),
         "x_change_int_at": ("change", [
             "CREATE TABLE x_change_int_at (camera_id INTEGER NOT NULL, at INTEGER NOT NULL, "
-            "status VARCHAR(24) NOT NULL, reasons_mask SMALLINT NOT NULL, PRIMARY KEY (camera_id, at))",
+            "status SMALLINT NOT NULL, reasons_mask SMALLINT NOT NULL, PRIMARY KEY (camera_id, at))",
             f"INSERT INTO x_change_int_at SELECT camera_id, {at_us}, status, reasons_mask FROM {CHANGE_TABLE} "
             "ORDER BY at"]),
         "x_change_wr_int_at": ("change", [
             "CREATE TABLE x_change_wr_int_at (camera_id INTEGER NOT NULL, at INTEGER NOT NULL, "
-            "status VARCHAR(24) NOT NULL, reasons_mask SMALLINT NOT NULL, PRIMARY KEY (camera_id, at)) WITHOUT ROWID",
+            "status SMALLINT NOT NULL, reasons_mask SMALLINT NOT NULL, PRIMARY KEY (camera_id, at)) WITHOUT ROWID",
             f"INSERT INTO x_change_wr_int_at SELECT camera_id, {at_us}, status, reasons_mask FROM {CHANGE_TABLE} "
             "ORDER BY at"]),
-        "x_change_wr_int_at_code": ("change", [
-            "CREATE TABLE x_change_wr_int_at_code (camera_id INTEGER NOT NULL, at INTEGER NOT NULL, "
-            "status SMALLINT NOT NULL, reasons_mask SMALLINT NOT NULL, PRIMARY KEY (camera_id, at)) WITHOUT ROWID",
-            f"INSERT INTO x_change_wr_int_at_code SELECT camera_id, {at_us}, {STATUS_CODE_SQL}, reasons_mask "
-            f"FROM {CHANGE_TABLE} ORDER BY at"]),
-        "x_change_wr_int_ms_code": ("change", [
-            "CREATE TABLE x_change_wr_int_ms_code (camera_id INTEGER NOT NULL, at INTEGER NOT NULL, "
-            "status SMALLINT NOT NULL, reasons_mask SMALLINT NOT NULL, PRIMARY KEY (camera_id, at)) WITHOUT ROWID",
-            f"INSERT INTO x_change_wr_int_ms_code SELECT camera_id, {at_ms}, {STATUS_CODE_SQL}, reasons_mask "
-            f"FROM {CHANGE_TABLE} ORDER BY at"]),
     }
 
 
@@ -331,21 +319,6 @@ def pg_sizes(engine: Engine, tables: Sequence[str]) -> dict[str, Size]:
 def pg_scratch() -> dict[str, tuple[str, list[str]]]:
     """Alternative layouts in schema ``scratch``, filled in the same (time) order as the monitor."""
     return {
-        "scratch.change_reordered": ("change", [
-            "CREATE TABLE scratch.change_reordered (camera_id integer NOT NULL, reasons_mask smallint NOT NULL, "
-            "status varchar(24) NOT NULL, at timestamptz NOT NULL, PRIMARY KEY (camera_id, at))",
-            f"INSERT INTO scratch.change_reordered SELECT camera_id, reasons_mask, status, at FROM {CHANGE_TABLE} "
-            "ORDER BY at"]),
-        "scratch.change_code": ("change", [
-            "CREATE TABLE scratch.change_code (camera_id integer NOT NULL, status smallint NOT NULL, "
-            "reasons_mask smallint NOT NULL, at timestamptz NOT NULL, PRIMARY KEY (camera_id, at))",
-            f"INSERT INTO scratch.change_code SELECT camera_id, {STATUS_CODE_SQL}, reasons_mask, at "
-            f"FROM {CHANGE_TABLE} ORDER BY at"]),
-        "scratch.change_code_reindexed": ("change", [
-            "CREATE TABLE scratch.change_code_reindexed (LIKE scratch.change_code INCLUDING ALL)",
-            "INSERT INTO scratch.change_code_reindexed SELECT * FROM scratch.change_code ORDER BY at",
-            "ALTER INDEX scratch.change_code_reindexed_pkey SET (fillfactor = 100)",
-            "REINDEX TABLE scratch.change_code_reindexed"]),
         "scratch.change_reindexed": ("change", [
             f"CREATE TABLE scratch.change_reindexed (LIKE {CHANGE_TABLE} INCLUDING ALL)",
             f"INSERT INTO scratch.change_reindexed SELECT * FROM {CHANGE_TABLE} ORDER BY at",

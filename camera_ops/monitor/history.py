@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, delete, func, insert, select, type_coerce
+from sqlalchemy import SmallInteger, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from camera_ops.health.uptime import (
@@ -30,7 +30,12 @@ from camera_ops.health.uptime import (
 )
 from camera_ops.health.vocabulary import Reason, Status, mask_to_reasons
 from storage.models import Area, AreaKind, Camera
-from storage.models_monitoring import CameraStatusChange, MonitorMark, StatusRollupHour
+from storage.models_monitoring import (
+    STATUS_BY_CODE,
+    CameraStatusChange,
+    MonitorMark,
+    StatusRollupHour,
+)
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -41,7 +46,7 @@ ROLLUP_MAX_HOURS_PER_RUN = 24  # catch up a day at a time after a long stop
 ROLLUP_FIRST_LOOKBACK = timedelta(hours=48)  # with no watermark, roll up the last two days
 
 
-_STATUS = {s.value: s for s in Status}
+_STATUS = {code: Status(status.value) for code, status in STATUS_BY_CODE.items()}  # stored code -> Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +70,12 @@ def load_histories(session: Session, camera_ids: Sequence[int], start: datetime,
         # each (a MAX(at) ... GROUP BY scanned every older row: minutes per rollup after years)
         last = (select(t.status).where(t.camera_id == Camera.id, t.at <= start)
                 .order_by(t.at.desc()).limit(1).correlate(Camera).scalar_subquery())
-        opening = select(Camera.id, type_coerce(last, String)).where(Camera.id.in_(chunk))
-        for camera_id, status in session.execute(opening):
-            if status is not None:
-                before[camera_id] = _STATUS[status]
-        status = type_coerce(t.status, String)  # plain strings: no enum round trip per row
-        inside = (select(t.camera_id, t.at, status).where(t.camera_id.in_(chunk), t.at > start, t.at < end)
+        opening = select(Camera.id, type_coerce(last, SmallInteger)).where(Camera.id.in_(chunk))
+        for camera_id, code in session.execute(opening):
+            if code is not None:
+                before[camera_id] = _STATUS[code]
+        code = type_coerce(t.status, SmallInteger)  # plain codes: no type round trip per row
+        inside = (select(t.camera_id, t.at, code).where(t.camera_id.in_(chunk), t.at > start, t.at < end)
                   .order_by(t.camera_id, t.at))
         for camera_id, at, value in session.execute(inside):
             rows[camera_id].append(StatusChange(at, _STATUS[value]))

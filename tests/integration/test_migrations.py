@@ -1,0 +1,80 @@
+"""Migrations that move data: rows written before a revision read back the same after it (and
+after its downgrade), on SQLite and — when the suite runs on it — PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from camera_ops.health.vocabulary import Status
+from camera_ops.monitor.history import load_histories
+from storage.db import make_engine, session_factory
+from storage.migrate import alembic_config, upgrade
+from storage.models import Camera
+from tests.conftest import TEST_DB_ENV
+from tests.factories import make_commune
+
+T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+STATUSES = ["online", "degraded", "offline", "unauthorized", "maintenance", "unknown"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_url(request, tmp_path) -> Iterator[str]:
+    """A database of its own (the suite's shared one must stay at head)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    base = os.environ.get(TEST_DB_ENV, "")
+    if not base.startswith("postgresql"):
+        pytest.skip("PostgreSQL runs with the db-marked suite")
+    name = f"camera_ops_migrations_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.db
+def test_status_codes_revision_keeps_every_history_row(scratch_url):
+    from alembic import command
+
+    upgrade(scratch_url, "0004")
+    engine = make_engine(scratch_url)
+    with session_factory(engine)() as session:  # area and camera tables are the same at 0004 and head
+        hamlet = make_commune(session, hamlets=1).hamlets[0]
+        camera = Camera(code="C", name="C", area_id=hamlet.id, host="10.0.0.1", username="u", password_encrypted=b"-")
+        session.add(camera)
+        session.flush()
+        camera_id = camera.id
+        for i, status in enumerate(STATUSES):  # the 0004 layout: status as text
+            session.execute(text("INSERT INTO camera_status_change (camera_id, at, status, reasons_mask) "
+                                 "VALUES (:id, :at, :status, :mask)"),
+                            {"id": camera_id, "at": (T0 + timedelta(hours=i)).replace(tzinfo=None)
+                             if engine.dialect.name == "sqlite" else T0 + timedelta(hours=i), "status": status, "mask": i})
+        session.commit()
+    engine.dispose()
+    upgrade(scratch_url)
+    engine = make_engine(scratch_url)
+    with session_factory(engine)() as session:
+        history = load_histories(session, [camera_id], T0 - timedelta(hours=1), T0 + timedelta(days=1))[camera_id]
+        assert [c.status for c in history.changes] == [Status(s) for s in STATUSES]
+        codes = session.execute(text("SELECT status, reasons_mask FROM camera_status_change ORDER BY at")).all()
+        assert codes == [(i, i) for i in range(len(STATUSES))]
+    engine.dispose()
+    command.downgrade(alembic_config(scratch_url), "0004")
+    engine = make_engine(scratch_url)
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT status, reasons_mask FROM camera_status_change ORDER BY at")).all()
+    engine.dispose()
+    assert back == [(s, i) for i, s in enumerate(STATUSES)]
