@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -221,6 +222,18 @@ def reports_coverage(
     from camera_ops.reports.cli import coverage_command
 
     coverage_command(get_settings(), area_code=area, period=period, year=year, index=index, fmt=fmt, out=out)
+
+
+@reports_app.command("rebuild-rollups")
+def reports_rebuild_rollups(
+    since: Annotated[datetime, typer.Option(help="UTC date (or date and time) to recompute from", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])],
+) -> None:
+    """Recompute the hourly commune rollups behind area charts from the status history."""
+    from camera_ops.monitor.history import rebuild_rollups
+    from storage.db import get_engine, session_factory
+
+    written = rebuild_rollups(session_factory(get_engine(), write=True), since.replace(tzinfo=timezone.utc))
+    console.print(f"rollups rebuilt from {since:%Y-%m-%d %H:%M} UTC: {written} commune-hour rows")
 
 
 @app.command("demo")

@@ -159,6 +159,25 @@ def commune_of_areas(session: Session) -> dict[int, int]:
     return {area_id: commune(area_id) for area_id in areas}
 
 
+def rebuild_rollups(session_maker, since: datetime, *, now: datetime | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Recompute the hourly rollups from ``since`` (the change rows are the truth; rollups are
+    derived) up to the last closed hour, a day per transaction; returns the rows written."""
+    now = now or utcnow()
+    with session_maker() as session, session.begin():
+        mark = session.get(MonitorMark, ROLLUP_MARK)
+        if mark is None:
+            session.add(MonitorMark(name=ROLLUP_MARK, at=floor_hour(since)))
+        else:
+            mark.at = floor_hour(since)
+    job, written = RollupJob(session_maker), 0
+    while True:
+        with session_maker() as session:
+            mark_at = session.get(MonitorMark, ROLLUP_MARK).at  # type: ignore[union-attr]
+        if mark_at >= floor_hour(now):
+            return written
+        written += job.run_once(now=now)
+
+
 def rollup_hours(session: Session, start: datetime, end: datetime) -> int:
     """(Re)write the rollup rows of every commune for the whole hours in ``[start, end)``."""
     cameras = session.execute(select(Camera.id, Camera.area_id).where(Camera.created_at < end)).all()

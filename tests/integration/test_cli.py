@@ -146,3 +146,10 @@ def test_worker_process_stops_cleanly_on_sigterm(cli_env):
             process.kill()
     output = log.read_text(encoding="utf-8", errors="replace")
     assert "started" in output and "stopped" in output and "Traceback" not in output
+
+
+def test_rollups_rebuild_command(cli_env):
+    assert run("db", "upgrade").exit_code == 0
+    r = run("reports", "rebuild-rollups", "--since", "2026-11-01")
+    assert r.exit_code == 0, r.output
+    assert "rollups rebuilt from 2026-11-01 00:00 UTC" in r.output

@@ -69,3 +69,17 @@ def test_hourly_rollups_per_commune_sum_the_exact_intervals_of_all_its_hamlets(s
     before = session.scalars(select(StatusRollupHour).where(StatusRollupHour.hour < T0)).all()
     assert all(r.unknown_s == 7200 for r in before)  # hours before any row: unknown, not uptime
     session.commit()
+
+
+def test_rollups_can_be_rebuilt_from_the_change_rows(session, settings, engine):
+    from camera_ops.monitor.history import rebuild_rollups
+
+    commune = make_commune(session, hamlets=1)
+    a = cam(session, settings, commune.hamlets[0], "RR")
+    rows(session, a, [(T0, "online"), (T0 + 30 * 60 * S, "offline")])
+    session.commit()
+    written = rebuild_rollups(session_factory(engine, write=True), T0 - 2 * H, now=T0 + 2 * H + 60 * S)
+    assert written == 4  # T0-2h .. T0+1h: four closed hours of one commune
+    got = {r.hour: (r.online_s, r.offline_s, r.unknown_s) for r in session.scalars(select(StatusRollupHour))}
+    assert got[T0] == (1800, 1800, 0) and got[T0 + H] == (0, 3600, 0) and got[T0 - H] == (0, 0, 3600)
+    session.commit()
