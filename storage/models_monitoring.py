@@ -3,7 +3,8 @@
 - ``camera_status_change``: one row per change of a camera's status or reasons (never per probe).
   Reasons are a bit mask (``camera_ops.health.vocabulary.REASON_BIT``): 2 bytes instead of text;
   the status is a 2-byte code (:class:`StatusCode`); the columns are ordered so that PostgreSQL
-  pads nothing (44 bytes of heap per row instead of 60: revision 0005).
+  pads nothing (44 bytes of heap per row instead of 60), and SQLite keeps the table WITHOUT ROWID
+  (revision 0005).
 - ``status_rollup_hour``: seconds per status summed over a commune's cameras for one UTC hour
   (a province's chart adds its communes up; hamlet and camera charts come straight from the
   change rows, which keeps rollups at ~20 KB per camera-year instead of ~200 KB per hamlet).
@@ -63,6 +64,7 @@ class StatusCode(TypeDecorator[CameraStatus]):
 
 class CameraStatusChange(Base):
     __tablename__ = "camera_status_change"
+    __table_args__ = {"sqlite_with_rowid": False}  # SQLite: rows live in the key's b-tree (half the bytes)
 
     # (camera, at) is the key: no surrogate id and no second index (bytes per camera-year matter).
     # Column order is storage order: 4 + 2 + 2 + 8 bytes, no alignment padding on PostgreSQL.
