@@ -404,6 +404,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reports.points_watched": ("điểm lắp đặt được giám sát", "install points watched"),
     "reports.hours_up": ("giờ-camera hoạt động", "camera-hours up"),
     "reports.worst": ("Camera hoạt động kém nhất", "Least available cameras"),
+    "reports.daily": ("Tỷ lệ hoạt động theo ngày", "Uptime by day"),
     "period.month": ("Tháng", "Month"),
     "period.quarter": ("Quý", "Quarter"),
     "period.half": ("6 tháng (sơ kết)", "6 months (interim review)"),

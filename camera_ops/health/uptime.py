@@ -23,7 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from itertools import accumulate, repeat
 from operator import eq, itemgetter, mul, sub
 from typing import NamedTuple, TypeVar
@@ -295,3 +295,27 @@ _status = itemgetter(1)
 
 def _pct(part: float, whole: float) -> float | None:
     return 100.0 * part / whole if whole > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class DayUptime:
+    day: date  # local date
+    uptime_pct: float | None  # None: nothing counted that day (no cameras, all unknown or maintenance)
+    useful_pct: float | None
+
+
+def daily_uptime(hours: Iterable[tuple[datetime, Mapping[Status, float]]], tz: tzinfo) -> list[DayUptime]:
+    """Hourly seconds per status (an area's hourly chart) summed into local days, with the same
+    counting rules as :func:`uptime`; days in time order."""
+    days: dict[date, dict[Status, float]] = {}
+    for hour, seconds in hours:
+        into = days.setdefault(hour.astimezone(tz).date(), dict.fromkeys(Status, 0.0))
+        for status, value in seconds.items():
+            into[status] += value
+    out = []
+    for day in sorted(days):
+        seconds = days[day]
+        counted = sum(seconds[s] for s in COUNTED_STATUSES)
+        out.append(DayUptime(day, _pct(seconds[Status.ONLINE] + seconds[Status.DEGRADED], counted),
+                             _pct(seconds[Status.ONLINE], counted)))
+    return out

@@ -64,3 +64,20 @@ def test_the_printable_view_drops_navigation_and_forms(client):
 def test_an_officer_has_no_reports(client):
     login(client, "officer")
     assert client.get("/reports").status_code == 403
+
+
+def test_the_report_charts_uptime_by_day_from_the_commune_rollups(client, engine):
+    from camera_ops.monitor.history import rebuild_rollups
+    from storage.db import session_factory
+
+    login(client, "manager")
+    last_month_end = local_time(utcnow()).replace(day=1) - timedelta(days=1)  # a whole month, in the past
+    query = f"/reports?period=month&index={last_month_end.month}&year={last_month_end.year}"
+    assert 'id="daily"' not in client.get(query).text  # nothing rolled up yet: no empty chart
+    rebuild_rollups(session_factory(engine, write=True), utcnow() - timedelta(days=40))
+    html = client.get(query).text
+    assert 'id="daily"' in html and "Tỷ lệ hoạt động theo ngày" in html
+    bars = re.findall(r"<title>(\d\d/\d\d/\d{4}): ([^<]+)</title>", html)
+    # the camera (registered 40 days ago, online since) is up every day it existed, to the month's end
+    assert bars and all(pct.startswith("100,0") for _, pct in bars)
+    assert bars[-1][0] == last_month_end.strftime("%d/%m/%Y")

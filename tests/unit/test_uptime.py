@@ -191,3 +191,23 @@ def test_rollups_of_several_cameras_add_hour_by_hour() -> None:
     total = sum_rollups([one, two])
     assert [b.hour for b in total] == [at(0), at(1), at(2)]
     assert total[0].seconds[S.UNKNOWN] == 3_600 and total[2].seconds[S.OFFLINE] == 1_800 + 3_600
+
+
+def test_daily_uptime_sums_hours_into_local_days_with_the_uptime_rules():
+    from datetime import timedelta, timezone
+
+    from camera_ops.health.uptime import daily_uptime
+
+    ict = timezone(timedelta(hours=7))
+    h = datetime(2026, 11, 1, 16, tzinfo=timezone.utc)  # 23:00 on 1 Nov in Vietnam
+    hours = [
+        (h, {Status.ONLINE: 1800.0, Status.OFFLINE: 1800.0}),
+        (h + timedelta(hours=1), {Status.ONLINE: 3600.0, Status.MAINTENANCE: 3600.0}),  # 00:00 on 2 Nov
+        (h + timedelta(hours=2), {Status.DEGRADED: 1800.0, Status.UNAUTHORIZED: 1800.0, Status.UNKNOWN: 3600.0}),
+        (h + timedelta(hours=3), {Status.UNKNOWN: 3600.0}),
+    ]
+    first, second = daily_uptime(hours, ict)
+    assert (first.day.day, first.uptime_pct, first.useful_pct) == (1, 50.0, 50.0)
+    # 2 Nov: up 3600 + 1800 of counted 7200 (maintenance and unknown excluded)
+    assert (second.day.day, second.uptime_pct, second.useful_pct) == (2, 75.0, 50.0)
+    assert daily_uptime([(h, {Status.UNKNOWN: 3600.0})], ict)[0].uptime_pct is None

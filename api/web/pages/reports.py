@@ -4,7 +4,9 @@ reports API; a printable view for the review meeting."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
@@ -15,8 +17,11 @@ from api.web import integrations
 from api.web.context import Page, WebPage
 from camera_ops.access import Action
 from camera_ops.errors import CameraOpsError
+from camera_ops.health.uptime import DayUptime, daily_uptime
 from camera_ops.i18n import local_time
-from camera_ops.registry.areas import list_areas, path_in_scope
+from camera_ops.monitor.history import area_hourly
+from camera_ops.monitor.summary import cameras_of_group
+from camera_ops.registry.areas import get_area, list_areas, path_in_scope
 from storage.models import Area, AreaKind
 from storage.types import utcnow
 
@@ -29,6 +34,16 @@ def _areas(session: Session, page: WebPage) -> list[Area]:
     """Provinces and communes the user may report on (admins: all; others: their own)."""
     rows, _ = list_areas(session, scope=page.scope, limit=MAX_AREAS)
     return [a for a in rows if a.kind in (AreaKind.province, AreaKind.commune) and path_in_scope(a.path, page.scope)]
+
+
+def _daily(session: Session, page: WebPage, area_id: int, start: datetime, end: datetime) -> list[DayUptime]:
+    """Uptime per local day of the period so far (communes and provinces from the hourly rollups)."""
+    end = min(end, utcnow())
+    if end <= start:
+        return []
+    camera_ids = cameras_of_group(session, scope=page.scope, area_id=area_id)
+    hours = area_hourly(session, get_area(session, area_id), camera_ids, start, end)
+    return daily_uptime(((h.hour, h.seconds) for h in hours), ZoneInfo(page.settings.timezone))
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -52,15 +67,15 @@ def reports(
                       "half": 1 if today.month <= 6 else 2, "year": 1}[period]
     chosen = area_id if area_id is not None else (next((a.id for a in areas if a.kind == AreaKind.commune),
                                                        areas[0].id if areas else None))
-    report, error = None, None
+    report, error, days = None, None, []
     if chosen is not None:
         try:
-            report = coverage_report(session, area_id=chosen, period=make_period(period, year, index,
-                                                                                 tz=page.settings.timezone),
-                                     scope=page.scope)
+            chosen_period = make_period(period, year, index, tz=page.settings.timezone)
+            report = coverage_report(session, area_id=chosen, period=chosen_period, scope=page.scope)
+            days = _daily(session, page, chosen, chosen_period.start, chosen_period.end)
         except CameraOpsError as exc:
             error = exc
     query: dict[str, Any] = {"area_id": chosen, "period": period, "year": year, "index": index}
-    return page.render("reports.html", areas=areas, report=report, error=error, query=query, periods=PERIODS,
+    return page.render("reports.html", areas=areas, report=report, days=days, error=error, query=query, periods=PERIODS,
                        printable=print, export=lambda fmt: "/api/v1/reports/coverage?" + "&".join(
                            f"{k}={v}" for k, v in {**query, "format": fmt}.items()))
