@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
@@ -66,6 +71,21 @@ def _process_env(data_dir) -> dict[str, str]:
     return env
 
 
+@contextmanager
+def _camera_ops_process(data_dir, command: str, log):
+    """``camera-ops <command>`` as a process of its own; on leaving, SIGTERM must end it cleanly."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "camera_ops.cli", command], env=_process_env(data_dir),
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
 def _wait(predicate, process, what: str, timeout_s: float = 60.0) -> None:
     import time
 
@@ -81,10 +101,6 @@ def _wait(predicate, process, what: str, timeout_s: float = 60.0) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_monitor_process_probes_registered_cameras_and_stops_cleanly_on_sigterm(cli_env):
-    import signal
-    import subprocess
-    import sys
-
     from camera_ops.monitor.testing import register_sim_cameras
     from camera_ops.settings import get_settings
     from camera_ops.sim.faults import Faults
@@ -106,20 +122,13 @@ def test_monitor_process_probes_registered_cameras_and_stops_cleanly_on_sigterm(
             session.commit()
             ids = {c.name: c.id for c in cameras}
         log = cli_env / "monitor.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen([sys.executable, "-m", "camera_ops.cli", "monitor"], env=_process_env(cli_env),
-                                       stdout=out, stderr=subprocess.STDOUT)
-        try:
-            def statuses() -> dict[int, str]:
-                with engine.connect() as conn:
-                    return dict(conn.execute(text("select id, status from camera")).all())
 
+        def statuses() -> dict[int, str]:
+            with engine.connect() as conn:
+                return dict(conn.execute(text("select id, status from camera")).all())
+
+        with _camera_ops_process(cli_env, "monitor", log) as process:
             _wait(lambda: statuses() == {ids["up"]: "online", ids["down"]: "offline"}, process, "statuses written")
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=60) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
     output = log.read_text(encoding="utf-8", errors="replace")
     assert "monitor stopped after" in output and "Traceback" not in output
     assert fleet.cameras[0].password not in output  # never logged
@@ -128,22 +137,10 @@ def test_monitor_process_probes_registered_cameras_and_stops_cleanly_on_sigterm(
 
 @pytest.mark.timeout(120)
 def test_worker_process_stops_cleanly_on_sigterm(cli_env):
-    import signal
-    import subprocess
-    import sys
-
     assert run("db", "upgrade").exit_code == 0
     log = cli_env / "worker.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "camera_ops.cli", "worker"], env=_process_env(cli_env),
-                                   stdout=out, stderr=subprocess.STDOUT)
-    try:
+    with _camera_ops_process(cli_env, "worker", log) as process:
         _wait(lambda: log.stat().st_size > 0, process, "the worker's first log line")
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
     output = log.read_text(encoding="utf-8", errors="replace")
     assert "started" in output and "stopped" in output and "Traceback" not in output
 
