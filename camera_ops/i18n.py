@@ -405,6 +405,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reports.hours_up": ("giờ-camera hoạt động", "camera-hours up"),
     "reports.worst": ("Camera hoạt động kém nhất", "Least available cameras"),
     "reports.daily": ("Tỷ lệ hoạt động theo ngày", "Uptime by day"),
+    "reports.clips_supplied": ("đoạn video cung cấp cho {cases} vụ việc", "clips supplied to {cases} cases"),
     "period.month": ("Tháng", "Month"),
     "period.quarter": ("Quý", "Quarter"),
     "period.half": ("6 tháng (sơ kết)", "6 months (interim review)"),

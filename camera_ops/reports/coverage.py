@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import NotFound
@@ -33,10 +33,12 @@ from camera_ops.monitor.history import uptime_by_camera
 from camera_ops.registry.areas import path_in_scope
 from camera_ops.reports.periods import Period
 from storage.models import Area, AreaKind, Camera, Donor, Lifecycle, SecurityModel
+from storage.models_evidence import Clip, ClipStatus
 from storage.types import utcnow
 
 WORKING_MIN_PCT = 50.0  # a camera up at least half the period counts as covering its place
 WORST_CAMERAS = 10
+SUPPLIED = (ClipStatus.archived, ClipStatus.partial)  # a partial clip is footage supplied too (gaps listed)
 NO_DONOR = "(không có nhà tài trợ / no donor)"
 NO_MODEL = "(không thuộc mô hình / no model)"
 
@@ -90,6 +92,8 @@ class CoverageReport:
     hamlets_covered: int
     install_points_total: int
     install_points_watched: int
+    clips_supplied: int  # clips archived (whole or with gaps) for cases in the period, from these cameras
+    cases_supplied: int  # distinct cases those clips went to (counts only: case details stay with the case)
     by_hamlet: list[GroupLine] = field(default_factory=list)
     by_donor: list[GroupLine] = field(default_factory=list)
     by_security_model: list[GroupLine] = field(default_factory=list)
@@ -119,6 +123,7 @@ def coverage_report(session: Session, *, area_id: int, period: Period, scope: Se
     hamlets = session.scalars(select(Area.name).where(Area.path.like(f"{area.path}%"), Area.kind == AreaKind.hamlet,
                                                       Area.valid_to.is_(None))).all()
     points = {_point(line) for line in lines}
+    clips, cases = _clips_supplied(session, area, period)
     return CoverageReport(
         area_id=area.id, area_code=area.code, area_name=area.name, period=period, generated_at=now,
         cameras_registered=len(lines), cameras_working=sum(line.working for line in lines),
@@ -126,6 +131,7 @@ def coverage_report(session: Session, *, area_id: int, period: Period, scope: Se
         camera_hours_useful=fleet.camera_hours_useful, hamlets_total=len(set(hamlets) | {x.hamlet for x in lines}),
         hamlets_covered=len({line.hamlet for line in lines if line.working}),
         install_points_total=len(points), install_points_watched=len({_point(x) for x in lines if x.working}),
+        clips_supplied=clips, cases_supplied=cases,
         by_hamlet=_group(lines, by_id, lambda x: x.hamlet),
         by_donor=_group(lines, by_id, lambda x: x.donor),
         by_security_model=_group(lines, by_id, lambda x: x.security_model),
@@ -133,6 +139,16 @@ def coverage_report(session: Session, *, area_id: int, period: Period, scope: Se
         worst=sorted((x for x in lines if x.uptime_pct is not None), key=lambda x: (x.uptime_pct, x.useful_pct or 0.0, x.code))[:WORST_CAMERAS],
         cameras=lines,
     )
+
+
+def _clips_supplied(session: Session, area: Area, period: Period) -> tuple[int, int]:
+    """(clips, distinct cases): footage from the area's cameras archived for cases in the period."""
+    clips, cases = session.execute(
+        select(func.count(Clip.id), func.count(distinct(Clip.case_id)))
+        .join(Camera, Camera.id == Clip.camera_id).join(Area, Area.id == Camera.area_id)
+        .where(Area.path.like(f"{area.path}%"), Clip.status.in_(SUPPLIED),
+               Clip.archived_at >= period.start, Clip.archived_at < period.end)).one()
+    return int(clips), int(cases)
 
 
 def _line(camera: Camera, hamlet: str, donor: str | None, model: str | None, report: UptimeReport) -> CameraLine:

@@ -53,6 +53,8 @@ def summary_rows(report: CoverageReport, tz: str) -> list[tuple[str, Any]]:
         ("Số thôn có ít nhất 1 camera hoạt động", report.hamlets_covered),
         ("Số điểm lắp đặt", report.install_points_total),
         ("Số điểm được giám sát", report.install_points_watched),
+        ("Số đoạn video đã cung cấp cho vụ việc", report.clips_supplied),
+        ("Số vụ việc được cung cấp video", report.cases_supplied),
     ]
 
 
@@ -91,6 +93,7 @@ def to_json(report: CoverageReport, tz: str) -> dict[str, Any]:
         "camera_hours_up": round(report.camera_hours_up, 2), "camera_hours_useful": round(report.camera_hours_useful, 2),
         "hamlets_total": report.hamlets_total, "hamlets_covered": report.hamlets_covered,
         "install_points_total": report.install_points_total, "install_points_watched": report.install_points_watched,
+        "clips_supplied": report.clips_supplied, "cases_supplied": report.cases_supplied,
         **{key: group(getattr(report, key)) for key, _, _ in SECTIONS},
         "worst_cameras": [camera(c) for c in report.worst],
         "cameras": [camera(c) for c in report.cameras],

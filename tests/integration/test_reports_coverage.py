@@ -103,3 +103,38 @@ def test_coverage_exports_json_csv_and_xlsx_with_vietnamese_headings_and_local_t
         assert [c.value for c in book["Danh sách camera"][1]][:3] == ["Mã camera", "Tên camera", "Thôn / tổ dân phố"]
         outsider = login(client, "manager_rx")
         assert client.get(base, headers=outsider).status_code == 404
+
+
+def test_coverage_counts_clips_supplied_to_cases_in_the_period(session, world):
+    from storage.models_evidence import AcquisitionMethod, Case, Clip, ClipRequest, ClipStatus
+
+    officer = make_user(session, Role.officer, [world.commune], username="officer_rc")
+    cams = {c.code: c for c in session.query(Camera).filter(Camera.code.in_(["R-A", "R-D", "R-E"]))}
+    cases = [Case(number=f"{n}/2026/VA", unit="CA xã", title="Trộm cắp", legal_basis="QĐ khởi tố",
+                  officer_id=officer.id, created_by_id=officer.id) for n in (1, 2)]
+    session.add_all(cases)
+    session.flush()
+
+    def clip(case, code, status, archived_at):
+        request = ClipRequest(case_id=case.id, requested_by_id=officer.id, purpose="điều tra",
+                              start_at=NOV.start, end_at=NOV.start + timedelta(minutes=5))
+        session.add(request)
+        session.flush()
+        session.add(Clip(request_id=request.id, case_id=case.id, camera_id=cams[code].id, start_at=request.start_at,
+                         end_at=request.end_at, method=AcquisitionMethod.onvif_replay, status=status,
+                         archived_at=archived_at))
+
+    clip(cases[0], "R-A", ClipStatus.archived, NOV.start + 2 * DAY)
+    clip(cases[0], "R-D", ClipStatus.partial, NOV.start + 3 * DAY)  # gaps listed: still supplied
+    clip(cases[1], "R-A", ClipStatus.archived, NOV.start + 9 * DAY)
+    clip(cases[1], "R-D", ClipStatus.failed, None)  # nothing supplied
+    clip(cases[1], "R-E", ClipStatus.archived, NOV.end + DAY)  # archived in December: not this period
+    session.commit()
+    r = coverage_report(session, area_id=world.commune.id, period=NOV, scope=None, now=NOW)
+    assert (r.clips_supplied, r.cases_supplied) == (3, 2)
+    hamlet = coverage_report(session, area_id=world.hamlets[1].id, period=NOV, scope=None, now=NOW)
+    assert (hamlet.clips_supplied, hamlet.cases_supplied) == (1, 1)  # R-D's partial clip
+    from camera_ops.reports.export import summary_rows, to_json
+
+    assert ("Số đoạn video đã cung cấp cho vụ việc", 3) in summary_rows(r, "Asia/Ho_Chi_Minh")
+    assert to_json(r, "Asia/Ho_Chi_Minh")["cases_supplied"] == 2

@@ -47,6 +47,7 @@ def test_the_report_shows_coverage_with_charts_and_exports_xlsx_and_csv(client):
     month = local_time(utcnow()).month
     assert f"Tháng {month}/" in html and "Thôn 1 RA" in html and 'class="bars"' in html
     assert re.search(r"<b>100,0\s%</b> Tỷ lệ hoạt động", html)
+    assert re.search(r'id="clips-supplied"><b>0</b> đoạn video cung cấp cho 0 vụ việc', html)
     xlsx_link = re.search(r'id="export-xlsx" href="([^"]+)"', html).group(1).replace("&amp;", "&")
     r = client.get(xlsx_link)
     assert r.status_code == 200 and "spreadsheetml" in r.headers["content-type"]
