@@ -8,6 +8,7 @@ optionally the ``field`` the user must fix. The API maps them to HTTP in exactly
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 
@@ -71,6 +72,11 @@ class CameraUnreachable(CameraError):
     """Nothing answers at host:port (refused, no route, DNS failure)."""
 
     code = "camera_unreachable"
+
+
+# What the OS raises for "nothing answers there" (refused, reset, no route, DNS failure): each
+# camera client turns these into CameraUnreachable naming the host.
+UNREACHABLE_OS_ERRORS = (ConnectionRefusedError, ConnectionResetError, socket.gaierror, OSError)
 
 
 class CameraTimeout(CameraUnreachable):

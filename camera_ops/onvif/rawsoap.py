@@ -13,17 +13,23 @@ import base64
 import hashlib
 import os
 import re
-import socket
 import time
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from camera_ops.errors import CameraAuthFailed, CameraProtocolError, CameraTimeout, CameraUnreachable, NotOnvif
+from camera_ops.errors import (
+    UNREACHABLE_OS_ERRORS,
+    CameraAuthFailed,
+    CameraProtocolError,
+    CameraTimeout,
+    CameraUnreachable,
+    NotOnvif,
+)
 from camera_ops.rtsp.auth import choose_authorizer
 
 DEVICE_SERVICE_PATH = "/onvif/device_service"
@@ -47,8 +53,6 @@ _UTC_TAG = f"{{{NS_TT}}}UTCDateTime"
 _FAULT_TAGS = (f"{{{NS_SOAP12}}}Fault", f"{{{NS_SOAP11}}}Fault")
 _ENVELOPE_TAGS = (f"{{{NS_SOAP12}}}Envelope", f"{{{NS_SOAP11}}}Envelope")
 
-# Errors the OS raises for "nothing answers there" (refused, no route, DNS failure).
-_UNREACHABLE_ERRORS = (ConnectionRefusedError, ConnectionResetError, socket.gaierror, OSError)
 
 
 class SoapAuthRequired(CameraAuthFailed):
@@ -208,7 +212,7 @@ async def _exchange(host: str, port: int, request: bytes) -> tuple[bytes, float,
         transport, _ = await loop.create_connection(lambda: _Exchange(request, done), host, port)
     except TimeoutError:
         raise
-    except _UNREACHABLE_ERRORS as exc:
+    except UNREACHABLE_OS_ERRORS as exc:
         raise CameraUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}", field="host") from exc
     sent_wall, started = time.time(), time.perf_counter()
     try:

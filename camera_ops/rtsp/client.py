@@ -8,7 +8,6 @@ in URLs we send or in error messages.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from types import TracebackType
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from camera_ops.errors import (
+    UNREACHABLE_OS_ERRORS,
     CameraAuthFailed,
     CameraProtocolError,
     CameraTimeout,
@@ -53,8 +53,6 @@ RTSP_OPTION_NOT_SUPPORTED = 551
 RTSP_HEADER_FIELD_NOT_VALID = 456  # some servers answer this to Require: onvif-replay
 RTSP_ONVIF_REPLAY = "onvif-replay"
 
-# Errors the OS raises for "nothing answers there" (refused, no route, DNS failure).
-_UNREACHABLE_ERRORS = (ConnectionRefusedError, ConnectionResetError, socket.gaierror, OSError)
 
 
 def split_credentials(url: str, username: str | None, password: str | None) -> tuple[str, str | None, str | None]:
@@ -70,7 +68,7 @@ def split_credentials(url: str, username: str | None, password: str | None) -> t
     return clean, username or unquote(user) or None, password or unquote(pw) or None
 
 
-def _host_port(url: str) -> tuple[str, int]:
+def host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     if not parts.hostname:
         raise CameraProtocolError("RTSP URL has no host", field="stream_uri")
@@ -120,7 +118,7 @@ class RtspConnection:
         self.url, self._username, self._password = split_credentials(url, username, password)
         self.timeout_s = timeout_s
         self._auth_cache = auth_cache
-        self._key = _host_port(self.url)
+        self._key = host_port(self.url)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._cseq = 0
@@ -146,7 +144,7 @@ class RtspConnection:
                 )
         except TimeoutError as exc:
             raise CameraTimeout(f"no answer from {host}:{port} (RTSP connect)", field="host") from exc
-        except _UNREACHABLE_ERRORS as exc:
+        except UNREACHABLE_OS_ERRORS as exc:
             raise CameraUnreachable(f"cannot connect to {host}:{port} (RTSP): {exc.strerror or exc}", field="host") from exc
 
     async def close(self) -> None:

@@ -18,9 +18,15 @@ import asyncio
 import re
 from dataclasses import dataclass
 
-from camera_ops.errors import CameraAuthFailed, CameraProtocolError, CameraTimeout, CameraUnreachable
+from camera_ops.errors import (
+    UNREACHABLE_OS_ERRORS,
+    CameraAuthFailed,
+    CameraProtocolError,
+    CameraTimeout,
+    CameraUnreachable,
+)
 from camera_ops.rtsp.auth import Authorizer, choose_authorizer
-from camera_ops.rtsp.client import _UNREACHABLE_ERRORS, _host_port, split_credentials
+from camera_ops.rtsp.client import host_port, split_credentials
 from camera_ops.rtsp.messages import USER_AGENT
 
 MAX_ANSWER_BYTES = 64 * 1024  # an OPTIONS/DESCRIBE answer is < 2 KiB; a port that floods us is not RTSP
@@ -48,7 +54,7 @@ class RtspProbeLink:
     @classmethod
     def for_url(cls, url: str, username: str | None, password: str | None) -> RtspProbeLink:
         clean, user, pw = split_credentials(url, username, password)
-        host, port = _host_port(clean)
+        host, port = host_port(clean)
         return cls(clean, host, port, user, pw)
 
     def same_camera(self, url: str, username: str | None, password: str | None) -> bool:
@@ -167,7 +173,7 @@ async def quick_rtsp_probe(link: RtspProbeLink, *, timeout_s: float) -> None:
         async with asyncio.timeout(timeout_s):
             try:
                 transport, conn = await loop.create_connection(_Answers, link.host, link.port)
-            except _UNREACHABLE_ERRORS as exc:
+            except UNREACHABLE_OS_ERRORS as exc:
                 raise CameraUnreachable(
                     f"cannot connect to {link.host}:{link.port} (RTSP): {exc.strerror or exc}", field="host"
                 ) from exc
