@@ -153,9 +153,8 @@ def group_uptime(session: SessionDep, _: HealthReader, scope: Scope, area_id: in
 def area_hourly_chart(area_id: int, session: SessionDep, _: HealthReader, scope: Scope,
                       start: Start = None, end: End = None) -> AreaHourlyOut:
     start, end = _window(start, end)
-    ids = health_service.cameras_of_group(session, scope=scope, area_id=area_id)  # 404 outside the scope
-    area = get_area(session, area_id)
-    hours = area_hourly(session, area, ids, start, end)
+    area = get_area(session, area_id, scope=scope)  # 404 outside the user's areas
+    hours = area_hourly(session, area, start, end)
     hamlet = area.kind is AreaKind.hamlet
     return AreaHourlyOut(
         area_id=area.id, start=start, end=end, source="changes" if hamlet else "rollups",

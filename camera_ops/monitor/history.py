@@ -178,21 +178,30 @@ def rebuild_rollups(session_maker, since: datetime, *, now: datetime | None = No
         written += job.run_once(now=now)
 
 
+def _sum_hours(
+    groups: Iterable[tuple[int, CameraHistory]], start: datetime, end: datetime, *, now: datetime
+) -> tuple[dict[tuple[int, datetime], dict[Status, float]], dict[tuple[int, datetime], int]]:
+    """Seconds per status and cameras counted, per (group, UTC hour), summed over the cameras'
+    histories (each given with the group it is counted in)."""
+    totals: dict[tuple[int, datetime], dict[Status, float]] = {}
+    counts: dict[tuple[int, datetime], int] = defaultdict(int)
+    for group, history in groups:
+        for bucket in hourly_rollup(history.changes, start, end, now=now, before=history.before):
+            key = (group, bucket.hour)
+            into = totals.setdefault(key, dict.fromkeys(Status, 0.0))
+            counts[key] += 1
+            for status, seconds in bucket.seconds.items():
+                into[status] += seconds
+    return totals, counts
+
+
 def rollup_hours(session: Session, start: datetime, end: datetime) -> int:
     """(Re)write the rollup rows of every commune for the whole hours in ``[start, end)``."""
     cameras = session.execute(select(Camera.id, Camera.area_id).where(Camera.created_at < end)).all()
     histories = load_histories(session, [c.id for c in cameras], start, end)
     commune_of = commune_of_areas(session)
-    totals: dict[tuple[int, datetime], dict[Status, float]] = {}
-    counts: dict[tuple[int, datetime], int] = defaultdict(int)
-    for camera_id, area_id in cameras:
-        history = histories[camera_id]
-        for bucket in hourly_rollup(history.changes, start, end, now=end, before=history.before):
-            key = (commune_of[area_id], bucket.hour)
-            into = totals.setdefault(key, dict.fromkeys(Status, 0.0))
-            counts[key] += 1
-            for status, seconds in bucket.seconds.items():
-                into[status] += seconds
+    totals, counts = _sum_hours(((commune_of[area_id], histories[camera_id]) for camera_id, area_id in cameras),
+                                start, end, now=end)
     session.execute(delete(StatusRollupHour).where(StatusRollupHour.hour >= start, StatusRollupHour.hour < end))
     if totals:
         session.execute(insert(StatusRollupHour), [
@@ -215,23 +224,18 @@ def rolled_up_until(session: Session) -> datetime | None:
     return mark.at if mark else None
 
 
-def area_hourly(session: Session, area: Area, camera_ids: Sequence[int], start: datetime, end: datetime) -> list[AreaHour]:
-    """Seconds per status for each whole UTC hour of ``[start, end)`` over an area's cameras.
+def area_hourly(session: Session, area: Area, start: datetime, end: datetime) -> list[AreaHour]:
+    """Seconds per status for each whole UTC hour of ``[start, end)`` over an area's cameras (the
+    caller has checked the area is the user's to see).
 
     A commune or province is read from the rollups (closed hours only: see :func:`rolled_up_until`);
-    a hamlet is computed from the change rows of its cameras (``camera_ids``)."""
+    a hamlet (a leaf of the area tree) is computed from the change rows of its cameras."""
     first = floor_hour(start)
     if area.kind is AreaKind.hamlet:
+        camera_ids = list(session.scalars(select(Camera.id).where(Camera.area_id == area.id)))
         histories = load_histories(session, camera_ids, first, end)
-        seconds: dict[datetime, dict[Status, float]] = {}
-        counts: dict[datetime, int] = defaultdict(int)
-        for history in histories.values():
-            for bucket in hourly_rollup(history.changes, first, end, now=min(end, utcnow()), before=history.before):
-                into = seconds.setdefault(bucket.hour, dict.fromkeys(Status, 0.0))
-                counts[bucket.hour] += 1
-                for status, value in bucket.seconds.items():
-                    into[status] += value
-        return [AreaHour(hour, counts[hour], seconds[hour]) for hour in sorted(seconds)]
+        totals, counts = _sum_hours(((area.id, h) for h in histories.values()), first, end, now=min(end, utcnow()))
+        return [AreaHour(key[1], counts[key], totals[key]) for key in sorted(totals)]
     units = select(Area.id).where(Area.path.like(f"{area.path}%"), Area.kind != AreaKind.hamlet)
     r = StatusRollupHour
     rows = session.execute(

@@ -198,9 +198,7 @@ def cameras_of_group(
     if scope is not None:
         stmt = stmt.where(in_scope(Area.path, scope))
     if area_id is not None:
-        area = get_area(session, area_id)
-        if not path_in_scope(area.path, scope):
-            raise NotFound(f"area {area_id} does not exist", field="area_id")
+        area = get_area(session, area_id, scope=scope)
         stmt = stmt.where(Area.path.like(f"{area.path}%"))
     if security_model_id is not None:
         if session.get(SecurityModel, security_model_id) is None:

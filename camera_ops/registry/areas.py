@@ -23,9 +23,11 @@ from storage.types import utcnow
 MAX_CODE_LEN = 32
 
 
-def get_area(session: Session, area_id: int) -> Area:
+def get_area(session: Session, area_id: int, *, scope: Sequence[str] | None = None) -> Area:
+    """The area; outside the user's ``scope`` (path prefixes; None = everywhere) it is as if it
+    did not exist."""
     area = session.get(Area, area_id)
-    if area is None:
+    if area is None or not path_in_scope(area.path, scope):
         raise NotFound(f"area {area_id} does not exist", field="area_id")
     return area
 

@@ -26,11 +26,10 @@ from datetime import datetime
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from camera_ops.errors import NotFound
 from camera_ops.health.uptime import UptimeReport, aggregate
 from camera_ops.health.vocabulary import Status
 from camera_ops.monitor.history import uptime_by_camera
-from camera_ops.registry.areas import path_in_scope
+from camera_ops.registry.areas import get_area
 from camera_ops.reports.periods import Period
 from storage.models import Area, AreaKind, Camera, Donor, Lifecycle, SecurityModel
 from storage.models_evidence import Clip, ClipStatus
@@ -105,9 +104,7 @@ class CoverageReport:
 def coverage_report(session: Session, *, area_id: int, period: Period, scope: Sequence[str] | None,
                     now: datetime | None = None) -> CoverageReport:
     now = now or utcnow()
-    area = session.get(Area, area_id)
-    if area is None or not path_in_scope(area.path, scope):
-        raise NotFound(f"area {area_id} does not exist", field="area_id")
+    area = get_area(session, area_id, scope=scope)
     rows = session.execute(
         select(Camera, Area.name, Donor.name, SecurityModel.name)
         .join(Area, Area.id == Camera.area_id)

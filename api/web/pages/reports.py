@@ -20,7 +20,6 @@ from camera_ops.errors import CameraOpsError
 from camera_ops.health.uptime import DayUptime, daily_uptime
 from camera_ops.i18n import local_time
 from camera_ops.monitor.history import area_hourly
-from camera_ops.monitor.summary import cameras_of_group
 from camera_ops.registry.areas import get_area, list_areas, path_in_scope
 from storage.models import Area, AreaKind
 from storage.types import utcnow
@@ -41,8 +40,7 @@ def _daily(session: Session, page: WebPage, area_id: int, start: datetime, end: 
     end = min(end, utcnow())
     if end <= start:
         return []
-    camera_ids = cameras_of_group(session, scope=page.scope, area_id=area_id)
-    hours = area_hourly(session, get_area(session, area_id), camera_ids, start, end)
+    hours = area_hourly(session, get_area(session, area_id, scope=page.scope), start, end)
     return daily_uptime(((h.hour, h.seconds) for h in hours), ZoneInfo(page.settings.timezone))
 
 
