@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -37,3 +38,16 @@ def make_commune(session: Session, *, province: Area | None = None, hamlets: int
 def make_user(session: Session, role: Role, areas: list[Area] | None = None, username: str | None = None) -> User:
     return create_user(session, username=username or f"user{next(_seq)}", password=PASSWORD,
                        full_name="Nguyễn Văn Test", role=role, area_ids=[a.id for a in (areas or [])])
+
+
+def api_login(client: Any, username: str) -> dict[str, str]:
+    """Bearer headers for ``username`` (the API's OAuth2 password flow)."""
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def web_login(client: Any, username: str) -> None:
+    """Sign ``username`` in on the web pages (the session cookie stays with the client)."""
+    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303, r.text

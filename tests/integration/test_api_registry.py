@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.factories import PASSWORD, make_commune, make_user
+from tests.factories import api_login as login, make_commune, make_user
 from storage.models import Role
 
 pytestmark = pytest.mark.db
@@ -30,12 +30,6 @@ def world(session):
 def client(engine, settings):
     with TestClient(create_app(settings, engine=engine)) as c:
         yield c
-
-
-def login(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def new_camera(client, headers, hamlet_id, code="CAM-A1", **extra):

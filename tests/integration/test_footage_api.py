@@ -20,7 +20,7 @@ from camera_ops.footage.worker import Worker
 from camera_ops.sim.spec import CameraSpec
 from camera_ops.sim.testing import FleetHandle, running_fleet
 from storage.models_evidence import CustodyEvent
-from tests.factories import PASSWORD
+from tests.factories import api_login as login
 from tests.footage_fixtures import make_world, recent_window, sim_camera_row
 from tests.s3server import S3Server, s3_server  # noqa: F401  (fixture)
 
@@ -31,12 +31,6 @@ pytestmark = pytest.mark.db
 def fleet() -> Iterator[FleetHandle]:
     with running_fleet([CameraSpec("api-gen", vendor="generic")]) as handle:
         yield handle
-
-
-def login(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 @pytest.fixture

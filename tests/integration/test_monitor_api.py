@@ -13,7 +13,7 @@ from camera_ops.health.vocabulary import Reason, reasons_to_mask
 from camera_ops.security import encrypt_secret
 from storage.models import Camera, CameraStatus, Role
 from storage.models_monitoring import CameraHealth, CameraStatusChange, Problem
-from tests.factories import PASSWORD, make_commune, make_user
+from tests.factories import api_login as login, make_commune, make_user
 
 pytestmark = pytest.mark.db
 
@@ -61,12 +61,6 @@ def world(session, settings):
 def client(engine, settings):
     with TestClient(create_app(settings, engine=engine)) as c:
         yield c
-
-
-def login(client, username):
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_fleet_summary_counts_by_area_and_lists_problems_longest_first_within_scope(client, world):

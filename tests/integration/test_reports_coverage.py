@@ -16,7 +16,7 @@ from camera_ops.reports.periods import period
 from camera_ops.security import encrypt_secret
 from storage.models import Camera, CameraStatus, Donor, DonorKind, Lifecycle, Role, Watches
 from storage.models_monitoring import CameraStatusChange
-from tests.factories import PASSWORD, make_commune, make_user
+from tests.factories import api_login as login, make_commune, make_user
 
 pytestmark = pytest.mark.db
 
@@ -78,11 +78,6 @@ def test_coverage_numbers_are_exact_for_a_month(session, world):
     donors = {g.key: (g.cameras, g.working) for g in r.by_donor}
     assert donors["Cửa hàng Minh Phát"] == (1, 1)
     assert [g.key for g in r.by_device_model] == ["HIKVISION DS-2CD1023"]
-
-
-def login(client, username):
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_coverage_exports_json_csv_and_xlsx_with_vietnamese_headings_and_local_times(engine, settings, world):

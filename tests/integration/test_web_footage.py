@@ -18,7 +18,7 @@ from camera_ops.sim.spec import CameraSpec
 from camera_ops.sim.testing import FleetHandle, running_fleet
 from storage.models import Role
 from storage.models_evidence import Clip, ClipStatus, CustodyEvent
-from tests.factories import PASSWORD, make_commune, make_user
+from tests.factories import make_commune, make_user, web_login as login
 from tests.footage_fixtures import make_case, make_world, recent_window, sim_camera_row
 
 pytestmark = pytest.mark.db
@@ -35,11 +35,6 @@ def fleet() -> Iterator[FleetHandle]:
 def client(engine, settings):
     with TestClient(create_app(settings, engine=engine)) as c:
         yield c
-
-
-def login(client: TestClient, username: str) -> None:
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
-    assert r.status_code == 303, r.text
 
 
 def local_input(at) -> str:

@@ -16,7 +16,7 @@ from camera_ops.registry.donors import create_donor
 from camera_ops.registry.dossiers import create_model
 from storage.models import Camera, CameraStatus, DonorKind, Role
 from storage.types import utcnow
-from tests.factories import PASSWORD, make_commune, make_user
+from tests.factories import PASSWORD, make_commune, make_user, web_login as login
 
 pytestmark = pytest.mark.db
 
@@ -66,11 +66,6 @@ def world(session, settings):
 def client(engine, settings):
     with TestClient(create_app(settings, engine=engine)) as c:
         yield c
-
-
-def login(client: TestClient, username: str) -> None:
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
-    assert r.status_code == 303, r.text
 
 
 def csrf(client: TestClient, path: str) -> str:

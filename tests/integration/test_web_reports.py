@@ -16,7 +16,7 @@ from camera_ops.i18n import local_time
 from storage.models import CameraStatus, Role
 from storage.models_monitoring import CameraStatusChange
 from storage.types import utcnow
-from tests.factories import PASSWORD, make_commune, make_user
+from tests.factories import make_commune, make_user, web_login as login
 from tests.integration.test_web_pages import add_camera
 
 pytestmark = pytest.mark.db
@@ -34,11 +34,6 @@ def client(engine, settings, session):
     session.commit()
     with TestClient(create_app(settings, engine=engine)) as c:
         yield c
-
-
-def login(client, username):
-    assert client.post("/login", data={"username": username, "password": PASSWORD},
-                       follow_redirects=False).status_code == 303
 
 
 def test_the_report_shows_coverage_with_charts_and_exports_xlsx_and_csv(client):
