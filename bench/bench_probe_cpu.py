@@ -174,9 +174,16 @@ async def both(t: Target) -> object:
 _LINKS: dict[str, RtspProbeLink] = {}
 
 
+def _link(t: Target) -> RtspProbeLink:
+    """One link per camera, kept across rounds (as the monitor keeps it across cycles)."""
+    if t.rtsp_url not in _LINKS:
+        _LINKS[t.rtsp_url] = RtspProbeLink.for_url(t.rtsp_url, t.username, t.password)
+    return _LINKS[t.rtsp_url]
+
+
 async def rtsp_quick(t: Target) -> object:
     """The monitor's lean probe (one Protocol, authorizer kept per camera)."""
-    link = _LINKS.get(t.rtsp_url) or _LINKS.setdefault(t.rtsp_url, RtspProbeLink.for_url(t.rtsp_url, t.username, t.password))
+    link = _link(t)
     return await quick_rtsp_probe(link, timeout_s=TIMEOUT_S)
 
 
@@ -198,7 +205,7 @@ async def bare_floor(t: Target) -> object:
     from camera_ops.onvif.rawsoap import plain_request
     from camera_ops.rtsp.quickprobe import _request
 
-    link = _LINKS.get(t.rtsp_url) or _LINKS.setdefault(t.rtsp_url, RtspProbeLink.for_url(t.rtsp_url, t.username, t.password))
+    link = _link(t)
     if link.authorizer is None:
         await quick_rtsp_probe(link, timeout_s=TIMEOUT_S)  # learn the challenge once
     await _bare(t.host, t.onvif_port, [plain_request(t.host, t.onvif_port, "/onvif/device_service")])

@@ -32,7 +32,7 @@ async def serve(settings: Settings) -> None:
     monitor = Monitor(settings, jobs=jobs)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError):  # event loops without signal handlers (Windows)
             loop.add_signal_handler(sig, monitor.stop)
     log.info("monitor: cycle %.0f s, up to %d probes in flight", settings.monitor_cycle_s, settings.monitor_concurrency)
     try:

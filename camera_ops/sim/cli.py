@@ -63,7 +63,7 @@ async def _run(fleet: Fleet, out: Path | None, control_port: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError):  # event loops without signal handlers (Windows)
             loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
