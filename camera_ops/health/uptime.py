@@ -23,7 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import accumulate, repeat
 from operator import eq, itemgetter, mul, sub
 from typing import NamedTuple, TypeVar
@@ -314,8 +314,7 @@ def daily_uptime(hours: Iterable[tuple[datetime, Mapping[Status, float]]], tz: t
             into[status] += value
     out = []
     for day in sorted(days):
-        seconds = days[day]
-        counted = sum(seconds[s] for s in COUNTED_STATUSES)
-        out.append(DayUptime(day, _pct(seconds[Status.ONLINE] + seconds[Status.DEGRADED], counted),
-                             _pct(seconds[Status.ONLINE], counted)))
+        midnight = datetime.combine(day, time(), tz)
+        report = UptimeReport(midnight, midnight + timedelta(days=1), days[day])  # the same counting rules
+        out.append(DayUptime(day, report.uptime_pct, report.useful_pct))
     return out
