@@ -243,15 +243,18 @@ def sqlite_scratch() -> dict[str, tuple[str, list[str]]]:
     }
 
 
-def run_sqlite(workdir: Path, rate: float, seed_value: int) -> dict[str, object]:
-    path = workdir / f"history-{rate:g}.sqlite3"
-    url = f"sqlite:///{path}"
-    camera_ids = seed(url)
+def write_timed(url: str, camera_ids: list[int], rate: float, seed_value: int) -> tuple[int, int, float, float]:
+    """Write the year; (changes, rollup rows, seconds it took, ms for one camera-year's uptime)."""
     days = year_by_day(camera_ids, rate, seed_value)
     t0 = time.monotonic()
     changes, rollups = write_year(url, days)
-    written_s = time.monotonic() - t0
-    uptime_ms = uptime_from_db_ms(url, camera_ids[0])
+    return changes, rollups, time.monotonic() - t0, uptime_from_db_ms(url, camera_ids[0])
+
+
+def run_sqlite(workdir: Path, rate: float, seed_value: int) -> dict[str, object]:
+    path = workdir / f"history-{rate:g}.sqlite3"
+    url = f"sqlite:///{path}"
+    changes, rollups, written_s, uptime_ms = write_timed(url, seed(url), rate, seed_value)
     as_written = sqlite_sizes(path, (CHANGE_TABLE, ROLLUP_TABLE))
     with sqlite3.connect(path, isolation_level=None) as db:
         scratch = sqlite_scratch()
@@ -330,11 +333,7 @@ def run_postgres(url: str, camera_ids: list[int], rate: float, seed_value: int) 
     engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     try:
         pg_reset(engine)
-        days = year_by_day(camera_ids, rate, seed_value)
-        t0 = time.monotonic()
-        changes, rollups = write_year(url, days)
-        written_s = time.monotonic() - t0
-        uptime_ms = uptime_from_db_ms(url, camera_ids[0])
+        changes, rollups, written_s, uptime_ms = write_timed(url, camera_ids, rate, seed_value)
         sizes = pg_sizes(engine, (CHANGE_TABLE, ROLLUP_TABLE))
         with engine.connect() as conn:
             scratch = pg_scratch()
