@@ -30,7 +30,12 @@ SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One session per request; reading requests do not take SQLite's write lock."""
+    """One session per request; reading requests do not take SQLite's write lock.
+
+    Used with ``scope="function"``: the commit happens when the route function returns, *before*
+    the response is sent. (FastAPI's default for a dependency with ``yield`` runs the code after
+    ``yield`` once the response has gone out — a browser following a form's redirect could then
+    read the page before the row it just saved was committed.)"""
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     session = session_factory(request.app.state.engine, write=write)()
     try:
@@ -43,7 +48,7 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def current_user(
