@@ -24,6 +24,7 @@ class Faults:
     password: str | None = None  # the camera's password was changed to this
     clock_skew_s: float = 0.0  # camera clock = true UTC + skew
     stream_drop_after_s: float | None = None  # RTSP sessions are cut after this long
+    stream_drop_after_units: int | None = None  # ... or after this many access units (deterministic)
     replay_unsupported: bool = False  # RTSP 551 on replay / playback
     recording_gap: tuple[datetime, datetime] | None = None  # (start, end) in camera time: no footage
     flapping: tuple[float, float] | None = None  # (up seconds, down seconds), repeating
@@ -83,6 +84,8 @@ def _parse(name: str, value: Any) -> Any:
         return (up, down)
     if name in ("latency_s", "clock_skew_s", "stream_drop_after_s"):
         return float(value)
+    if name == "stream_drop_after_units":
+        return int(value)
     if name == "password":
         return str(value)
     return bool(value)

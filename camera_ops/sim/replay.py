@@ -91,6 +91,7 @@ class _Sender:
         self.channel = channel
         self.started = time.monotonic()
         self.last_capture = 0.0
+        self.units_sent = 0
 
     async def send(self, unit: AccessUnit, extension: bytes | None = None) -> None:
         faults = self.camera.faults
@@ -100,6 +101,9 @@ class _Sender:
         drop = faults.stream_drop_after_s
         if drop is not None and time.monotonic() - self.started >= drop:
             raise _Dropped
+        if faults.stream_drop_after_units is not None and self.units_sent >= faults.stream_drop_after_units:
+            raise _Dropped
+        self.units_sent += 1
         packets = self.packetizer.packetize(unit.nals, rtp_time(unit.capture_time), extension)
         self.writer.write(b"".join(interleave(self.channel, p) for p in packets))
         self.last_capture = unit.capture_time

@@ -129,7 +129,7 @@ async def test_replay_unsupported_camera_fails_loudly(fleet, victim):
 
 
 async def test_camera_dropping_the_stream_mid_transfer_is_never_a_complete_clip(fleet, victim):
-    fleet.set_faults("victim", stream_drop_after_s=0.2)
+    fleet.set_faults("victim", stream_drop_after_units=20)
     start = fleet.camera_clock("victim") - timedelta(hours=2)
     with pytest.raises(ClipUnavailable):
         await pull_replay(victim, start, 600, HashingSink(), idle_timeout_s=2.0)

@@ -177,7 +177,7 @@ def test_camera_offline_mid_transfer_is_retried_then_failed_never_archived(sessi
     world = make_world(session)
     camera = sim_camera_row(session, settings, fleet.camera(faulty), world.hamlet)
     clip_id = request_clip(session, settings, world, camera, 30, back_s=60, fleet=fleet, name=faulty)
-    fleet.set_faults(faulty, stream_drop_after_s=0.2)
+    fleet.set_faults(faulty, stream_drop_after_units=20)  # a count, not a time: a fast pull must not outrun it
     settings = settings.model_copy(update={"archive_max_attempts": 2, "archive_backoff_s": 0.0})
     worker = Worker(engine, settings)
 
