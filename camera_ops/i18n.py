@@ -411,6 +411,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "period.half": ("6 tháng (sơ kết)", "6 months (interim review)"),
     "period.year": ("Năm (tổng kết)", "Year (final review)"),
     "health.module": ("giám sát tình trạng", "health monitoring"),
+    # health endpoints and monitors sharing the fleet (issue 14)
+    "health_check.database_unreachable": ("Không kết nối được cơ sở dữ liệu ({error})",
+                                          "The database does not answer ({error})"),
+    "health_check.schema_behind": ("Lược đồ cơ sở dữ liệu chưa cập nhật (đang ở {current}, cần {head}); chạy camera-ops db upgrade",
+                                   "The database schema is not at head (at {current}, head {head}); run camera-ops db upgrade"),
+    "health_check.check_error": ("Lỗi khi kiểm tra ({error})", "The check itself failed ({error})"),
+    "health_check.loop_stalled": ("Vòng xử lý không chạy đã {seconds} giây", "The event loop has not turned for {seconds} s"),
+    "health_check.not_member": ("Máy giám sát chưa tham gia (hoặc đã mất) danh sách thành viên",
+                                "This monitor is not (or no longer) a member of the monitor group"),
+    "health_check.clip_store_unreachable": ("Không kết nối được kho lưu video ({error})",
+                                            "The clip store does not answer ({error})"),
+    "health_check.checkpoint_old": ("Điểm kiểm tra chuỗi lưu giữ cuối cùng đã cũ {seconds} giây",
+                                    "The last custody checkpoint is {seconds} s old"),
+    "ops.token_required": ("Địa chỉ {bind} không phải loopback: cần đặt CAMERA_OPS_OPS_TOKEN để bảo vệ /metrics",
+                           "{bind} is not a loopback address: set CAMERA_OPS_OPS_TOKEN to protect /metrics"),
+    "ops.cannot_bind": ("Không mở được cổng sức khỏe/chỉ số {bind}:{port} ({error})",
+                        "Cannot open the health/metrics port {bind}:{port} ({error})"),
+    "monitor.sqlite_single": ("Cơ sở dữ liệu SQLite chỉ cho phép một tiến trình giám sát; một tiến trình khác đang chạy "
+                              "(khóa {path}). Muốn chạy nhiều máy giám sát, hãy dùng PostgreSQL.",
+                              "An SQLite database allows one monitor only; another monitor is running "
+                              "(lock {path}). To run several monitors, use PostgreSQL."),
     # durations
     "duration.days": ("{n} ngày", "{n} d"),
     "duration.hours": ("{n} giờ", "{n} h"),

@@ -74,6 +74,24 @@ class Settings(BaseSettings):
     clock_drift_max_s: float = 30.0  # camera clock off by more than this: degraded (footage times doubtful)
     thumbnail_width_px: int = 320  # last snapshot kept for the UI at this width (~10-20 KB JPEG)
 
+    # --- several monitors, health and metrics (issue 14) ---------------------------------------------
+    monitor_member_ttl_s: float | None = Field(
+        default=None, gt=0,
+        description="a monitor that has not heartbeated this long is dead and its cameras are taken over; "
+                    "default: half a cycle, at least 10 s (takeover within two cycles)",
+    )
+    monitor_full_check_s: float = Field(
+        default=900.0, ge=0,
+        description="the clock (ONVIF time) and the full RTSP check are read this often per camera (and at once "
+                    "after a recovery); every other cycle a camera gets one liveness exchange",
+    )
+    ops_bind: str = Field(default="127.0.0.1", description="address of the monitor's and worker's /healthz /readyz /metrics")
+    ops_token: str | None = Field(default=None, description="bearer token for /metrics (required off loopback)")
+    monitor_ops_port: int | None = Field(default=None, ge=0, le=65535,
+                                         description="monitor's health/metrics port; unset = off, 0 = any free port")
+    worker_ops_port: int | None = Field(default=None, ge=0, le=65535,
+                                        description="worker's health/metrics port; unset = off, 0 = any free port")
+
     # --- alerts --------------------------------------------------------------------------------------
     alert_after_s: float = Field(default=600.0, ge=0, description="a camera down this long raises an alert")
     alert_check_s: float = 15.0  # how often the monitor looks for problems to alert and recoveries
