@@ -10,7 +10,9 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from camera_ops.access import Action, allowed
-from camera_ops.errors import NotAuthenticated, PermissionDenied
+from api.errors import accept_lang
+from camera_ops.errors import CsrfFailed, NotAuthenticated, PermissionDenied
+from camera_ops.i18n import t
 from camera_ops.registry.areas import scope_paths
 from camera_ops.registry.users import get_user
 from camera_ops.security import read_token
@@ -54,7 +56,10 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 def current_user(
     request: Request, session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
-    token = token or request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        token = request.cookies.get(TOKEN_COOKIE)
+        if token:
+            _check_cookie_call(request, token, settings)
     if not token:
         raise NotAuthenticated("log in first")
     user = get_user(session, read_token(token, settings))
@@ -64,6 +69,15 @@ def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def _check_cookie_call(request: Request, login_token: str, settings: Settings) -> None:
+    """The login cookie on an unsafe API call must come with the CSRF header and our Origin
+    (finding 2 of issue 12: a page on another port of the same host posted with the cookie)."""
+    from api.web.csrf import api_cookie_call_allowed
+
+    if not api_cookie_call_allowed(request, login_token, settings.jwt_key, settings.public_url):
+        raise CsrfFailed(t("api.csrf_failed", accept_lang(request)))
 
 
 def cookie_retrieval_guard(request: Request, settings: SettingsDep) -> None:

@@ -13,8 +13,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from camera_ops.errors import CameraOpsError, NotAuthenticated
+from camera_ops.i18n import DEFAULT_LANG, Lang, parse_lang
 
 log = logging.getLogger(__name__)
+
+
+def accept_lang(request: Request) -> Lang:
+    """The language of an API error message: ``?lang=``, else the first vi/en in
+    ``Accept-Language``, else Vietnamese."""
+    return parse_lang(request.query_params.get("lang")) or lang_of_header(request.headers.get("accept-language"))
+
+
+def lang_of_header(header: str | None) -> Lang:
+    for part in (header or "").split(","):
+        lang = parse_lang(part.split(";")[0].strip().lower()[:2])
+        if lang is not None:
+            return lang
+    return DEFAULT_LANG
 
 
 def error_body(code: str, message: str, field: str | None = None, details: dict | None = None) -> dict:

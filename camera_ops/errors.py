@@ -53,6 +53,19 @@ class PermissionDenied(CameraOpsError):
     http_status = 403
 
 
+class CsrfFailed(PermissionDenied):
+    """A cookie-authenticated change without the CSRF header or from another origin."""
+
+    code = "csrf_failed"
+
+
+class PayloadTooLarge(CameraOpsError):
+    """A request body over the size limit for its kind (JSON, form, upload)."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
 class ConfigurationError(CameraOpsError):
     code = "configuration_error"
     http_status = 500

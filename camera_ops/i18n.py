@@ -437,6 +437,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duration.hours": ("{n} giờ", "{n} h"),
     "duration.minutes": ("{n} phút", "{n} min"),
     "duration.now": ("vừa xong", "just now"),
+    # security of the HTTP surface (issue 12 part B)
+    "api.csrf_failed": (
+        "Yêu cầu bị từ chối: thao tác bằng cookie đăng nhập cần mã chống giả mạo (X-CSRF-Token) và phải đến "
+        "từ chính trang camera-ops.",
+        "Refused: a change made with the login cookie needs the anti-forgery token (X-CSRF-Token) and must "
+        "come from camera-ops' own pages.",
+    ),
+    "api.payload_too_large": (
+        "Dữ liệu gửi lên quá lớn ({kind}): tối đa {limit}.",
+        "The request body is too large ({kind}): at most {limit}.",
+    ),
+    "api.body_kind.json": ("JSON", "JSON"),
+    "api.body_kind.form": ("biểu mẫu", "form"),
+    "api.body_kind.upload": ("tệp tải lên", "file upload"),
+    "api.control_chars": (
+        "{field}: có ký tự điều khiển không được phép (mã {code}).",
+        "{field}: contains a control character that is not allowed (code {code}).",
+    ),
+    "api.csv_encoding": (
+        "Tệp CSV không đọc được: hãy lưu ở dạng UTF-8 (hoặc UTF-16 có BOM).",
+        "The CSV file cannot be read: save it as UTF-8 (or UTF-16 with a BOM).",
+    ),
+    "api.csv_malformed": ("Tệp CSV hỏng ở dòng {line}: {reason}", "The CSV file is malformed at line {line}: {reason}"),
 }
 
 
