@@ -122,13 +122,14 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.server import server_config
     from storage.migrate import upgrade, wait_for_database
 
     _setup_logging()
     settings = get_settings()
     wait_for_database(settings.resolved_database_url)
     upgrade(settings.resolved_database_url)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port)).run()
 
 
 custody_app = typer.Typer(help="Custody ledger of archived footage.", no_args_is_help=True)

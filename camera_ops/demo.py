@@ -206,6 +206,7 @@ def run_demo(settings: Settings, *, port: int, camera_count: int) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.server import server_config
     from camera_ops.sim.testing import running_fleet
     from storage.db import engine_for, session_scope
     from storage.migrate import upgrade
@@ -226,4 +227,5 @@ def run_demo(settings: Settings, *, port: int, camera_count: int) -> None:
             print(f"log in as one of: {', '.join(u.username for u in DEMO_USERS)} — password {DEMO_PASSWORD}")
             print(f"{len(fleet.cameras)} simulated cameras on {DEMO_SIM_BASE_ADDRESS} and up, watched by the monitor;"
                   f" case {DEMO_CASE_NUMBER} has a clip being archived. Ctrl-C stops everything\n")
-            uvicorn.run(create_app(settings, engine=engine), host=settings.host, port=port, log_level="warning")
+            uvicorn.Server(server_config(create_app(settings, engine=engine), settings, port=port,
+                                         log_level="warning")).run()

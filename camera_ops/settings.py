@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses/networks of reverse proxies whose X-Forwarded-For/-Proto are believed; none by default",
+    )
     timezone: str = "Asia/Ho_Chi_Minh"
     tile_url: str | None = Field(default=None, description="map tile URL template; none = plain background")
 
