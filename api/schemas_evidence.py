@@ -123,7 +123,27 @@ class LedgerReportOut(Out):
     reason: str | None
     head_seq: int | None
     checkpoint_seq: int | None
+    checkpoints: int = 0
+    unanchored: int = 0
+    warning: str | None = None
     clips: list[ClipCheckOut] | None = None
+
+
+class PublicKeyOut(Out):
+    key_id: str
+    fingerprint: str
+    public_key_pem: str
+    current: bool
+
+
+class AnchorHealthOut(Out):
+    ok: bool
+    last_at: datetime | None
+    last_seq: int | None
+    last_error: str | None
+    last_error_at: datetime | None
+    lease_owner: str | None
+    problem: str | None
 
 
 class CustodyEventOut(Out):

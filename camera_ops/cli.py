@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -129,7 +131,22 @@ def serve(
     settings = get_settings()
     wait_for_database(settings.resolved_database_url)
     upgrade(settings.resolved_database_url)
-    uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port)).run()
+    app = create_app(settings)
+    with _checkpoints_in_background(app.state.engine, settings, "api"):
+        uvicorn.Server(server_config(app, settings, host=host, port=port)).run()
+
+
+@contextmanager
+def _checkpoints_in_background(engine, settings, kind: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Any long-running process writes custody checkpoints (one at a time: the lease decides)."""
+    from camera_ops.custody.anchor import CheckpointKeeper, process_name
+
+    keeper = CheckpointKeeper(engine, settings, owner=process_name(kind))
+    keeper.start()
+    try:
+        yield
+    finally:
+        keeper.stop()
 
 
 custody_app = typer.Typer(help="Custody ledger of archived footage.", no_args_is_help=True)
@@ -151,7 +168,7 @@ def worker(
     _setup_logging()
     runner = Worker(get_engine(), get_settings())
     if checkpoint:
-        runner.checkpoint_if_due(force=True)
+        _checkpoint_now(runner.checkpoints)
         return
     if once:
         outcomes = runner.run_until_idle()
@@ -163,11 +180,33 @@ def worker(
     runner.run_forever(stop)
 
 
+def _checkpoint_now(keeper) -> None:  # type: ignore[no-untyped-def]
+    from camera_ops.custody.anchor import CheckpointFailed
+
+    try:
+        written = keeper.write_now()
+    except CheckpointFailed as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"custody checkpoint at event {written.seq} ({written.key})" if written
+                  else "custody checkpoint: nothing new to anchor")
+
+
+@custody_app.command("checkpoint")
+def custody_checkpoint() -> None:
+    """Anchor every event now: a signed checkpoint into the locked store (exit 1 if it fails)."""
+    from camera_ops.custody.anchor import CheckpointKeeper, process_name
+    from storage.db import get_engine
+
+    _setup_logging()
+    _checkpoint_now(CheckpointKeeper(get_engine(), get_settings(), owner=process_name("cli")))
+
+
 @custody_app.command("verify")
 def custody_verify(
-    clips: Annotated[bool, typer.Option(help="also re-hash every archived clip from the store")] = False,
+    clips: Annotated[bool, typer.Option(help="also cross-check every archived clip: store, row, manifest, ledger")] = False,
 ) -> None:
-    """Verify the hash chain against the newest checkpoint in the locked bucket; report the first broken link."""
+    """Verify the hash chain against every signed checkpoint; report the first event that diverges."""
     from camera_ops.custody.checkpoint import verify_with_store
     from camera_ops.footage.integrity import verify_all_clips
     from storage.clipstore.base import clip_store_for
@@ -177,20 +216,46 @@ def custody_verify(
     store = clip_store_for(settings)
     failed = False
     with session_scope(write=False) as session:
-        report = verify_with_store(session, store)
+        report = verify_with_store(session, store, settings)
         if report.ok:
             console.print(f"[green]ledger OK[/green]: {report.checked} events, head {report.head_seq}, "
-                          f"checkpoint {report.checkpoint_seq or 'none'}")
+                          f"{report.checkpoints} checkpoint(s), newest at event {report.checkpoint_seq or 'none'}")
         else:
             failed = True
             console.print(f"[red]ledger BROKEN at event {report.first_broken_seq}[/red]: {report.reason}")
+        if report.warning and report.ok:
+            console.print(f"[yellow]warning[/yellow]: {report.warning}")
         for check in verify_all_clips(session, store) if clips else []:
             if not check.ok:
                 failed = True
                 console.print(f"[red]clip {check.clip_id}[/red]: {check.problem}")
         if clips and not failed:
-            console.print("[green]every archived clip matches its hashes[/green]")
+            console.print("[green]every archived clip matches its hashes, manifest and ledger[/green]")
     raise typer.Exit(1 if failed else 0)
+
+
+key_app = typer.Typer(help="The custody signing key (Ed25519).", no_args_is_help=True)
+custody_app.add_typer(key_app, name="key")
+
+
+@key_app.command("show")
+def custody_key_show() -> None:
+    """The current public key, its fingerprint, and every older key that still verifies."""
+    from camera_ops.custody.signing import Keyring
+
+    for key in Keyring.from_settings(get_settings()).public_keys():
+        console.print(f"{'current' if key.current else 'retired'} key {key.key_id}\nfingerprint (SHA-256 of the "
+                      f"public key, DER): {key.fingerprint}", highlight=False)
+        console.print(key.pem.decode("ascii"), highlight=False, end="")
+
+
+@key_app.command("rotate")
+def custody_key_rotate() -> None:
+    """Make a new signing key; old public keys stay on file so old signatures still verify."""
+    from camera_ops.custody.signing import Keyring
+
+    key = Keyring.from_settings(get_settings()).rotate()
+    console.print(f"new signing key {key.key_id}\nfingerprint: {key.fingerprint}", highlight=False)
 
 
 @app.command("monitor")
@@ -203,7 +268,10 @@ def monitor() -> None:
     settings = get_settings()
     wait_for_database(settings.resolved_database_url)
     upgrade(settings.resolved_database_url)
-    run(settings)
+    from storage.db import engine_for
+
+    with _checkpoints_in_background(engine_for(settings.resolved_database_url), settings, "monitor"):
+        run(settings)
 
 
 reports_app = typer.Typer(help="Reports for reviews (sơ kết / tổng kết).", no_args_is_help=True)

@@ -137,7 +137,17 @@ class Settings(BaseSettings):
     archive_backoff_max_s: float = 900.0
     worker_lease_s: float = 300.0  # a job not heartbeated this long belongs to a dead worker
     worker_poll_s: float = 2.0
-    custody_checkpoint_interval_s: float = 3600.0
+    # The ledger's unanchored window: events newer than the newest checkpoint could be removed
+    # without trace by whoever runs the database; at most 5 minutes of them by default (issue 11).
+    custody_checkpoint_interval_s: float = Field(default=300.0, gt=0, le=3600)
+    # Checkpoints must outlive every clip they anchor (clip retention + time for appeals): 10 years.
+    checkpoint_retention_days: int = Field(default=3650, ge=1)
+    checkpoint_retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        default="COMPLIANCE", description="COMPLIANCE: nobody, the service included, can delete a checkpoint early"
+    )
+    signing_key_dir: Path | None = Field(
+        default=None, description="Ed25519 signing key (outside the database); default data_dir/keys"
+    )
     presigned_link_s: int = Field(default=300, le=300, description="presigned links last at most 5 minutes")
 
     @model_validator(mode="after")

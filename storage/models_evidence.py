@@ -237,3 +237,19 @@ class CustodyCheckpoint(Base):
     object_key: Mapped[str] = mapped_column(String(300))
     version_id: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustodyAnchor(Base):
+    """One row: who writes checkpoints now (a lease any long-running process may take) and how the
+    last attempt went — the health signal for ``/readyz`` and the monitors ("last checkpoint at",
+    "last error"). Not trusted for verification: that reads the store."""
+
+    __tablename__ = "custody_anchor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_at: Mapped[datetime | None] = mapped_column()
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column()

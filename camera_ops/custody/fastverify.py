@@ -15,7 +15,7 @@ does per row only the canonical text, one SHA-256 and the comparisons.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ _AT_COLUMN = {
     "sqlite": "CASE WHEN length(at) = 26 THEN substr(at, 1, 10) || 'T' || substr(at, 12) || 'Z' ELSE at END",
 }
 _CURSOR_NAME = "custody_verify"
+ANCHOR_MISMATCH = "hash differs from its signed checkpoint at event"  # + seq; anchor.py words it
 _sha256 = hashlib.sha256
 _enc = chain._encode_str
 _scalar = chain._scalar
@@ -105,10 +106,15 @@ def raw_link(prev_hash: str, row: tuple[Any, ...]) -> str:
     return _sha256(bytes.fromhex(prev_hash) + canonical_text(prev_hash, row).encode("utf-8")).hexdigest()
 
 
-def verify_rows(source: Iterable[tuple[Any, ...]], checkpoint: tuple[int, str] | None = None) -> ChainVerification:
-    """Same verdicts as :func:`chain.verify_chain` (+ checkpoint), on raw (seq, ..., prev_hash, hash) rows."""
+def verify_rows(source: Iterable[tuple[Any, ...]], checkpoint: tuple[int, str] | None = None,
+                anchors: Mapping[int, str] | None = None) -> ChainVerification:
+    """Same verdicts as :func:`chain.verify_chain` (+ checkpoint), on raw (seq, ..., prev_hash, hash) rows.
+
+    ``anchors`` (seq → hash, from signed checkpoints): the first event whose hash differs from its
+    anchored one is reported (a rewrite that recomputed every later hash is caught where it starts)."""
     expected, prev, prev_digest, checked, seen_checkpoint = 1, GENESIS_HASH, _GENESIS_DIGEST, 0, None
     checkpoint_seq = checkpoint[0] if checkpoint else None
+    anchored = (anchors or {}).get
     for row in source:  # the hot loop: ~3 us per event, half of it canonical_text
         checked += 1
         seq, row_prev, row_hash = row[0], row[10], row[11]
@@ -118,6 +124,9 @@ def verify_rows(source: Iterable[tuple[Any, ...]], checkpoint: tuple[int, str] |
         if digest.hex() != row_hash:
             return _failed(checked, expected, prev, seq,
                            f"event {seq} was changed after it was written (hash does not match content)")
+        pinned = anchored(seq)
+        if pinned is not None and pinned != row_hash:
+            return _failed(checked, expected, prev, seq, f"{ANCHOR_MISMATCH} {seq}")
         if seq == checkpoint_seq:
             seen_checkpoint = row_hash
         expected, prev, prev_digest = seq + 1, row_hash, digest

@@ -187,6 +187,9 @@ class LedgerReport:
     reason: str | None
     head_seq: int | None
     checkpoint_seq: int | None
+    checkpoints: int = 0  # checkpoints in the store that the chain was checked against
+    unanchored: int = 0  # events after the newest checkpoint (removable without trace until anchored)
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -206,13 +209,17 @@ def verify_ledger(session: Session, checkpoint: tuple[int, str] | None = None) -
     cp_seq = checkpoint[0] if checkpoint else None
     if not result.ok:
         return LedgerReport(False, result.checked, result.first_broken_seq, result.reason, result.head_seq, cp_seq)
-    broken = _head_problem(session, head, result) if head is not None else None
+    broken = head_problem(session, head, result) if head is not None else None
     if broken is not None:
         return LedgerReport(False, result.checked, broken[0], broken[1], result.head_seq, cp_seq)
     return LedgerReport(True, result.checked, None, None, result.head_seq, cp_seq)
 
 
-def _head_problem(session: Session, head: Row[Any], result: ChainVerification) -> tuple[int, str] | None:
+def read_head(session: Session) -> Row[Any] | None:
+    return session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)).first()
+
+
+def head_problem(session: Session, head: Row[Any], result: ChainVerification) -> tuple[int, str] | None:
     """(first broken seq, reason) when the verified rows disagree with the head read before them."""
     last_seq = result.head_seq or 0
     if head.seq > last_seq:

@@ -11,12 +11,10 @@ import logging
 import os
 import socket
 import threading
-import time
 
 from sqlalchemy import Engine
 
-from camera_ops.custody.checkpoint import write_checkpoint
-from camera_ops.errors import CameraOpsError
+from camera_ops.custody.anchor import CheckpointKeeper
 from camera_ops.footage import jobs
 from camera_ops.footage.archive import Outcome, run_claim
 from camera_ops.settings import Settings
@@ -37,7 +35,7 @@ class Worker:
         self.settings = settings
         self.store = store or clip_store_for(settings)
         self.name = name or worker_name()
-        self._last_checkpoint = 0.0
+        self.checkpoints = CheckpointKeeper(engine, settings, store=self.store, owner=f"worker:{self.name}")
 
     def run_once(self) -> Outcome | None:
         """Claim and run one due job; None when nothing is due."""
@@ -58,18 +56,12 @@ class Worker:
         return done
 
     def checkpoint_if_due(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_checkpoint < self.settings.custody_checkpoint_interval_s:
-            return
-        self._last_checkpoint = now
-        try:
-            self.store.ensure_ready()
-            with session_scope(self.engine) as session:
-                written = write_checkpoint(session, self.store, self.settings)
-            if written:
-                log.info("custody checkpoint at event %s", written.seq)
-        except CameraOpsError as exc:
-            log.warning("custody checkpoint not written: %s", exc.message)
+        """A checkpoint when the interval has passed and this process holds the writer's lease
+        (``force``: now, lease or not; ``CheckpointFailed`` if it cannot be written)."""
+        if force:
+            self.checkpoints.write_now()
+        else:
+            self.checkpoints.tick()
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started (store: %s)", self.name, self.store.name)

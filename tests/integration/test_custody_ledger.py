@@ -100,9 +100,9 @@ def test_a_rewritten_chain_is_caught_by_the_checkpoint_in_the_store(engine, sess
     session.commit()
     assert verify_ledger(session).ok
 
-    report = verify_with_store(session, store)
+    report = verify_with_store(session, store, settings)
 
-    assert not report.ok and report.first_broken_seq == 6 and "rewritten" in report.reason
+    assert not report.ok and report.first_broken_seq == 3 and "rewritten from event 3" in report.reason
 
 
 def test_cli_custody_verify_exits_nonzero_on_a_broken_chain(engine, session, settings, tmp_path, database_url):

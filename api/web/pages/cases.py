@@ -23,7 +23,9 @@ from api.web import forms
 from api.web.context import FormPage, Formatter, Page, WebPage
 from api.web.pages.map_page import map_points
 from camera_ops.access import Action
+from camera_ops.custody.anchor import anchor_health
 from camera_ops.custody.checkpoint import verify_with_store
+from camera_ops.custody.signing import Keyring
 from camera_ops.custody.ledger import EventType, append, events_for
 from camera_ops.errors import CameraOpsError, NotFound, PermissionDenied, ValidationFailed
 from camera_ops.footage import cases as case_service
@@ -183,5 +185,6 @@ def custody(page: Page, session: SessionDep) -> Response:
     """The whole ledger's verification (auditors and admins)."""
     if page.user.role.value not in ("auditor", "admin"):
         raise PermissionDenied("the whole ledger is for auditors")
-    report = verify_with_store(session, store_dep(page.request, page.settings))
-    return page.render("custody.html", report=report)
+    report = verify_with_store(session, store_dep(page.request, page.settings), page.settings)
+    keys = Keyring.from_settings(page.settings).public_keys()
+    return page.render("custody.html", report=report, health=anchor_health(session, page.settings), keys=keys)

@@ -1,0 +1,258 @@
+"""Anchoring the ledger: verification against every signed checkpoint, and the checkpoint writer
+that any long-running process (API, monitor, worker) runs — one at a time, under a lease.
+
+Verification (:func:`verify_anchored`) fails, naming the place, when
+
+* an event's hash differs from the hash a signed checkpoint pinned for it (a rewrite that
+  recomputed every later hash: the first rewritten event is named);
+* the chain is shorter than a checkpoint says (tail truncation);
+* a checkpoint the database lists is missing from the store, or a stored checkpoint's database row
+  was deleted, or a checkpoint's signature does not verify with one of our public keys;
+* events are older than the unanchored window (2 × the checkpoint interval + a minute) and no
+  checkpoint covers them — including "no checkpoint at all".
+
+The writer (:class:`CheckpointKeeper`) takes the ``custody_anchor`` row's lease (an UPDATE that
+succeeds only for the holder or after the lease ran out — PostgreSQL and SQLite alike), writes a
+checkpoint when the interval has passed, and records "last checkpoint at / last error" in that row:
+the health signal (:func:`anchor_health`). A failed checkpoint is logged at ERROR with "ALERT".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from contextlib import closing
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from camera_ops.custody import fastverify
+from camera_ops.custody.checkpoint import Checkpoint, check_checkpoints, write_checkpoint
+from camera_ops.custody.ledger import LedgerReport, head_problem, read_head
+from camera_ops.custody.signing import Keyring
+from camera_ops.errors import CameraOpsError
+from camera_ops.settings import Settings
+from storage.clipstore.base import ClipStore, clip_store_for
+from storage.db import session_scope
+from storage.models_evidence import CustodyAnchor, CustodyEvent
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+ANCHOR_ID = 1
+GRACE_S = 60.0  # on top of two intervals: a checkpoint run that is slow, a clock a little off
+
+
+def unanchored_limit_s(settings: Settings) -> float:
+    return 2 * settings.custody_checkpoint_interval_s + GRACE_S
+
+
+# --- verification -------------------------------------------------------------------------------------
+
+
+def verify_anchored(session: Session, store: ClipStore, settings: Settings, keyring: Keyring) -> LedgerReport:
+    checks = check_checkpoints(session, store, keyring)
+    head = read_head(session)  # before the rows: see ledger.verify_ledger
+    with closing(fastverify.rows(session.connection())) as source:
+        result = fastverify.verify_rows(source, anchors=checks.anchors)
+    newest = checks.newest_seq
+    report = dict(ok=True, checked=result.checked, first_broken_seq=None, reason=None, head_seq=result.head_seq,
+                  checkpoint_seq=newest, checkpoints=checks.count)
+    if not result.ok:
+        reason = result.reason or ""
+        if reason.startswith(fastverify.ANCHOR_MISMATCH):
+            seq = result.first_broken_seq or 0
+            reason = (f"event {seq} differs from the hash its signed checkpoint {_pinning(checks, seq)} holds: "
+                      f"the ledger was rewritten from event {seq} on")
+        return LedgerReport(**{**report, "ok": False, "first_broken_seq": result.first_broken_seq, "reason": reason})
+    last = result.head_seq or 0
+    anchored_to = max(checks.anchors, default=0)
+    if anchored_to > last:
+        return LedgerReport(**{**report, "ok": False, "first_broken_seq": last + 1,
+                               "reason": f"event {last + 1} is missing: the chain was truncated (checkpoint "
+                                         f"{_pinning(checks, anchored_to)} anchors events up to {anchored_to})"})
+    if checks.problems:
+        seq, reason = checks.problems[0]
+        more = f" (+{len(checks.problems) - 1} more)" if len(checks.problems) > 1 else ""
+        return LedgerReport(**{**report, "ok": False, "first_broken_seq": seq, "reason": reason + more})
+    broken = head_problem(session, head, result) if head is not None else None
+    if broken is not None:
+        return LedgerReport(**{**report, "ok": False, "first_broken_seq": broken[0], "reason": broken[1]})
+    return _unanchored(session, settings, LedgerReport(**report), anchored_to, last)
+
+
+def _pinning(checks: Any, seq: int) -> str:
+    keys = [key for pinned, key in sorted(checks.pinned_by.items()) if pinned >= seq]
+    return keys[0] if keys else "?"
+
+
+def _unanchored(session: Session, settings: Settings, report: LedgerReport, anchored_to: int, last: int) -> LedgerReport:
+    if last <= anchored_to:
+        return report
+    count = last - anchored_to
+    oldest = session.execute(select(CustodyEvent.at).where(CustodyEvent.seq == anchored_to + 1)).scalar()
+    age_s = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+    what = "no checkpoint at all" if anchored_to == 0 else f"the newest checkpoint anchors event {anchored_to}"
+    text = f"{count} event(s) after event {anchored_to} are not anchored yet ({what}; oldest {age_s:.0f} s old)"
+    fields = {**asdict(report), "unanchored": count, "warning": text}
+    if age_s > unanchored_limit_s(settings):
+        fields.update(ok=False, first_broken_seq=anchored_to + 1,
+                      reason=text + f": more than {unanchored_limit_s(settings):.0f} s; checkpoints are not being "
+                                    "written (or were removed)")
+    return LedgerReport(**fields)
+
+
+# --- the writer -------------------------------------------------------------------------------------
+
+
+class CheckpointFailed(CameraOpsError):
+    code = "checkpoint_failed"
+    http_status = 503
+
+
+@dataclass(frozen=True)
+class AnchorHealth:
+    ok: bool
+    last_at: datetime | None
+    last_seq: int | None
+    last_error: str | None
+    last_error_at: datetime | None
+    lease_owner: str | None
+    problem: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def process_name(kind: str) -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}"
+
+
+class CheckpointKeeper:
+    """Writes checkpoints every ``custody_checkpoint_interval_s`` while it holds the lease."""
+
+    def __init__(self, engine: Engine, settings: Settings, *, store: ClipStore | None = None,
+                 owner: str | None = None, keyring: Keyring | None = None) -> None:
+        self.engine, self.settings = engine, settings
+        self.store = store or clip_store_for(settings)
+        self.owner = owner or process_name("process")
+        self.keyring = keyring or Keyring.from_settings(settings)
+        self._last_run = float("-inf")
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def write_now(self) -> Checkpoint | None:
+        """Anchor every event now, lease or not (an evidence package, ``camera-ops custody
+        checkpoint``); ``CheckpointFailed`` when it cannot. Two writers at once are harmless: a
+        key is written once, overlapping checkpoints pin the same hashes."""
+        try:
+            self.keyring.private_key()
+            self.store.ensure_ready()
+            with session_scope(self.engine) as session:
+                written = write_checkpoint(session, self.store, self.settings, self.keyring)
+        except CameraOpsError as exc:
+            self._record_failure(exc.message)
+            raise CheckpointFailed(f"custody checkpoint not written: {exc.message}") from exc
+        except OSError as exc:  # the key directory
+            self._record_failure(f"{type(exc).__name__}: {exc}")
+            raise CheckpointFailed(f"custody checkpoint not written: {exc}") from exc
+        self._record_success(written)
+        return written
+
+    def tick(self, *, now: float | None = None) -> Checkpoint | None:
+        """Once per interval, if this process holds (or takes) the lease. Never raises."""
+        now = time.monotonic() if now is None else now
+        if now - self._last_run < self.settings.custody_checkpoint_interval_s:
+            return None
+        self._last_run = now
+        try:
+            if not self._take_lease():
+                return None
+            return self.write_now()
+        except CheckpointFailed:
+            return None  # logged and recorded by write_now
+        except Exception:  # noqa: BLE001 - the database itself is down: log, try next round
+            log.exception("ALERT custody checkpoint: could not reach the database")
+            return None
+
+    def _take_lease(self) -> bool:
+        now = utcnow()
+        lease = timedelta(seconds=2 * self.settings.custody_checkpoint_interval_s + GRACE_S)
+        with session_scope(self.engine) as session:
+            _ensure_row(session)
+            taken = session.execute(
+                update(CustodyAnchor)
+                .where(CustodyAnchor.id == ANCHOR_ID,
+                       or_(CustodyAnchor.lease_owner == self.owner, CustodyAnchor.lease_owner.is_(None),
+                           CustodyAnchor.lease_until < now))
+                .values(lease_owner=self.owner, lease_until=now + lease)
+            )
+            return taken.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    def _record_success(self, written: Checkpoint | None) -> None:
+        values: dict[str, Any] = {"last_at": utcnow(), "last_error": None, "last_error_at": None}
+        if written is not None:
+            values["last_seq"] = written.seq
+            log.info("custody checkpoint at event %s", written.seq)
+        self._record(values)
+
+    def _record_failure(self, message: str) -> None:
+        log.error("ALERT custody checkpoint failed: %s", message)
+        self._record({"last_error": message[:2000], "last_error_at": utcnow()})
+
+    def _record(self, values: dict[str, Any]) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                _ensure_row(session)
+                session.execute(update(CustodyAnchor).where(CustodyAnchor.id == ANCHOR_ID).values(**values))
+        except Exception:  # noqa: BLE001 - the health row is best effort; the log line stands
+            log.exception("custody checkpoint state could not be recorded")
+
+    # --- as a background thread (API, monitor) ------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="custody-checkpoints", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        poll_s = min(30.0, self.settings.custody_checkpoint_interval_s / 4)
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(poll_s)
+
+
+def _ensure_row(session: Session) -> None:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(CustodyAnchor.__table__).values(id=ANCHOR_ID).on_conflict_do_nothing())
+
+
+def anchor_health(session: Session, settings: Settings) -> AnchorHealth:
+    """"Last checkpoint at / last error": not ok after a failed checkpoint (until one succeeds) or
+    when events older than the unanchored window are not checkpointed."""
+    row = session.get(CustodyAnchor, ANCHOR_ID)
+    head = session.execute(select(func.max(CustodyEvent.seq))).scalar() or 0
+    last_at, last_seq = (row.last_at, row.last_seq) if row is not None else (None, None)
+    problem = None
+    if row is not None and row.last_error:
+        problem = f"the last checkpoint failed: {row.last_error}"
+    elif head > (last_seq or 0):
+        first = session.execute(select(CustodyEvent.at).where(CustodyEvent.seq == (last_seq or 0) + 1)).scalar()
+        if first is not None and (utcnow() - first).total_seconds() > unanchored_limit_s(settings):
+            problem = f"events since event {(last_seq or 0) + 1} are not anchored by a checkpoint"
+    return AnchorHealth(problem is None, last_at, last_seq, row.last_error if row else None,
+                        row.last_error_at if row else None, row.lease_owner if row else None, problem)
