@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
 from api.headers import SecurityHeadersMiddleware
+from api.limits import BodyLimitMiddleware
 from api.routers import areas, auth, cameras, donors, dossiers, users
 from api.routers import cases, clips, custody
 from api.routers import health, reports
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(api)
     install_web(app)
     _install_docs(app)
-    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)  # outermost: the 413 gets headers too
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -55,6 +55,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {401: "not_authenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+        codes = {401: "not_authenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed",
+                 413: "payload_too_large"}
         return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)), exc.status_code,
                             headers=getattr(exc, "headers", None))

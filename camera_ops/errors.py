@@ -59,13 +59,6 @@ class CsrfFailed(PermissionDenied):
     code = "csrf_failed"
 
 
-class PayloadTooLarge(CameraOpsError):
-    """A request body over the size limit for its kind (JSON, form, upload)."""
-
-    code = "payload_too_large"
-    http_status = 413
-
-
 class ConfigurationError(CameraOpsError):
     code = "configuration_error"
     http_status = 500

@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         description="addresses/networks of reverse proxies whose X-Forwarded-For/-Proto are believed; none by default",
     )
     timezone: str = "Asia/Ho_Chi_Minh"
+    # request body limits, checked before authentication and before reading (413 above them)
+    max_json_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="JSON bodies: a camera or case is a few KB; 1 MiB leaves room"
+    )
+    max_form_body_bytes: int = Field(default=256 << 10, ge=1024, description="web forms (URL-encoded)")
+    max_upload_bytes: int = Field(
+        default=32 << 20, ge=1024,
+        description="file uploads (CSV imports): 100,000 cameras are about 12 MB; 150 MB files are refused",
+    )
     tile_url: str | None = Field(default=None, description="map tile URL template; none = plain background")
 
     # --- cameras -------------------------------------------------------------------------------

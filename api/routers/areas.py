@@ -9,6 +9,7 @@ from api.deps import AreaEditor, Reader, Scope, SessionDep
 from api.schemas import AreaDetailOut, AreaIn, AreaMergeIn, AreaOut, AreaRenameIn, ImportOut, Page, RowResultOut
 from camera_ops.errors import NotFound
 from camera_ops.registry import areas as area_service
+from camera_ops.registry.csv_input import open_csv_text
 from storage.models import AreaKind
 
 router = APIRouter(prefix="/areas", tags=["areas"])
@@ -52,10 +53,9 @@ def merge_area(area_id: int, body: AreaMergeIn, session: SessionDep, _: AreaEdit
 
 
 @router.post("/import", response_model=ImportOut, summary="Import areas from CSV (code,name,kind,parent_code)")
-async def import_areas(file: UploadFile, session: SessionDep, _: AreaEditor) -> ImportOut:
-    text = (await file.read()).decode("utf-8-sig")
-    results = area_service.import_areas_csv(session, text)
-    return to_import_out(results)
+def import_areas(file: UploadFile, session: SessionDep, _: AreaEditor) -> ImportOut:
+    # a plain def: FastAPI runs it in a worker thread, so a large file never stalls the event loop
+    return to_import_out(area_service.import_areas_csv(session, open_csv_text(file.file)))
 
 
 def to_import_out(results: list[area_service.RowResult]) -> ImportOut:

@@ -20,6 +20,7 @@ from api.schemas import (
 )
 from camera_ops.registry import cameras as camera_service
 from camera_ops.registry.camera_import import import_cameras_csv
+from camera_ops.registry.csv_input import open_csv_text
 from storage.models import CameraStatus, Lifecycle, RegistrationState
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -101,7 +102,9 @@ def set_lifecycle(camera_id: int, body: LifecycleIn, session: SessionDep, _: Cam
 
 
 @router.post("/import", response_model=ImportOut, summary="Import cameras from CSV (pending, or with handshake)")
-async def import_cameras(file: UploadFile, session: SessionDep, settings: SettingsDep, _: CameraEditor, scope: Scope,
-                         handshake: bool = False) -> ImportOut:
-    text = (await file.read()).decode("utf-8-sig")
-    return to_import_out(import_cameras_csv(session, settings, text, scope=scope, handshake=handshake))
+def import_cameras(file: UploadFile, session: SessionDep, settings: SettingsDep, _: CameraEditor, scope: Scope,
+                   handshake: bool = False) -> ImportOut:
+    # A plain def: FastAPI runs it in a worker thread. Rows stream from the spooled upload, the event
+    # loop keeps serving other requests, and a handshake can run its own event loop (asyncio.run).
+    rows = open_csv_text(file.file)
+    return to_import_out(import_cameras_csv(session, settings, rows, scope=scope, handshake=handshake))

@@ -7,16 +7,16 @@ cameras to the surviving unit, so history follows and old names stay findable.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TextIO
 
 from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import Conflict, NotFound, ValidationFailed
+from camera_ops.registry.csv_input import dict_rows
 from storage.models import AREA_PARENT_KIND, Area, AreaKind, AreaName, Camera, CameraAreaHistory, User, Role
 from storage.types import utcnow
 
@@ -216,16 +216,16 @@ class RowResult:
     key: str = ""
 
 
-def import_areas_csv(session: Session, text: str) -> list[RowResult]:
+def import_areas_csv(session: Session, source: str | TextIO) -> list[RowResult]:
     """Import areas (one per row; parents before children or in the same file). Idempotent:
     importing the same file again changes nothing. Each row is its own savepoint: a bad row
-    changes nothing and the others still import."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = set(AREA_CSV_COLUMNS) - set(reader.fieldnames or [])
+    changes nothing and the others still import. ``source``: text, or a text stream read row by row."""
+    header, rows = dict_rows(source)
+    missing = set(AREA_CSV_COLUMNS) - set(header)
     if missing:
         raise ValidationFailed(f"CSV header lacks column(s): {', '.join(sorted(missing))}", field="file")
     results = []
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in enumerate(rows, start=2):
         results.append(_import_area_row(session, line_no, row))
     return results
 

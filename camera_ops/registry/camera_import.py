@@ -8,17 +8,16 @@ through the ONVIF handshake (slow: one camera at a time, each bounded by its tim
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry.areas import RowResult, path_in_scope
+from camera_ops.registry.csv_input import dict_rows
 from camera_ops.registry.cameras import CameraInput, _new_camera, register_camera
 from camera_ops.registry.validation import check_bearing, check_coordinates, check_host, check_port
 from camera_ops.settings import Settings
@@ -61,17 +60,20 @@ class _Lookups:
 
 
 def import_cameras_csv(
-    session: Session, settings: Settings, text: str, *, scope: list[str] | None, handshake: bool = False,
+    session: Session, settings: Settings, source: str | TextIO, *, scope: list[str] | None, handshake: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> list[RowResult]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = set(REQUIRED_COLUMNS) - set(reader.fieldnames or [])
+    """``source`` is the decoded text or a text stream (``csv_input.open_csv_text`` over an upload):
+    rows are read one at a time. Call it from a worker thread, never on the event loop: a large file
+    takes seconds and a handshake runs its own event loop."""
+    header, rows = dict_rows(source)
+    missing = set(REQUIRED_COLUMNS) - set(header)
     if missing:
         raise ValidationFailed(f"CSV header lacks column(s): {', '.join(sorted(missing))}", field="file")
     lookups = _Lookups(session, scope)
     results: list[RowResult] = []
     batch: list[Camera] = []
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in enumerate(rows, start=2):
         result, camera = _import_row(session, settings, lookups, line_no, row, handshake=handshake)
         results.append(result)
         if camera is not None:

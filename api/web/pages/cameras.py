@@ -18,6 +18,7 @@ from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry import cameras as camera_service
 from camera_ops.registry.areas import list_areas
 from camera_ops.registry.camera_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_cameras_csv
+from camera_ops.registry.csv_input import open_csv_text
 from camera_ops.registry.donors import list_donors
 from camera_ops.registry.dossiers import list_models
 from storage.models import AreaKind, Camera, CameraStatus, Lifecycle, Watches
@@ -119,11 +120,8 @@ def import_file(page: FormPage, session: SessionDep, file: Annotated[UploadFile,
     error: CameraOpsError | None = None
     results = []
     try:
-        text = file.file.read().decode("utf-8-sig")
-        results = import_cameras_csv(session, page.settings, text, scope=page.scope,
+        results = import_cameras_csv(session, page.settings, open_csv_text(file.file), scope=page.scope,
                                      handshake=forms.checked(page.form, "handshake"))
-    except UnicodeDecodeError:
-        error = ValidationFailed("the file is not UTF-8 text", field="file")
     except CameraOpsError as exc:
         error = exc
     summary = {k: sum(1 for r in results if r.outcome == k) for k in ("created", "duplicate", "error")}
