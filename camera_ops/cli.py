@@ -261,17 +261,21 @@ def custody_key_rotate() -> None:
 @app.command("monitor")
 def monitor() -> None:
     """Probe every camera each cycle, keep status history, raise alerts (a process of its own)."""
+    from camera_ops.errors import ConfigurationError
     from camera_ops.monitor.main import run
+    from storage.db import engine_for
     from storage.migrate import upgrade, wait_for_database
 
     _setup_logging()
     settings = get_settings()
     wait_for_database(settings.resolved_database_url)
     upgrade(settings.resolved_database_url)
-    from storage.db import engine_for
-
-    with _checkpoints_in_background(engine_for(settings.resolved_database_url), settings, "monitor"):
-        run(settings)
+    try:
+        with _checkpoints_in_background(engine_for(settings.resolved_database_url), settings, "monitor"):
+            run(settings)
+    except ConfigurationError as exc:  # a second monitor on SQLite, an ops port taken, ...
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
 
 
 reports_app = typer.Typer(help="Reports for reviews (sơ kết / tổng kết).", no_args_is_help=True)

@@ -7,7 +7,12 @@
   that one database thread writes every ``monitor_flush_s`` in one transaction.
 - The camera set is re-read every ``monitor_reload_s``: new cameras join, retired ones leave,
   maintenance switches are applied, reference re-takes are picked up.
-- Side jobs (alerts, deliveries, rollups, digest) run in their own thread, each on its interval.
+- Side jobs (alerts, deliveries, rollups, digest) run in their own thread, each on its interval
+  (``camera-ops monitor`` wraps them in leases: one node runs each).
+- Several monitors share the fleet (:mod:`membership`): each probes the cameras it owns, checks
+  its membership in every write transaction, and reads a camera's state from the database when it
+  takes the camera over. Probe slots are counted on the database's clock, so every member puts a
+  camera in the same place of the cycle.
 """
 
 from __future__ import annotations
@@ -35,6 +40,17 @@ from camera_ops.health.status import (
     set_maintenance,
 )
 from camera_ops.health.vocabulary import Status, ordered
+from camera_ops.leases import node_name
+from camera_ops.monitor.membership import (
+    HEARTBEATS_PER_TTL,
+    Fenced,
+    Member,
+    Membership,
+    default_ttl_s,
+    node_seed,
+    owner_at,
+    ranked,
+)
 from camera_ops.monitor.pictures import judge_snapshot
 from camera_ops.monitor.probe import fetch_snapshot, probe_camera, rtsp_link_for, snapshot_client
 from camera_ops.monitor.schedule import Entry, Kind, Schedule, phase_fraction, slot_index
@@ -66,6 +82,10 @@ BATCH_CYCLE_FRACTION = 1 / 20
 LATENCY_SAMPLES = 200_000  # lateness samples kept for percentiles (~1.6 MB)
 ONE_MICROSECOND = timedelta(microseconds=1)
 STOP_GRACE_CALLS = 3  # on stop, in-flight probes get this many call deadlines to finish
+# A camera handed to a joining monitor is probed by nobody for this many call deadlines (plus two
+# flushes) before the handover: a probe is at most three calls (SOAP, RTSP, snapshot), so the old
+# owner's last result is in the database when the new owner reads the camera's state.
+HANDOVER_CALLS = 3
 T = TypeVar("T")
 
 
@@ -110,6 +130,10 @@ class MonitorStats:
     probes: int = 0
     snapshots: int = 0
     skipped_busy: int = 0  # regular slots skipped because the previous probe still ran
+    skipped_not_member: int = 0  # slots skipped while this monitor's membership was not fresh
+    fenced_batches: int = 0  # batches refused because this monitor had been presumed dead
+    acquired: int = 0  # cameras taken over (at start, on a join or a death)
+    released: int = 0  # cameras handed to another monitor
     flushes: int = 0
     changes_written: int = 0
     completed: Counter[int] = field(default_factory=Counter)  # camera id -> probes finished
@@ -126,7 +150,7 @@ class MonitorStats:
 class Monitor:
     def __init__(
         self, settings: Settings, *, engine: Engine | None = None, jobs: Sequence[Job] = (),
-        record_slots: bool = False, snapshots: bool = True,
+        record_slots: bool = False, snapshots: bool = True, node: str | None = None,
     ) -> None:
         self.settings = settings
         self.snapshots = snapshots  # benchmarks of the network probe alone switch pictures off
@@ -148,6 +172,14 @@ class Monitor:
         self._slots: asyncio.Semaphore | None = None
         self._snapshot_auth: dict[int, tuple[tuple[str, str], httpx.DigestAuth]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.node = node or node_name()
+        ttl = settings.monitor_member_ttl_s or default_ttl_s(settings.monitor_cycle_s)
+        self.handover_gap_s = HANDOVER_CALLS * settings.monitor_call_timeout_s + 2 * settings.monitor_flush_s
+        self.membership = Membership(self.engine, self.node, ttl_s=ttl, gap_s=self.handover_gap_s)
+        self._rows: dict[int, CameraRow] = {}  # every camera not retired, as of the last reload (no states)
+        self._order: dict[int, tuple[Member, ...]] = {}  # camera id -> members by rendezvous weight
+        self._ranked_for: tuple[Member, ...] | None = None
+        self._clock_offset = 0.0  # clock() - loop.time(): the database's time
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -158,12 +190,17 @@ class Monitor:
         self._http = snapshot_client(timeout_s=self.settings.monitor_call_timeout_s,
                                      max_connections=self.settings.monitor_concurrency)
         background: list[asyncio.Task[None]] = []
+        joined = False
         try:
+            await self._in_db_thread(self.membership.join)
+            joined = True
+            self._sync_clock()
             await self.reload()
             self.ready.set()
             background = [asyncio.create_task(c, name=n) for n, c in (
                 ("scheduler", self._scheduler()), ("flusher", self._every(self.settings.monitor_flush_s, self.flush)),
                 ("reloader", self._every(self.settings.monitor_reload_s, self.reload)),
+                ("membership", self._membership_loop()),
             )]
             background += [asyncio.create_task(self._job_loop(job), name=job.name) for job in self.jobs]
             await self._stop.wait()
@@ -177,6 +214,11 @@ class Monitor:
             except Exception:  # noqa: BLE001 — stopping anyway; say what was lost
                 log.exception("monitor: the last batch could not be written")
             await self._http.aclose()
+            if joined:
+                try:
+                    await self._in_db_thread(self.membership.leave)
+                except Exception:  # noqa: BLE001 — our row expires on its own
+                    log.warning("monitor: could not leave the group cleanly; the others take over when it expires")
             self._db.shutdown(wait=True)
             self._job_thread.shutdown(wait=True)
 
@@ -220,6 +262,106 @@ class Monitor:
     async def _in_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
 
+    # --- time and ownership ------------------------------------------------------------------------------
+
+    def clock(self) -> float:
+        """Now on the database's clock (seconds since the epoch), advanced by the loop's monotonic
+        clock: every member places a camera's slot at the same instant; a jump of this node's
+        wall clock changes nothing."""
+        assert self._loop is not None
+        return self._loop.time() + self._clock_offset
+
+    def _sync_clock(self) -> None:
+        import time
+
+        assert self._loop is not None
+        self._clock_offset = self.membership.clock_offset_s + (time.monotonic() - self._loop.time())
+
+    def owns(self, camera_id: int, at: float) -> bool:
+        order = self._order.get(camera_id)
+        return order is not None and owner_at(order, at, self.handover_gap_s) == self.node
+
+    def _rank(self) -> None:
+        members = self.membership.members
+        if members != self._ranked_for:
+            seeded = [(node_seed(m.node), m) for m in members]
+            self._order = {camera_id: ranked(camera_id, seeded) for camera_id in self._rows}
+            self._ranked_for = members
+            return
+        missing = [camera_id for camera_id in self._rows if camera_id not in self._order]
+        if missing:
+            seeded = [(node_seed(m.node), m) for m in members]
+            for camera_id in missing:
+                self._order[camera_id] = ranked(camera_id, seeded)
+        for camera_id in [c for c in self._order if c not in self._rows]:
+            del self._order[camera_id]
+
+    async def rebalance(self) -> None:
+        """Take the cameras this monitor owns now (their state read fresh from the database), hand
+        over those another member owns now; cameras in a handover gap stay, unprobed."""
+        self._rank()
+        now = self.clock()
+        gap = self.handover_gap_s
+        owners = {camera_id: owner_at(order, now, gap) for camera_id, order in self._order.items()}
+        for camera_id in list(self.cameras):
+            owner = owners.get(camera_id)
+            if owner is not None and owner != self.node:
+                self._release(camera_id)
+        wanted = [camera_id for camera_id, owner in owners.items() if owner == self.node and camera_id not in self.cameras]
+        if not wanted:
+            return
+        rows = await self._in_db_thread(self._load_owned, wanted)
+        now = self.clock()
+        for camera_id, row in rows.items():
+            if camera_id in self.cameras or not self.owns(camera_id, now):
+                continue  # the group changed while we read
+            self.cameras[camera_id] = self._new_runtime(row)
+            self._schedule.add_camera(camera_id, now)
+            self.stats.acquired += 1
+            if row.in_maintenance != self.cameras[camera_id].state.in_maintenance:
+                self._switch_maintenance(self.cameras[camera_id], row)
+
+    def _release(self, camera_id: int) -> None:
+        """Another member owns this camera now: stop probing it (no history row: it lives on)."""
+        self.cameras.pop(camera_id, None)
+        self._schedule.remove_camera(camera_id)
+        self._snapshot_auth.pop(camera_id, None)
+        self.stats.released += 1
+
+    async def _membership_loop(self) -> None:
+        heartbeat_s = self.membership.ttl_s / HEARTBEATS_PER_TTL
+        while True:
+            now = self.clock()
+            upcoming = [x for m in self.membership.members for x in (m.active_from - self.handover_gap_s, m.active_from)
+                        if x > now]
+            wake = min([now + heartbeat_s, *upcoming])
+            await asyncio.sleep(max(MIN_BATCH_S, wake - now + MIN_BATCH_S))
+            try:
+                await self._in_db_thread(self.membership.heartbeat, len(self.cameras))
+            except Fenced as exc:
+                log.warning("monitor: %s; dropping its cameras and joining again", exc)
+                await self._rejoin()
+            except Exception:  # noqa: BLE001 — a database hiccup: probing stops when membership runs out
+                log.exception("monitor: heartbeat failed; trying again in %.0f s", heartbeat_s)
+                continue
+            try:
+                await self.rebalance()
+            except Exception:  # noqa: BLE001
+                log.exception("monitor: rebalancing failed; trying again at the next heartbeat")
+
+    async def _rejoin(self) -> None:
+        for camera_id in list(self.cameras):
+            self._release(camera_id)
+        self._batch = Batch()  # results of a fenced member are stale: the new owners probe again
+        self._ranked_for = None
+        while True:
+            try:
+                await self._in_db_thread(self.membership.join)
+                return
+            except Exception:  # noqa: BLE001
+                log.exception("monitor: joining again failed; retrying")
+                await asyncio.sleep(self.membership.ttl_s / HEARTBEATS_PER_TTL)
+
     # --- scheduling -----------------------------------------------------------------------------------
 
     async def _scheduler(self) -> None:
@@ -227,22 +369,28 @@ class Monitor:
         assert self._slots is not None
         batch_s = max(MIN_BATCH_S, min(self.settings.monitor_batch_s, self._schedule.cycle_s * BATCH_CYCLE_FRACTION))
         while True:
-            for entry in self._schedule.pop_due(loop.time() + batch_s):
+            fresh = self.membership.fresh()
+            for entry in self._schedule.pop_due(self.clock() + batch_s):
                 runtime = self.cameras.get(entry.camera_id)
                 if runtime is None:
                     continue
+                if not fresh:  # paused, or the database unreachable: another monitor may own it by now
+                    self.stats.skipped_not_member += entry.kind is Kind.REGULAR
+                    continue
+                if not self.owns(entry.camera_id, entry.due):
+                    continue  # being handed over
                 if runtime.busy:
                     self.stats.skipped_busy += entry.kind is Kind.REGULAR
                     continue
                 await self._slots.acquire()  # saturated: the scheduler waits, lateness shows it
                 if entry.kind is Kind.REGULAR:
-                    self.stats.lateness_s.append(max(0.0, loop.time() - entry.due))
+                    self.stats.lateness_s.append(max(0.0, self.clock() - entry.due))
                 runtime.busy = True
                 task = asyncio.create_task(self._probe(runtime, entry))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
             next_due = self._schedule.next_due()
-            delay = batch_s if next_due is None else min(batch_s, max(MIN_BATCH_S, next_due - loop.time()))
+            delay = batch_s if next_due is None else min(batch_s, max(MIN_BATCH_S, next_due - self.clock()))
             await asyncio.sleep(delay)
 
     async def _probe(self, runtime: CameraRuntime, entry: Entry) -> None:
@@ -254,7 +402,7 @@ class Monitor:
             outcome = facts.outcome
             if self._snapshot_wanted(runtime, outcome):
                 outcome = await self._with_picture(runtime, outcome)
-            if camera_id in self.cameras:  # not retired meanwhile
+            if self.cameras.get(camera_id) is runtime:  # not retired or handed over meanwhile
                 self._apply(runtime, decide(runtime.state, outcome, policy=self.policy), outcome.at,
                             outcome=outcome, error=facts.error)
         except Exception:  # noqa: BLE001 — one failing camera is logged and skipped, the loop goes on
@@ -286,7 +434,7 @@ class Monitor:
         if not self.snapshots:
             return False
         due = runtime.next_snapshot_at
-        return due is not None and not runtime.state.in_maintenance and asyncio.get_running_loop().time() >= due
+        return due is not None and not runtime.state.in_maintenance and self.clock() >= due
 
     async def _with_picture(self, runtime: CameraRuntime, outcome: ProbeOutcome) -> ProbeOutcome:
         runtime.next_snapshot_at = None  # the decision arms the next one
@@ -326,8 +474,7 @@ class Monitor:
         self, runtime: CameraRuntime, decision: Decision, at: datetime, *, outcome: ProbeOutcome | None = None,
         error: str | None = None,
     ) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = self.clock()
         state = decision.new_state
         if decision.changed:
             if runtime.last_row_at is not None and at <= runtime.last_row_at:
@@ -359,27 +506,31 @@ class Monitor:
 
     # --- the camera set ---------------------------------------------------------------------------------
 
-    def _load(self, known: frozenset[int]) -> dict[int, CameraRow]:
+    def _load(self) -> dict[int, CameraRow]:
         with self._write_session() as session, session.begin():
             ensure_health_rows(session)
-            return load_cameras(session, self._passwords, known)
+            return load_cameras(session, self._passwords, states=False)
+
+    def _load_owned(self, camera_ids: list[int]) -> dict[int, CameraRow]:
+        """Cameras taken over: status and saved states as the database has them now."""
+        with self._write_session() as session, session.begin():
+            return load_cameras(session, self._passwords, only=camera_ids)
 
     async def reload(self) -> None:
-        rows = await self._in_db_thread(self._load, frozenset(self.cameras))
-        now = asyncio.get_running_loop().time()
-        for camera_id, row in rows.items():
-            runtime = self.cameras.get(camera_id)
-            if runtime is None:
-                runtime = self._new_runtime(row)
-                self.cameras[camera_id] = runtime
-                self._schedule.add_camera(camera_id, now)
-            else:
-                runtime.target = row.target
+        """Re-read the camera set: new cameras are divided, retired ones end, maintenance switches
+        and reference re-takes of owned cameras apply."""
+        rows = await self._in_db_thread(self._load)
+        self._rows = rows
+        for camera_id, runtime in list(self.cameras.items()):
+            row = rows.get(camera_id)
+            if row is None:
+                self._forget(camera_id)
+                continue
+            runtime.target = row.target
             runtime.reference_requested_at = row.reference_requested_at
             if row.in_maintenance != runtime.state.in_maintenance:
                 self._switch_maintenance(runtime, row)
-        for camera_id in set(self.cameras) - set(rows):
-            self._forget(camera_id)
+        await self.rebalance()
 
     def _new_runtime(self, row: CameraRow) -> CameraRuntime:
         state = CameraHealthState.from_dict(row.state) if row.state else CameraHealthState()
@@ -390,7 +541,7 @@ class Monitor:
         first_snapshot = 0.0
         if picture is not None:
             spread = phase_fraction(row.target.camera_id) * self.settings.snapshot_interval_s
-            first_snapshot = asyncio.get_running_loop().time() + spread
+            first_snapshot = self.clock() + spread
         return CameraRuntime(target=row.target, state=state, picture=picture, last_row_at=row.status_since,
                              next_snapshot_at=first_snapshot)
 
@@ -416,6 +567,7 @@ class Monitor:
 
     def _write(self, batch: Batch) -> None:
         with self._write_session() as session, session.begin():
+            self.membership.fence(session)  # our row, this epoch: else another monitor owns our cameras
             write_batch(session, batch)
 
     async def flush(self) -> None:
@@ -426,6 +578,11 @@ class Monitor:
                 return
             try:
                 await self._in_db_thread(self._write, batch)
+            except Fenced as exc:
+                self.membership.valid_until = 0.0  # probe nothing more until we have joined again
+                self.stats.fenced_batches += 1
+                log.warning("monitor: %s; its batch of %d status changes is dropped", exc, len(batch.changes))
+                return
             except Exception:
                 self._batch = batch.merge_back(self._batch)
                 raise

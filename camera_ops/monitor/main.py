@@ -14,7 +14,9 @@ import signal
 from camera_ops.alerts.detector import AlertJob
 from camera_ops.alerts.digest import DigestJob
 from camera_ops.alerts.outbox import DeliveryJob
+from camera_ops.leases import SingleRunJob, node_name
 from camera_ops.monitor.engine import Job, Monitor
+from camera_ops.monitor.membership import default_ttl_s
 from camera_ops.monitor.history import RollupJob
 from camera_ops.settings import Settings
 from storage.db import engine_for, session_factory
@@ -22,14 +24,19 @@ from storage.db import engine_for, session_factory
 log = logging.getLogger(__name__)
 
 
-def default_jobs(settings: Settings) -> list[Job]:
+def default_jobs(settings: Settings, node: str | None = None) -> list[Job]:
+    """The side jobs, each under a lease: with several monitors, one node runs each at a time."""
+    node = node or node_name()
     maker = session_factory(engine_for(settings.resolved_database_url), write=True)
-    return [AlertJob(maker, settings), DeliveryJob(maker, settings), RollupJob(maker), DigestJob(maker, settings)]
+    jobs: list[Job] = [AlertJob(maker, settings), DeliveryJob(maker, settings), RollupJob(maker), DigestJob(maker, settings)]
+    ttl = settings.monitor_member_ttl_s or default_ttl_s(settings.monitor_cycle_s)
+    return [SingleRunJob(job, maker, node, min_ttl_s=ttl) for job in jobs]
 
 
 async def serve(settings: Settings) -> None:
-    jobs = default_jobs(settings)
-    monitor = Monitor(settings, jobs=jobs)
+    node = node_name()
+    jobs = default_jobs(settings, node)
+    monitor = Monitor(settings, jobs=jobs, node=node)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # event loops without signal handlers (Windows)

@@ -8,7 +8,7 @@ and the camera's current status), probe details, picture results.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -91,18 +91,26 @@ def ensure_health_rows(session: Session) -> int:
 
 
 def load_cameras(
-    session: Session, passwords: PasswordCache, known: Collection[int] = ()
+    session: Session, passwords: PasswordCache, known: Collection[int] = (), *,
+    only: Collection[int] | None = None, states: bool = True,
 ) -> dict[int, CameraRow]:
-    """Every camera that is not retired, keyed by id. Saved health and picture states (the
-    picture state holds reference thumbnails: kilobytes of JSON each) are read only for cameras
-    not in ``known``: the monitor already holds newer ones in memory."""
-    stmt = (
+    """Every camera that is not retired (or those of ``only``), keyed by id. Saved health and
+    picture states (the picture state holds reference thumbnails: kilobytes of JSON each) are read
+    only for cameras not in ``known`` (the monitor already holds newer ones in memory), and not at
+    all with ``states=False`` (a monitor reads them for the cameras it owns only)."""
+    base = (
         select(*_CAMERA_COLUMNS)
         .outerjoin(CameraHealth, CameraHealth.camera_id == Camera.id)
         .where(Camera.lifecycle != Lifecycle.retired)
     )
+    if only is None:
+        results: Iterable[Any] = session.execute(base)
+    else:
+        ids = sorted(only)
+        results = (r for start in range(0, len(ids), STATE_CHUNK)
+                   for r in session.execute(base.where(Camera.id.in_(ids[start:start + STATE_CHUNK]))))
     rows: dict[int, CameraRow] = {}
-    for r in session.execute(stmt):
+    for r in results:
         try:
             password = passwords.get(r.id, r.password_encrypted)
         except ConfigurationError as exc:  # a bad ciphertext must not stop the other 9,999
@@ -119,6 +127,8 @@ def load_cameras(
             picture_state=None, maintenance_requested_at=r.maintenance_requested_at,
             reference_requested_at=r.reference_requested_at,
         )
+    if not states:
+        return rows
     new = [camera_id for camera_id in rows if camera_id not in known]
     for start in range(0, len(new), STATE_CHUNK):
         chunk = new[start:start + STATE_CHUNK]

@@ -56,7 +56,7 @@ def regular_slots(monitor: Monitor, camera_id: int) -> list[int]:
 
 async def wait_cycles(monitor: Monitor, camera_ids, cycles: int) -> None:
     """Wait until every camera finished a regular probe in a slot ``cycles`` cycles after now."""
-    target = slot_index(asyncio.get_running_loop().time(), CYCLE_S) + cycles
+    target = slot_index(monitor.clock(), CYCLE_S) + cycles
     await monitor.wait_for(lambda: all(max(regular_slots(monitor, c), default=-1) >= target for c in camera_ids),
                            timeout_s=WAIT_S)
     await monitor.flush()
@@ -172,9 +172,9 @@ async def test_black_holed_cameras_do_not_delay_the_healthy_ones(session, settin
         healthy = [world.ids[f"ok{i}"] for i in range(6)]
         holes = [world.ids[f"hole{i}"] for i in range(6)]
         async with running_monitor(settings, engine=engine) as monitor:
-            start = slot_index(asyncio.get_running_loop().time(), CYCLE_S) + 1
+            start = slot_index(monitor.clock(), CYCLE_S) + 1
             await wait_cycles(monitor, healthy, 8)
-            end = slot_index(asyncio.get_running_loop().time(), CYCLE_S) - 1
+            end = slot_index(monitor.clock(), CYCLE_S) - 1
         for camera_id in healthy:  # a completed probe in every single cycle
             slots = [s for s in regular_slots(monitor, camera_id) if start <= s <= end]
             assert slots == list(range(start, end + 1)), (camera_id, slots)
