@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storage.models import (
     AreaKind,
+    CameraKind,
     CameraStatus,
     DonorKind,
     Lifecycle,
     ModelStatus,
+    PlaybackClock,
+    PlaybackStyle,
     RecordingCapability,
     RegistrationState,
     ReviewKind,
@@ -240,10 +243,21 @@ class CameraIn(In):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     area_id: int
-    host: str = Field(min_length=1, max_length=255)
+    kind: CameraKind = Field(default=CameraKind.onvif, description="onvif (default) or rtsp (stream URL only); "
+                             "recorder channels are registered through POST /cameras/recorders")
+    host: str = Field(default="", max_length=255, description="required for ONVIF; RTSP: defaults to the URL's host")
     onvif_port: int = 80
-    username: str = Field(min_length=1, max_length=120)
-    password: str = Field(max_length=200)
+    rtsp_port: int | None = Field(default=None, description="outside port forwarded to the camera's RTSP port")
+    http_port: int | None = Field(default=None, description="outside port forwarded to the camera's web port")
+    stream_url: str | None = Field(default=None, max_length=500, description="RTSP-only: rtsp:// main stream")
+    sub_stream_url: str | None = Field(default=None, max_length=500)
+    snapshot_url: str | None = Field(default=None, max_length=500, description="optional http:// JPEG")
+    playback_style: PlaybackStyle | None = Field(default=None, description="none given: chosen from the brand")
+    playback_template: str | None = Field(default=None, max_length=500,
+                                          description="custom style: URL or path with {start} and {end}")
+    playback_clock: PlaybackClock = PlaybackClock.utc
+    username: str = Field(default="", max_length=120)
+    password: str = Field(default="", max_length=200)
     donor_id: int | None = None
     donated_on: date | None = None
     security_model_id: int | None = None
@@ -275,6 +289,15 @@ class CameraPatch(In):
     bearing_deg: float | None = None
     note: str | None = None
     recording_override: RecordingCapability | None = None
+    rtsp_port: int | None = None
+    http_port: int | None = None
+    main_stream_uri: str | None = Field(default=None, max_length=500, description="set by hand; empty removes")
+    sub_stream_uri: str | None = Field(default=None, max_length=500)
+    snapshot_uri: str | None = Field(default=None, max_length=500)
+    replay_uri: str | None = Field(default=None, max_length=500)
+    playback_style: PlaybackStyle | None = None
+    playback_template: str | None = Field(default=None, max_length=500)
+    playback_clock: PlaybackClock | None = None
 
 
 class CameraMoveIn(In):
@@ -300,8 +323,12 @@ class CameraOut(Out):
     longitude: float | None
     watches: Watches
     bearing_deg: float | None
+    kind: CameraKind
     host: str
     onvif_port: int
+    rtsp_port: int | None
+    http_port: int | None
+    channel: int
     username: str
     manufacturer: str | None
     device_model: str | None
@@ -329,6 +356,10 @@ class CameraDetailOut(CameraOut):
     profiles: list[Any] | None
     hardware_id: str | None
     replay_uri: str | None
+    playback_style: PlaybackStyle | None
+    playback_clock: PlaybackClock
+    playback_url_template: str | None
+    uri_overrides: dict[str, Any] | None
 
 
 class ProblemOut(BaseModel):

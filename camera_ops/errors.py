@@ -109,6 +109,12 @@ class CameraProtocolError(CameraError):
     code = "camera_protocol_error"
 
 
+class NoUsableStream(CameraProtocolError):
+    """An RTSP stream that offers no H.264/H.265 video (``details["codecs"]`` names what it offers)."""
+
+    code = "no_usable_stream"
+
+
 class NoUsableProfile(CameraError):
     """The camera offers no H.264/H.265 media profile."""
 

@@ -231,6 +231,29 @@ class RecordingCapability(str, enum.Enum):
     none = "none"
 
 
+class CameraKind(str, enum.Enum):
+    onvif = "onvif"  # an ONVIF device (the default): the handshake fills identity and URIs
+    rtsp = "rtsp"  # RTSP only (ONVIF off or absent): stream URL(s) and credentials as entered
+    recorder_channel = "recorder_channel"  # one channel of a DVR/NVR: the recorder's MAC + channel
+
+
+class PlaybackStyle(str, enum.Enum):
+    """How recorded footage is fetched (``None`` on the camera: chosen from the brand)."""
+
+    onvif_replay = "onvif_replay"
+    hikvision = "hikvision"  # /Streaming/tracks/101?starttime=...Z&endtime=...Z
+    dahua = "dahua"  # /cam/playback?channel=1&starttime=YYYY_MM_DD_hh_mm_ss (KBVision, Imou, OEMs)
+    custom = "custom"  # a template typed by the user with {start} / {end}
+    none = "none"  # live capture only
+
+
+class PlaybackClock(str, enum.Enum):
+    """Which clock the {start}/{end} of a playback template are written in."""
+
+    utc = "utc"  # the camera's clock, as UTC
+    local = "local"  # the camera's clock, as local time (settings.timezone)
+
+
 class Watches(str, enum.Enum):
     entrance = "entrance"
     crossroads = "crossroads"
@@ -269,9 +292,14 @@ class Camera(Base):
     watches: Mapped[Watches] = mapped_column(_enum(Watches, "watches"), default=Watches.other)
     bearing_deg: Mapped[float | None] = mapped_column(Float)
 
-    # how to reach it
+    # how to reach it: the host and ports as entered are the ones used (URIs are rewritten to them)
+    kind: Mapped[CameraKind] = mapped_column(_enum(CameraKind, "camera_kind"), default=CameraKind.onvif)
     host: Mapped[str] = mapped_column(String(255))
     onvif_port: Mapped[int] = mapped_column(Integer, default=80)
+    rtsp_port: Mapped[int | None] = mapped_column(Integer)  # outside port forwarded to the camera's 554
+    http_port: Mapped[int | None] = mapped_column(Integer)  # outside port forwarded to its web/snapshot port
+    channel: Mapped[int] = mapped_column(Integer, default=0)  # recorder channel (1..N); 0 = a camera
+    uri_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # URIs set by hand; survive handshakes
     username: Mapped[str] = mapped_column(String(120))
     password_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -294,6 +322,9 @@ class Camera(Base):
     )
     replay_uri: Mapped[str | None] = mapped_column(String(500))
     playback_url_template: Mapped[str | None] = mapped_column(String(500))
+    playback_style: Mapped[PlaybackStyle | None] = mapped_column(_enum(PlaybackStyle, "playback_style"))
+    playback_clock: Mapped[PlaybackClock] = mapped_column(_enum(PlaybackClock, "playback_clock"),
+                                                          default=PlaybackClock.utc)
     clock_offset_s: Mapped[float | None] = mapped_column(Float)
 
     registration: Mapped[RegistrationState] = mapped_column(
@@ -317,7 +348,8 @@ class Camera(Base):
     security_model: Mapped[SecurityModel | None] = relationship()
 
     __table_args__ = (
-        Index("uq_camera_mac", "mac", unique=True, sqlite_where=text("mac IS NOT NULL"),
+        # one device = one MAC; a recorder's channels share its MAC, told apart by channel
+        Index("uq_camera_mac_channel", "mac", "channel", unique=True, sqlite_where=text("mac IS NOT NULL"),
               postgresql_where=text("mac IS NOT NULL")),
         Index("ix_camera_serial", "serial"),
         Index("ix_camera_status", "status"),

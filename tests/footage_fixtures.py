@@ -13,7 +13,7 @@ from camera_ops.footage.cases import create_case
 from camera_ops.security import encrypt_secret
 from camera_ops.settings import Settings
 from camera_ops.sim.camera import SimCameraInfo
-from storage.models import Area, Camera, RecordingCapability, RegistrationState, Role, User
+from storage.models import Area, Camera, CameraKind, RecordingCapability, RegistrationState, Role, User
 from storage.models_evidence import Case
 from tests.factories import make_commune, make_user
 
@@ -55,7 +55,8 @@ def sim_camera_row(
         manufacturer=info.manufacturer, device_model=info.model, firmware=info.firmware, serial=info.serial,
         mac=info.mac, main_stream_uri=info.rtsp_main_url, sub_stream_uri=info.rtsp_sub_url,
         replay_uri=info.replay_url, playback_url_template=info.playback_url_template, recording=recording,
-        clock_offset_s=offset_s, registration=RegistrationState.registered if info.onvif else RegistrationState.pending,
+        clock_offset_s=offset_s, registration=RegistrationState.registered,
+        kind=CameraKind.onvif if info.onvif else CameraKind.rtsp,
     )
     session.add(camera)
     session.flush()

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import av
 
@@ -65,6 +66,7 @@ class CameraTarget:
     playback_url_template: str | None
     registered_offset_s: float | None
     onvif: bool = True
+    playback_tz: str | None = None  # the playback template's times in this zone (None: UTC)
 
 
 @dataclass
@@ -222,10 +224,19 @@ def _with_credentials(url: str, username: str, password: str) -> str:
     return f"{scheme}{sep}{quote(username, safe='')}:{quote(password, safe='')}@{rest}"
 
 
+def playback_url(template: str, cam_start: datetime, cam_end: datetime, tz: str | None) -> str:
+    """The template filled with the window on the camera's clock, as UTC or as local time ``tz``
+    (cameras set to local time read the playback times as local, whatever the template says)."""
+    if tz is not None:
+        zone = ZoneInfo(tz)
+        cam_start, cam_end = cam_start.astimezone(zone), cam_end.astimezone(zone)
+    return template.format(start=cam_start, end=cam_end)
+
+
 def _playback(target: CameraTarget, cam_start: datetime, cam_end: datetime, sink: HashingSink) -> ClipFacts:
     if not target.playback_url_template:
         raise ClipUnavailable(f"camera {target.code} has no playback address")
-    url = target.playback_url_template.format(start=cam_start, end=cam_end)
+    url = playback_url(target.playback_url_template, cam_start, cam_end, target.playback_tz)
     # The playback starts at the keyframe at or before the start: anchor frame times there.
     anchor = cam_start.replace(microsecond=0)
     return remux_url(_with_credentials(url, target.username, target.password), sink, start=anchor, end=cam_end,

@@ -41,7 +41,7 @@ from camera_ops.registry.cameras import camera_password
 from camera_ops.settings import Settings
 from storage.clipstore.base import ClipStore, ObjectLock
 from storage.db import session_scope
-from storage.models import Camera
+from storage.models import Camera, CameraKind, PlaybackClock
 from storage.models_evidence import AcquisitionMethod, Clip, ClipRequest, ClipStatus
 from storage.types import utcnow
 
@@ -145,7 +145,9 @@ def _load(session: Session, settings: Settings, clip_id: int) -> _Job:
         code=camera.code, host=camera.host, onvif_port=camera.onvif_port, username=camera.username,
         password=camera_password(camera, settings), main_stream_uri=camera.main_stream_uri,
         replay_uri=camera.replay_uri, playback_url_template=camera.playback_url_template,
-        registered_offset_s=camera.clock_offset_s, onvif=camera.registration.value == "registered",
+        registered_offset_s=camera.clock_offset_s,
+        onvif=camera.registration.value == "registered" and camera.kind is not CameraKind.rtsp,
+        playback_tz=settings.timezone if camera.playback_clock is PlaybackClock.local else None,
     )
     return _Job(clip.id, clip.method, clip.start_at, clip.end_at, object_key(clip, camera), manifest_key(clip),
                 target, clip.legal_hold)

@@ -63,6 +63,8 @@ async def probe_camera(
     """``rtsp_link``: the camera's link from the last probe (:func:`rtsp_link_for`), so this
     cycle's DESCRIBE authenticates up front instead of taking a 401 round trip first."""
     at = utcnow()
+    if not target.onvif:
+        return await _probe_rtsp_only(target, at, timeout_s=timeout_s, rtsp_link=rtsp_link)
     onvif_ok: bool | None = None
     clock: float | None = None
     rtt_ms: float | None = None
@@ -97,12 +99,33 @@ async def probe_camera(
     return ProbeFacts(outcome, _describe(first_error))
 
 
+async def _probe_rtsp_only(
+    target: ProbeTarget, at: datetime, *, timeout_s: float, rtsp_link: RtspProbeLink | None
+) -> ProbeFacts:
+    """A camera without ONVIF: RTSP OPTIONS + DESCRIBE is the whole liveness check. Nothing
+    answering is offline (as for an ONVIF camera); a stream that answers wrongly is degraded."""
+    try:
+        link = rtsp_link or rtsp_link_for(target, None)
+        if link is None:
+            raise CameraProtocolError("the camera has no stream address", field="stream_url")
+        started = asyncio.get_running_loop().time()
+        await quick_rtsp_probe(link, timeout_s=timeout_s)
+    except CameraAuthFailed as exc:
+        return _failed(at, exc, tcp_ok=True, auth_ok=False)
+    except _DOWN_ERRORS as exc:
+        return _failed(at, exc, tcp_ok=False, rtsp_ok=False)
+    except CameraError as exc:
+        return _failed(at, exc, tcp_ok=True, rtsp_ok=False)
+    rtt_ms = (asyncio.get_running_loop().time() - started) * 1000.0
+    return ProbeFacts(ProbeOutcome(at=at, tcp_ok=True, auth_ok=True, rtsp_ok=True, rtt_ms=rtt_ms), None)
+
+
 def _failed(
     at: datetime, exc: CameraError, *, tcp_ok: bool, onvif_ok: bool | None = None, auth_ok: bool | None = None,
-    clock: float | None = None, rtt_ms: float | None = None,
+    clock: float | None = None, rtt_ms: float | None = None, rtsp_ok: bool | None = None,
 ) -> ProbeFacts:
     outcome = ProbeOutcome(
-        at=at, tcp_ok=tcp_ok, onvif_ok=onvif_ok, auth_ok=auth_ok, error=reason_for_error(exc),
+        at=at, tcp_ok=tcp_ok, onvif_ok=onvif_ok, auth_ok=auth_ok, rtsp_ok=rtsp_ok, error=reason_for_error(exc),
         clock_offset_s=clock, rtt_ms=rtt_ms,
     )
     return ProbeFacts(outcome, _describe(exc))

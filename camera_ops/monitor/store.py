@@ -20,7 +20,7 @@ from camera_ops.errors import ConfigurationError
 from camera_ops.health.vocabulary import Reason, Status, reasons_to_mask
 from camera_ops.security import decrypt_secret
 from camera_ops.settings import Settings
-from storage.models import Camera, CameraStatus, Lifecycle
+from storage.models import Camera, CameraKind, CameraStatus, Lifecycle, RegistrationState
 from storage.models_monitoring import CameraHealth, CameraStatusChange
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class ProbeTarget:
     rtsp_url: str | None  # OPTIONS + DESCRIBE target (main stream, else sub)
     snapshot_url: str | None  # HTTP JPEG, digest auth
     keyframe_url: str | None  # RTSP sub stream, when there is no snapshot URI
+    onvif: bool = True  # False: an RTSP-only camera (no ONVIF probe: it would only say "not ONVIF")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class PasswordCache:
 _CAMERA_COLUMNS = (
     Camera.id, Camera.area_id, Camera.host, Camera.onvif_port, Camera.username, Camera.password_encrypted,
     Camera.main_stream_uri, Camera.sub_stream_uri, Camera.snapshot_uri, Camera.lifecycle, Camera.status,
-    Camera.status_since, Camera.status_reasons, CameraHealth.maintenance_requested_at,
+    Camera.status_since, Camera.status_reasons, Camera.kind, CameraHealth.maintenance_requested_at,
     CameraHealth.reference_requested_at,
 )
 STATE_CHUNK = 500  # ids per IN (...) when fetching saved states (SQLite allows 32,766 parameters)
@@ -94,14 +95,16 @@ def load_cameras(
     session: Session, passwords: PasswordCache, known: Collection[int] = (), *,
     only: Collection[int] | None = None, states: bool = True,
 ) -> dict[int, CameraRow]:
-    """Every camera that is not retired (or those of ``only``), keyed by id. Saved health and
-    picture states (the picture state holds reference thumbnails: kilobytes of JSON each) are read
-    only for cameras not in ``known`` (the monitor already holds newer ones in memory), and not at
-    all with ``states=False`` (a monitor reads them for the cameras it owns only)."""
+    """Every registered camera that is not retired (or those of ``only``), keyed by id: a pending
+    camera is "not connected yet" (never probed, never offline, no uptime until "connect now"
+    completes it). Saved health and picture states (the picture state holds reference thumbnails:
+    kilobytes of JSON each) are read only for cameras not in ``known`` (the monitor already holds
+    newer ones in memory), and not at all with ``states=False`` (a monitor reads them for the
+    cameras it owns only)."""
     base = (
         select(*_CAMERA_COLUMNS)
         .outerjoin(CameraHealth, CameraHealth.camera_id == Camera.id)
-        .where(Camera.lifecycle != Lifecycle.retired)
+        .where(Camera.lifecycle != Lifecycle.retired, Camera.registration == RegistrationState.registered)
     )
     if only is None:
         results: Iterable[Any] = session.execute(base)
@@ -119,7 +122,7 @@ def load_cameras(
         target = ProbeTarget(
             camera_id=r.id, area_id=r.area_id, host=r.host, onvif_port=r.onvif_port, username=r.username,
             password=password, rtsp_url=r.main_stream_uri or r.sub_stream_uri, snapshot_url=r.snapshot_uri,
-            keyframe_url=r.sub_stream_uri or r.main_stream_uri,
+            keyframe_url=r.sub_stream_uri or r.main_stream_uri, onvif=r.kind is not CameraKind.rtsp,
         )
         rows[r.id] = CameraRow(
             target=target, in_maintenance=r.lifecycle == Lifecycle.maintenance, status=Status(r.status.value),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from camera_ops.monitor.engine import Job, Monitor
 from camera_ops.security import encrypt_secret
 from camera_ops.settings import Settings
-from storage.models import Area, Camera, CameraStatus, Lifecycle, RegistrationState
+from storage.models import Area, Camera, CameraKind, CameraStatus, Lifecycle, RegistrationState
 from storage.types import utcnow
 
 STOP_TIMEOUT_S = 30.0
@@ -34,6 +34,7 @@ def register_sim_cameras(
             snapshot_uri=info.snapshot_url if info.onvif else None,  # type: ignore[attr-defined]
             serial=info.serial, manufacturer=info.manufacturer,  # type: ignore[attr-defined]  (no MAC: 3 random bytes collide at 10k)
             device_model=info.model,  # type: ignore[attr-defined]
+            kind=CameraKind.onvif if info.onvif else CameraKind.rtsp,  # type: ignore[attr-defined]
             registration=RegistrationState.registered, lifecycle=Lifecycle.active, status=CameraStatus.unknown,
             status_since=now, status_reasons=[],
         )

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,14 +35,18 @@ from camera_ops.registry.validation import (
 )
 from camera_ops.security import decrypt_secret, encrypt_secret
 from camera_ops.settings import Settings
+from camera_ops.registry.reach import URI_FIELDS, Reach, apply_reach, parse_entered_url, rewrite_uri
 from storage.models import (
     Area,
     AreaKind,
     Camera,
     CameraAreaHistory,
+    CameraKind,
     CameraStatus,
     Donor,
     Lifecycle,
+    PlaybackClock,
+    PlaybackStyle,
     RecordingCapability,
     RegistrationState,
     SecurityModel,
@@ -74,6 +78,15 @@ class CameraInput:
     watches: Watches = Watches.other
     bearing_deg: float | None = None
     note: str | None = None
+    kind: CameraKind = CameraKind.onvif
+    stream_url: str | None = None  # RTSP-only cameras: the main stream as entered
+    sub_stream_url: str | None = None
+    snapshot_url: str | None = None
+    rtsp_port: int | None = None  # outside ports a router forwards (None: as the camera reports)
+    http_port: int | None = None
+    playback_style: PlaybackStyle | None = None  # None: chosen from the brand
+    playback_template: str | None = None  # custom style: a URL (or path) with {start} and {end}
+    playback_clock: PlaybackClock = PlaybackClock.utc
 
 
 @dataclass
@@ -107,11 +120,18 @@ def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) 
         raise ValidationFailed("camera code is empty", field="code")
     if not data.name.strip():
         raise ValidationFailed("camera name is empty", field="name")
+    if data.kind is CameraKind.rtsp:
+        _take_stream_urls(data)
+    elif data.kind is not CameraKind.onvif:
+        raise ValidationFailed("register a recorder's channels through the recorder", field="kind")
     data.host = check_host(data.host)
     check_port(data.onvif_port)
+    for name in ("rtsp_port", "http_port"):
+        if getattr(data, name) is not None:
+            check_port(getattr(data, name), field=name)
     check_coordinates(data.latitude, data.longitude)
     check_bearing(data.bearing_deg)
-    if not data.username:
+    if not data.username and data.kind is CameraKind.onvif:
         raise ValidationFailed("camera username is empty", field="username")
     area = _hamlet_in_scope(session, data.area_id, scope)
     if data.donor_id is not None:
@@ -125,6 +145,26 @@ def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) 
     if session.scalar(select(Camera.id).where(Camera.code == data.code.strip())) is not None:
         raise Conflict(f"a camera with code {data.code!r} already exists", field="code")
     return area
+
+
+def _take_stream_urls(data: CameraInput) -> None:
+    """RTSP-only input: the stream URL is required; the host defaults to the URL's; credentials
+    typed into the URL move to username/password (never stored in a URL)."""
+    if not (data.stream_url or "").strip():
+        raise ValidationFailed("give the camera's rtsp:// stream address", field="stream_url")
+    main = parse_entered_url(data.stream_url or "", field="stream_url", schemes=("rtsp", "rtsps"))
+    sub = (parse_entered_url(data.sub_stream_url, field="sub_stream_url", schemes=("rtsp", "rtsps"))
+           if (data.sub_stream_url or "").strip() else None)
+    snap = (parse_entered_url(data.snapshot_url, field="snapshot_url", schemes=("http", "https"))
+            if (data.snapshot_url or "").strip() else None)
+    data.host = (data.host or "").strip() or main.host
+    data.username = data.username or main.username or ""
+    data.password = data.password or main.password or ""
+    reach = Reach(data.host, onvif_port=snap.port if snap else 80, rtsp_port=data.rtsp_port,
+                  http_port=data.http_port)
+    data.stream_url = rewrite_uri(main.url, reach)
+    data.sub_stream_url = rewrite_uri(sub.url, reach) if sub else None
+    data.snapshot_url = rewrite_uri(snap.url, reach) if snap else None
 
 
 def _hamlet_in_scope(session: Session, area_id: int, scope: Sequence[str] | None) -> Area:
@@ -161,11 +201,15 @@ def register_camera(
     camera that is merely unreachable when the caller asked to keep it as pending."""
     area = _validate(session, data, scope)
     camera = _new_camera(data, area, settings)
+    if data.kind is CameraKind.rtsp:
+        _check_stream_duplicate(session, camera.main_stream_uri, exclude_id=None)
     if pending:
         session.add(camera)
         session.flush()
         _open_area_history(session, camera)
         return RegistrationOutcome(camera=camera)
+    if data.kind is CameraKind.rtsp:
+        return _register_rtsp(session, settings, camera, data.password, save_if_unreachable=save_if_unreachable)
     try:
         result = run_handshake(data.host, data.onvif_port, data.username, data.password, settings)
     except CameraUnreachable as exc:  # includes CameraTimeout
@@ -187,9 +231,61 @@ def register_camera(
     return RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings))
 
 
+def run_rtsp_check(camera: Camera, password: str, settings: Settings) -> Any:
+    from camera_ops.registry.rtsp_check import check_rtsp_camera
+
+    return asyncio.run(check_rtsp_camera(camera.main_stream_uri or "", camera.sub_stream_uri, camera.snapshot_uri,
+                                         camera.username, password, timeout_s=settings.onvif_timeout_s))
+
+
+def _register_rtsp(
+    session: Session, settings: Settings, camera: Camera, password: str, *, save_if_unreachable: bool
+) -> RegistrationOutcome:
+    """RTSP-only: DESCRIBE + one decoded keyframe per stream, the snapshot if given; then save."""
+    try:
+        result = run_rtsp_check(camera, password, settings)
+    except CameraUnreachable as exc:
+        if not save_if_unreachable:
+            return RegistrationOutcome(camera=None, error=exc)
+        camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(exc)
+        session.add(camera)
+        session.flush()
+        _open_area_history(session, camera)
+        return RegistrationOutcome(camera=camera, error=exc)
+    except CameraError as exc:
+        return RegistrationOutcome(camera=None, error=exc)
+    found = _apply_rtsp_check(camera, result)
+    session.add(camera)
+    session.flush()
+    _open_area_history(session, camera)
+    return RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings))
+
+
+def _apply_rtsp_check(camera: Camera, result: Any) -> dict[str, Any]:
+    found = result.to_dict()
+    camera.profiles = [{"token": name, "name": name, "encoding": facts.codec, "width": facts.width,
+                        "height": facts.height, "fps": facts.framerate}
+                       for name, facts in (("main", result.main), ("sub", result.sub)) if facts is not None]
+    apply_playback(camera)
+    camera.registration = RegistrationState.registered
+    camera.handshake_at, camera.handshake_error = utcnow(), None
+    return found
+
+
 def retry_handshake(session: Session, settings: Settings, camera: Camera) -> RegistrationOutcome:
-    """Handshake a pending (or changed) camera again; identity duplicates are still refused."""
+    """Handshake a pending (or changed) camera again ("connect now"); identity duplicates are still
+    refused. An RTSP-only camera is checked by DESCRIBE + keyframe instead."""
     password = camera_password(camera, settings)
+    if camera.kind is CameraKind.rtsp:
+        try:
+            rtsp = run_rtsp_check(camera, password, settings)
+        except CameraError as exc:
+            camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(exc)
+            session.flush()
+            return RegistrationOutcome(camera=camera, error=exc)
+        found = _apply_rtsp_check(camera, rtsp)
+        session.flush()
+        return RegistrationOutcome(camera=camera, handshake=found, warnings=list(rtsp.warnings))
     try:
         result = run_handshake(camera.host, camera.onvif_port, camera.username, password, settings)
     except CameraError as exc:
@@ -205,6 +301,11 @@ def retry_handshake(session: Session, settings: Settings, camera: Camera) -> Reg
 
 def _new_camera(data: CameraInput, area: Area, settings: Settings) -> Camera:
     return Camera(
+        kind=data.kind, rtsp_port=data.rtsp_port, http_port=data.http_port,
+        main_stream_uri=data.stream_url, sub_stream_uri=data.sub_stream_url, snapshot_uri=data.snapshot_url,
+        playback_style=data.playback_style, playback_clock=data.playback_clock,
+        playback_url_template=data.playback_template if data.playback_style is PlaybackStyle.custom else None,
+        channel=0, uri_overrides=None,
         code=data.code.strip(), name=data.name.strip(), area_id=area.id, host=data.host, onvif_port=data.onvif_port,
         username=data.username, password_encrypted=encrypt_secret(data.password, settings),
         donor_id=data.donor_id, donated_on=data.donated_on, security_model_id=data.security_model_id,
@@ -219,11 +320,26 @@ def _error_dict(exc: CameraOpsError) -> dict[str, Any]:
     return {"code": exc.code, "field": exc.field, "message": exc.message}
 
 
-def _check_duplicates(session: Session, *, mac: str | None, serial: str | None, exclude_id: int | None) -> None:
+def _check_stream_duplicate(session: Session, uri: str | None, *, exclude_id: int | None) -> None:
+    """An RTSP-only camera has no MAC or serial to tell: its stream address identifies it."""
+    if not uri:
+        return
+    stmt = select(Camera.code).where(Camera.main_stream_uri == uri, Camera.lifecycle != Lifecycle.retired)
+    if exclude_id is not None:
+        stmt = stmt.where(Camera.id != exclude_id)
+    existing = session.scalar(stmt)
+    if existing is not None:
+        raise Conflict(f"this stream is already registered as camera {existing!r}", field="stream_url",
+                       details={"duplicate_of": existing, "by": "stream address"})
+
+
+def _check_duplicates(session: Session, *, mac: str | None, serial: str | None, exclude_id: int | None,
+                      channel: int = 0) -> None:
     for column, value, label in ((Camera.mac, mac, "MAC address"), (Camera.serial, serial, "serial number")):
         if not value:
             continue
-        stmt = select(Camera.code).where(column == value, Camera.lifecycle != Lifecycle.retired)
+        stmt = select(Camera.code).where(column == value, Camera.lifecycle != Lifecycle.retired,
+                                         Camera.channel == channel)
         if exclude_id is not None:
             stmt = stmt.where(Camera.id != exclude_id)
         existing = session.scalar(stmt)
@@ -240,34 +356,121 @@ def _apply_handshake(camera: Camera, result: Any, found: dict[str, Any]) -> None
     camera.firmware, camera.serial, camera.hardware_id = result.firmware, result.serial, result.hardware_id
     camera.mac = normalize_mac(result.mac)
     camera.profiles = found["profiles"]
-    camera.main_stream_uri, camera.sub_stream_uri = result.main_stream_uri, result.sub_stream_uri
-    camera.snapshot_uri = result.snapshot_uri
-    camera.replay_uri = result.replay_uri
+    reported = {"main_stream_uri": result.main_stream_uri, "sub_stream_uri": result.sub_stream_uri,
+                "snapshot_uri": result.snapshot_uri, "replay_uri": result.replay_uri}
+    for name, uri in apply_reach(reported, reach_of(camera), camera.uri_overrides).items():
+        setattr(camera, name, uri)
     camera.clock_offset_s = result.clock_offset_s
-    camera.playback_url_template = vendor_playback_template(result.manufacturer, result.main_stream_uri)
-    if result.profile_g and result.replay_uri:
-        camera.recording = RecordingCapability.onvif_replay
-    elif camera.playback_url_template:
-        camera.recording = RecordingCapability.vendor_playback
-    else:
-        camera.recording = RecordingCapability.none
+    apply_playback(camera)
     camera.registration = RegistrationState.registered
     camera.handshake_at, camera.handshake_error = utcnow(), None
 
 
-def vendor_playback_template(manufacturer: str | None, main_stream_uri: str | None) -> str | None:
+def reach_of(camera: Camera) -> Reach:
+    return Reach(camera.host, camera.onvif_port, camera.rtsp_port, camera.http_port)
+
+
+def _base_url(uri: str) -> str:
+    parts = urlsplit(uri)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme or 'rtsp'}://{host}:{parts.port or 554}"
+
+
+HIKVISION_PLAYBACK = "/Streaming/tracks/{track}?starttime={{start:%Y%m%dT%H%M%SZ}}&endtime={{end:%Y%m%dT%H%M%SZ}}"
+DAHUA_PLAYBACK = ("/cam/playback?channel={channel}&starttime={{start:%Y_%m_%d_%H_%M_%S}}"
+                  "&endtime={{end:%Y_%m_%d_%H_%M_%S}}")
+_BRANDS: tuple[tuple[tuple[str, ...], PlaybackStyle], ...] = (
+    (("hikvision", "hikv", "hiwatch", "ezviz"), PlaybackStyle.hikvision),
+    (("dahua", "kbvision", "imou", "lechange", "amcrest"), PlaybackStyle.dahua),
+)
+
+
+def brand_style(manufacturer: str | None) -> PlaybackStyle | None:
+    vendor = (manufacturer or "").lower()
+    for names, style in _BRANDS:
+        if any(name in vendor for name in names):
+            return style
+    return None
+
+
+def style_template(style: PlaybackStyle, main_stream_uri: str, channel: int = 0) -> str:
+    """The playback URL template of a vendor style for this camera (channel 0 = a camera = 1)."""
+    channel = channel or 1
+    if style is PlaybackStyle.hikvision:
+        return _base_url(main_stream_uri) + HIKVISION_PLAYBACK.format(track=f"{channel}01")
+    if style is PlaybackStyle.dahua:
+        return _base_url(main_stream_uri) + DAHUA_PLAYBACK.format(channel=channel)
+    raise ValueError(f"{style} has no fixed template")
+
+
+def vendor_playback_template(manufacturer: str | None, main_stream_uri: str | None, channel: int = 0) -> str | None:
     """Vendor RTSP playback URL for cameras without Profile G (see PROTOCOL_NOTES). The template
     keeps ``{start}``/``{end}`` placeholders; times are in the camera's clock."""
-    if not manufacturer or not main_stream_uri:
+    style = brand_style(manufacturer)
+    if style is None or not main_stream_uri:
         return None
-    parts = urlsplit(main_stream_uri)
-    base = f"rtsp://{parts.hostname}:{parts.port or 554}"
-    vendor = manufacturer.lower()
-    if "hikvision" in vendor or "hikv" in vendor:
-        return base + "/Streaming/tracks/101?starttime={start:%Y%m%dT%H%M%SZ}&endtime={end:%Y%m%dT%H%M%SZ}"
-    if any(v in vendor for v in ("dahua", "kbvision", "imou")):
-        return base + "/cam/playback?channel=1&starttime={start:%Y_%m_%d_%H_%M_%S}&endtime={end:%Y_%m_%d_%H_%M_%S}"
-    return None
+    return style_template(style, main_stream_uri, channel)
+
+
+SAMPLE_TIME = datetime(2026, 11, 21, 14, 10, tzinfo=timezone.utc)
+
+
+def check_custom_template(template: str | None, camera: Camera) -> str:
+    """A typed playback template: ``{start}`` and ``{end}`` present, formattable, and pointed at
+    the camera's own host (the camera's password goes with it: never to another host)."""
+    text = (template or "").strip()
+    if "{start" not in text or "{end" not in text:
+        raise ValidationFailed("the playback template needs {start} and {end} placeholders",
+                               field="playback_template")
+    try:
+        text.format(start=SAMPLE_TIME, end=SAMPLE_TIME)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise ValidationFailed(f"the playback template cannot be filled in ({exc.__class__.__name__}: {exc})",
+                               field="playback_template") from None
+    if text.startswith("/"):
+        if not camera.main_stream_uri:
+            raise ValidationFailed("a playback path needs the camera's stream address first",
+                                   field="playback_template")
+        return _base_url(camera.main_stream_uri) + text
+    entered = parse_entered_url(text.replace("{", "").replace("}", ""), field="playback_template",
+                                schemes=("rtsp", "rtsps", "http", "https"))
+    if entered.username or entered.password:
+        raise ValidationFailed("put the camera's credentials in username/password, not in the template",
+                               field="playback_template")
+    if entered.host.lower() != camera.host.lower():
+        raise ValidationFailed(f"the playback template must point at the camera's host {camera.host}",
+                               field="playback_template")
+    return text
+
+
+def apply_playback(camera: Camera) -> None:
+    """Recording access from the chosen style (``None``: Profile G replay, else the brand's
+    playback URL, else live capture only). A custom template is kept as typed (checked)."""
+    style = camera.playback_style
+    main = camera.main_stream_uri
+    if style is None:
+        camera.playback_url_template = vendor_playback_template(camera.manufacturer, main, camera.channel)
+        if camera.replay_uri:
+            camera.recording = RecordingCapability.onvif_replay
+        elif camera.playback_url_template:
+            camera.recording = RecordingCapability.vendor_playback
+        else:
+            camera.recording = RecordingCapability.none
+        return
+    if style is PlaybackStyle.onvif_replay:
+        if not camera.replay_uri:
+            raise ValidationFailed("the camera offers no ONVIF replay (Profile G)", field="playback_style")
+        camera.playback_url_template, camera.recording = None, RecordingCapability.onvif_replay
+    elif style in (PlaybackStyle.hikvision, PlaybackStyle.dahua):
+        if not main:
+            raise ValidationFailed("a playback style needs the camera's stream address first", field="playback_style")
+        camera.playback_url_template = style_template(style, main, camera.channel)
+        camera.recording = RecordingCapability.vendor_playback
+    elif style is PlaybackStyle.custom:
+        camera.playback_url_template = check_custom_template(camera.playback_url_template, camera)
+        camera.recording = RecordingCapability.vendor_playback
+    else:
+        camera.playback_url_template, camera.recording = None, RecordingCapability.none
 
 
 def _open_area_history(session: Session, camera: Camera) -> None:
@@ -280,7 +483,10 @@ def _open_area_history(session: Session, camera: Camera) -> None:
 EDITABLE = {
     "name", "donor_id", "donated_on", "security_model_id", "install_point", "address", "latitude", "longitude",
     "watches", "bearing_deg", "note", "host", "onvif_port", "username", "recording_override",
+    "rtsp_port", "http_port", "playback_style", "playback_template", "playback_clock", *URI_FIELDS,
 }
+REACH_FIELDS = frozenset({"host", "onvif_port", "rtsp_port", "http_port"})
+PLAYBACK_FIELDS = frozenset({"playback_style", "playback_template"})
 
 
 def update_camera(
@@ -295,18 +501,58 @@ def update_camera(
     check_bearing(changes.get("bearing_deg"))
     if "host" in changes:
         changes["host"] = check_host(changes["host"])
-    if "onvif_port" in changes:
-        check_port(changes["onvif_port"])
+    for name in ("onvif_port", "rtsp_port", "http_port"):
+        if changes.get(name) is not None:
+            check_port(changes[name], field=name)
     if changes.get("donor_id") is not None:
         donor = session.get(Donor, changes["donor_id"])
         if donor is None or not path_in_scope(donor.area.path, scope):
             raise ValidationFailed(f"donor {changes['donor_id']} does not exist", field="donor_id")
+    if "playback_clock" in changes and changes["playback_clock"] is None:
+        del changes["playback_clock"]
+    uris = {name: changes.pop(name) for name in URI_FIELDS if name in changes}
+    template = changes.pop("playback_template", None)
     if "password" in changes:
         camera.password_encrypted = encrypt_secret(changes.pop("password"), settings)
     for key, value in changes.items():
         setattr(camera, key, value)
+    if REACH_FIELDS & set(changes):
+        current = {name: getattr(camera, name) for name in URI_FIELDS}
+        for name, uri in apply_reach(current, reach_of(camera), camera.uri_overrides).items():
+            setattr(camera, name, uri)
+    if uris:
+        _set_uris_by_hand(camera, uris)
+    if template is not None:
+        camera.playback_url_template = template
+    if PLAYBACK_FIELDS & (set(changes) | ({"playback_template"} if template is not None else set())) or uris or (
+            REACH_FIELDS & set(changes)):
+        apply_playback(camera)
     session.flush()
     return camera
+
+
+def _set_uris_by_hand(camera: Camera, uris: dict[str, str | None]) -> None:
+    """URIs typed by hand. On an ONVIF camera they are kept as overrides (a later handshake keeps
+    them); on an RTSP-only camera they are simply its addresses. Empty removes an override."""
+    overrides = dict(camera.uri_overrides or {})
+    schemes = {"snapshot_uri": ("http", "https")}
+    for name, value in uris.items():
+        if not value:
+            overrides.pop(name, None)
+            if camera.kind is CameraKind.rtsp and name != "main_stream_uri":
+                setattr(camera, name, None)
+            elif camera.kind is CameraKind.rtsp:
+                raise ValidationFailed("an RTSP-only camera needs its stream address", field=name)
+            continue
+        entered = parse_entered_url(value, field=name, schemes=schemes.get(name, ("rtsp", "rtsps")))
+        if entered.username or entered.password:
+            raise ValidationFailed("put the camera's credentials in username/password, not in the address", field=name)
+        if entered.host.lower() != camera.host.strip("[]").lower():  # its password goes there too
+            raise ValidationFailed(f"the address must point at the camera's host {camera.host}", field=name)
+        if camera.kind is CameraKind.onvif:
+            overrides[name] = entered.url
+        setattr(camera, name, entered.url)
+    camera.uri_overrides = overrides or None
 
 
 def move_camera(

@@ -11,7 +11,7 @@ import binascii
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from camera_ops.errors import CameraProtocolError
+from camera_ops.errors import CameraProtocolError, NoUsableStream
 from camera_ops.rtsp.h26x import H264, H265, SpsInfo, nal_type, parse_sps
 
 RTP_VIDEO_CLOCK_HZ = 90_000  # RFC 6184 / RFC 7798: H.264 and H.265 always use a 90 kHz clock
@@ -176,4 +176,9 @@ def video_track(session: SessionDescription, base_url: str) -> VideoTrack:
                 height=info.height if info else None,
                 framerate=media.framerate,
             )
-    raise CameraProtocolError("SDP offers no H.264/H.265 video track")
+    offered = sorted({media.rtpmap.get(pt, (pt, 0))[0] or pt for media in session.media if media.media == "video"
+                      for pt in media.formats})
+    raise NoUsableStream(
+        f"the stream offers no H.264/H.265 video ({', '.join(offered) or 'no video track'})",
+        field="stream_url", details={"codecs": offered},
+    )

@@ -87,3 +87,18 @@ def check_digest(header: str | None, *, method: str, realm: str, username: str, 
 def wsse_password_digest(nonce: bytes, created: str, password: str) -> str:
     """Base64(SHA1(nonce + created + password)) — WS-Security UsernameToken Profile 1.0."""
     return base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
+
+
+def basic_challenge(realm: str) -> str:
+    return f'Basic realm="{realm}"'
+
+
+def check_basic(header: str | None, *, username: str, password: str) -> DigestResult:
+    """``Authorization: Basic base64(user:password)`` (cheap RTSP cameras and some snapshot CGIs)."""
+    if not header or header[:5].lower() != "basic":
+        return DigestResult(False)
+    try:
+        user, _, given = base64.b64decode(header[5:].strip()).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return DigestResult(False)
+    return DigestResult(hmac.compare_digest(user, username) and hmac.compare_digest(given, password))

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from camera_ops.sim.auth import DigestResult, basic_challenge, check_basic, check_digest, digest_challenge
 from camera_ops.sim.faults import Faults
 from camera_ops.sim.scene import Look, encode_jpeg, render
 from camera_ops.sim.spec import CameraSpec, Personality
@@ -126,6 +127,18 @@ class SimCamera:
         if vendor == "dahua":
             return f"Login to {self.spec.serial}"
         return f"{self.personality.manufacturer} {self.name}"
+
+    def check_auth(self, header: str | None, method: str) -> DigestResult:
+        """RTSP / snapshot credentials by the camera's scheme (digest, or basic on cheap ones)."""
+        if self.spec.auth == "basic":
+            return check_basic(header, username=self.spec.username, password=self.password)
+        return check_digest(header, method=method, realm=self.realm, username=self.spec.username,
+                            password=self.password)
+
+    def challenge(self, *, qop: bool, stale: bool = False) -> str:
+        if self.spec.auth == "basic":
+            return basic_challenge(self.realm)
+        return digest_challenge(self.realm, qop=qop, stale=stale)
 
     def http_base(self) -> str:
         return f"http://{self.host}:{self.http_port}"

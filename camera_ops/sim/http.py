@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import parse_qsl, urlsplit
 
-from camera_ops.sim.auth import check_digest, digest_challenge
 from camera_ops.sim.camera import SimCamera
 from camera_ops.sim.onvif import SERVICE_PATHS, handle_soap
 from camera_ops.sim.wire import BadRequest, Request, http_date, read_request, response_bytes, swallow
@@ -58,10 +57,9 @@ def route_http(camera: SimCamera, request: Request) -> Reply:
 
 
 def _snapshot(camera: SimCamera, request: Request) -> Reply:
-    result = check_digest(request.header("authorization") or None, method=request.method, realm=camera.realm,
-                          username=camera.spec.username, password=camera.password)
+    result = camera.check_auth(request.header("authorization") or None, request.method)
     if not result.ok:
-        return 401, [("WWW-Authenticate", digest_challenge(camera.realm, qop=True, stale=result.stale))], b""
+        return 401, [("WWW-Authenticate", camera.challenge(qop=True, stale=result.stale))], b""
     query = dict(parse_qsl(urlsplit(request.target).query))
     sub = query.get("profile") == camera.personality.profile_tokens[1]
     jpeg = camera.snapshot(camera.spec.sub_size if sub else None)

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from camera_ops.sim.auth import check_digest, digest_challenge
 from camera_ops.sim.camera import REPLAY_PATH, SimCamera
 from camera_ops.sim.replay import Plan, live_plan, stream_plan, window_plan
 from camera_ops.sim.rtp import Packetizer, rtp_time
@@ -109,6 +108,14 @@ def _parse_clock(value: str) -> float:
     return moment.timestamp() + (float("0." + frac) if frac else 0.0)
 
 
+def _mjpeg_sdp(camera: SimCamera) -> bytes:
+    """What a camera set to Motion JPEG describes (RTP payload type 26, RFC 2435)."""
+    return "\r\n".join([
+        "v=0", f"o=- 1 1 IN IP4 {camera.host}", "s=MJPEG", "c=IN IP4 0.0.0.0", "t=0 0",
+        "m=video 0 RTP/AVP 26", "a=rtpmap:26 JPEG/90000", "a=control:trackID=1", "",
+    ]).encode()
+
+
 class RtspConnection:
     """One client TCP connection; sessions live and die with it (interleaved transport)."""
 
@@ -149,11 +156,9 @@ class RtspConnection:
         method = request.method
         if method == "OPTIONS":
             return 200, [("Public", PUBLIC_METHODS)], b""
-        auth = check_digest(request.header("authorization") or None, method=method, realm=self.camera.realm,
-                            username=self.camera.spec.username, password=self.camera.password)
+        auth = self.camera.check_auth(request.header("authorization") or None, method)
         if not auth.ok:
-            challenge = digest_challenge(self.camera.realm, qop=False, stale=auth.stale)
-            return 401, [("WWW-Authenticate", challenge)], b""
+            return 401, [("WWW-Authenticate", self.camera.challenge(qop=False, stale=auth.stale))], b""
         replay_required = ONVIF_REPLAY in request.header("require").lower()
         if replay_required and not self.camera.replay_supported:
             return 551, [("Unsupported", ONVIF_REPLAY)], b""
@@ -178,6 +183,8 @@ class RtspConnection:
             range_line = f"a=range:npt=0-{max(0.0, source.end - source.start):.3f}"
         else:
             range_line = "a=range:npt=0-"
+        if self.camera.faults.mjpeg_only:
+            return 200, [("Content-Type", "application/sdp")], _mjpeg_sdp(self.camera)
         sdp = "\r\n".join([
             "v=0",
             f"o=- {abs(hash(self.camera.name)) % 10**9} 1 IN IP4 {self.camera.host}",

@@ -129,11 +129,14 @@ class CameraSpec:
     sub_size: tuple[int, int] = SUB_SIZE
     fps: int = DEFAULT_FPS
     host: str | None = None  # None: the fleet allocates one
+    auth: Literal["digest", "basic"] = "digest"  # RTSP and snapshot authentication scheme
     faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:
         if self.vendor not in PERSONALITIES:
             raise ValueError(f"unknown vendor {self.vendor!r}; one of {', '.join(VENDORS)}")
+        if self.auth not in ("digest", "basic"):
+            raise ValueError(f"unknown auth {self.auth!r}; digest or basic")
         for size in (self.main_size, self.sub_size):
             if size[0] % 2 or size[1] % 2:
                 raise ValueError("frame sizes must be even (4:2:0 video)")

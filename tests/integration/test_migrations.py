@@ -45,18 +45,62 @@ def scratch_url(request, tmp_path) -> Iterator[str]:
         admin.dispose()
 
 
+def insert_old_camera(session, hamlet_id: int, code: str, *, mac: str | None) -> int:
+    """A camera row in the layout before revision 0006 (no kind, ports, channel, playback style)."""
+    now = datetime.now(timezone.utc)
+    if session.bind.dialect.name == "sqlite":
+        now = now.replace(tzinfo=None)
+    return session.execute(text(
+        "INSERT INTO camera (code, name, area_id, watches, host, onvif_port, username, password_encrypted, mac, "
+        "recording, registration, lifecycle, status, status_since, status_reasons, created_at, updated_at) "
+        "VALUES (:code, :code, :area, 'other', '10.0.0.1', 80, 'u', :pw, :mac, 'none', 'registered', 'active', "
+        "'unknown', :now, '[]', :now, :now) RETURNING id"),
+        {"code": code, "area": hamlet_id, "pw": b"-", "mac": mac, "now": now}).scalar_one()
+
+
+@pytest.mark.db
+def test_camera_kinds_revision_keeps_cameras_as_onvif_devices_and_lets_channels_share_a_mac(scratch_url):
+    from alembic import command
+
+    upgrade(scratch_url, "0005")
+    engine = make_engine(scratch_url)
+    with session_factory(engine)() as session:
+        hamlet = make_commune(session, hamlets=1).hamlets[0]
+        camera_id = insert_old_camera(session, hamlet.id, "OLD", mac="44:19:b6:00:00:01")
+        session.commit()
+    engine.dispose()
+    upgrade(scratch_url)
+    engine = make_engine(scratch_url)
+    with session_factory(engine)() as session:
+        camera = session.get(Camera, camera_id)
+        assert camera.kind.value == "onvif" and camera.channel == 0 and camera.playback_clock.value == "utc"
+        assert camera.rtsp_port is None and camera.playback_style is None
+        for channel in (1, 2):  # a recorder's channels share its MAC
+            session.execute(text("UPDATE camera SET channel = :c WHERE id = :id"), {"c": channel, "id": camera_id})
+        second = insert_old_camera(session, hamlet.id, "CH2", mac=None)
+        session.execute(text("UPDATE camera SET mac = '44:19:b6:00:00:01', channel = 1 WHERE id = :id"),
+                        {"id": second})
+        session.commit()
+    engine.dispose()
+    command.downgrade(alembic_config(scratch_url), "0005")
+    engine = make_engine(scratch_url)
+    with engine.connect() as conn:
+        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(camera)"))} if \
+            engine.dialect.name == "sqlite" else set(conn.execute(text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'camera'")).scalars())
+    engine.dispose()
+    assert "kind" not in columns and "channel" not in columns
+
+
 @pytest.mark.db
 def test_status_codes_revision_keeps_every_history_row(scratch_url):
     from alembic import command
 
     upgrade(scratch_url, "0004")
     engine = make_engine(scratch_url)
-    with session_factory(engine)() as session:  # area and camera tables are the same at 0004 and head
+    with session_factory(engine)() as session:  # area tables are the same at 0004 and head
         hamlet = make_commune(session, hamlets=1).hamlets[0]
-        camera = Camera(code="C", name="C", area_id=hamlet.id, host="10.0.0.1", username="u", password_encrypted=b"-")
-        session.add(camera)
-        session.flush()
-        camera_id = camera.id
+        camera_id = insert_old_camera(session, hamlet.id, "C", mac=None)
         for i, status in enumerate(STATUSES):  # the 0004 layout: status as text
             session.execute(text("INSERT INTO camera_status_change (camera_id, at, status, reasons_mask) "
                                  "VALUES (:id, :at, :status, :mask)"),
