@@ -62,7 +62,7 @@ def insert_old_camera(session, hamlet_id: int, code: str, *, mac: str | None) ->
 def test_camera_kinds_revision_keeps_cameras_as_onvif_devices_and_lets_channels_share_a_mac(scratch_url):
     from alembic import command
 
-    upgrade(scratch_url, "0005")
+    upgrade(scratch_url, "0007")
     engine = make_engine(scratch_url)
     with session_factory(engine)() as session:
         hamlet = make_commune(session, hamlets=1).hamlets[0]
@@ -82,7 +82,7 @@ def test_camera_kinds_revision_keeps_cameras_as_onvif_devices_and_lets_channels_
                         {"id": second})
         session.commit()
     engine.dispose()
-    command.downgrade(alembic_config(scratch_url), "0005")
+    command.downgrade(alembic_config(scratch_url), "0007")
     engine = make_engine(scratch_url)
     with engine.connect() as conn:
         columns = {row[1] for row in conn.execute(text("PRAGMA table_info(camera)"))} if \

@@ -8,16 +8,16 @@
 - ``playback_style`` / ``playback_clock``: recording access chosen explicitly, and the clock the
   template's {start}/{end} are written in.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
