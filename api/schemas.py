@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from camera_ops.registry.validation import control_char, control_char_message
 from storage.models import (
     AreaKind,
     CameraKind,
@@ -27,8 +28,28 @@ from storage.models import (
 T = TypeVar("T")
 
 
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, dict):
+        return [v for pair in value.items() for v in pair if isinstance(v, str)]
+    return []
+
+
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every text of every input refuses control characters, naming the field (issue 12,
+        finding 5: a NUL in a camera name broke the commune's XLSX report)."""
+        for text in _texts(value):
+            if (char := control_char(text)) is not None:
+                raise ValueError(control_char_message(info.field_name or "value", char))
+        return value
 
 
 class Out(BaseModel):

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from camera_ops.errors import ValidationFailed
+from camera_ops.registry.validation import check_text
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -15,7 +16,7 @@ def text(form: dict[str, Any], name: str) -> str | None:
     value = form.get(name)
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    value = check_text(value.strip(), name)
     return value or None
 
 

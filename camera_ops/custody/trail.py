@@ -1,7 +1,9 @@
 """Custody trails as JSON, CSV and a printable HTML page (per clip or per case).
 
 Every row carries its prev_hash and hash, so a trail printed on paper can still be checked event
-by event against the ledger (see camera_ops.custody.chain for the recipe).
+by event against the ledger (see camera_ops.custody.chain for the recipe). In the CSV, a text cell a
+spreadsheet could run as a formula (starting with = + - @, tab or CR) is prefixed with a single quote
+(camera_ops.spreadsheet); the JSON trail keeps every value exactly as hashed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from camera_ops.custody.chain import format_time
+from camera_ops.spreadsheet import csv_row
 from storage.models_evidence import CustodyEvent
 
 CSV_COLUMNS = ("seq", "at", "event_type", "actor", "role", "case", "clip", "purpose", "client_address", "details",
@@ -52,7 +55,7 @@ def trail_csv(events: Sequence[CustodyEvent]) -> bytes:
     for event in events:
         row = event_dict(event)
         row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
-        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+        writer.writerow(csv_row("" if row[c] is None else row[c] for c in CSV_COLUMNS))
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Vietnamese text correctly
 
 

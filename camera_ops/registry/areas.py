@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from camera_ops.errors import Conflict, NotFound, ValidationFailed
 from camera_ops.registry.csv_input import dict_rows
+from camera_ops.registry.validation import control_char, control_char_message
 from storage.models import AREA_PARENT_KIND, Area, AreaKind, AreaName, Camera, CameraAreaHistory, User, Role
 from storage.types import utcnow
 
@@ -235,6 +236,9 @@ def _import_area_row(session: Session, line_no: int, row: dict[str, str | None])
     name = (row.get("name") or "").strip()
     kind_text = (row.get("kind") or "").strip().lower()
     parent_code = (row.get("parent_code") or "").strip()
+    for field, value in (("code", code), ("name", name), ("parent_code", parent_code)):
+        if (char := control_char(value)) is not None:
+            return RowResult(line_no, "error", control_char_message(field, char), code)
     try:
         kind = AreaKind(kind_text)
     except ValueError:

@@ -19,7 +19,7 @@ from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry.areas import RowResult, path_in_scope
 from camera_ops.registry.csv_input import dict_rows
 from camera_ops.registry.cameras import CameraInput, _new_camera, register_camera
-from camera_ops.registry.validation import check_bearing, check_coordinates, check_host, check_port
+from camera_ops.registry.validation import check_bearing, check_coordinates, check_host, check_port, check_text
 from camera_ops.settings import Settings
 from storage.models import Area, AreaKind, Camera, CameraAreaHistory, Donor, DonorKind, Watches
 
@@ -134,6 +134,9 @@ def data_hamlet_code(row: dict[str, Any]) -> str:
 def _row_input(
     session: Session, lookups: _Lookups, row: dict[str, Any], code: str
 ) -> tuple[CameraInput, Donor | None]:
+    for name, value in row.items():  # every cell, the password too, refuses control characters
+        check_text(value if isinstance(value, str) else None, str(name))
+
     def text(name: str) -> str | None:
         value = (row.get(name) or "").strip()
         return value or None

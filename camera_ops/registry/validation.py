@@ -6,6 +6,7 @@ import ipaddress
 import re
 
 from camera_ops.errors import ValidationFailed
+from camera_ops.i18n import t
 
 # Vietnam's extent, including the Hoàng Sa and Trường Sa archipelagos (special zones of Đà Nẵng
 # and Khánh Hòa): a camera outside this box was mistyped (lat/lon swapped, sign lost, decimals off).
@@ -14,6 +15,28 @@ VN_LON_RANGE = (102.0, 117.9)
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+# Characters no person types and no report can carry: C0 controls except tab/LF/CR (NUL broke the
+# XLSX report; PostgreSQL refuses NUL in text), DEL, C1 controls, lone surrogates (not encodable as
+# UTF-8: the database driver fails) and the noncharacters U+FFFE/U+FFFF.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def control_char(value: str) -> str | None:
+    """The first forbidden control character in ``value``, or None."""
+    match = _CONTROL.search(value)
+    return match.group() if match else None
+
+
+def control_char_message(field: str, char: str, lang: str = "en") -> str:
+    return t("api.control_chars", "vi" if lang == "vi" else "en", field=field, code=f"U+{ord(char):04X}")
+
+
+def check_text(value: str | None, field: str) -> str | None:
+    """``value`` unchanged, or ValidationFailed naming ``field`` when it holds a control character."""
+    if value is not None and (char := control_char(value)) is not None:
+        raise ValidationFailed(control_char_message(field, char), field=field,
+                               details={"message_vi": control_char_message(field, char, "vi")})
+    return value
 
 
 def check_host(host: str) -> str:

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from camera_ops.reports.coverage import CameraLine, CoverageReport, GroupLine
+from camera_ops.spreadsheet import csv_row, xlsx_row
 
 LOCAL_FORMAT = "%d/%m/%Y %H:%M"
 GROUP_HEADINGS = ("Số camera", "Camera hoạt động tốt", "Tỷ lệ hoạt động (%)", "Tỷ lệ hình ảnh dùng được (%)",
@@ -104,7 +105,7 @@ def to_csv(report: CoverageReport, tz: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["BÁO CÁO ĐỘ PHỦ CAMERA AN NINH"])
-    writer.writerows(summary_rows(report, tz))
+    writer.writerows(csv_row(row) for row in summary_rows(report, tz))
     for key, title, first in SECTIONS:
         _section(writer, title, (first, *GROUP_HEADINGS), [_group_row(g) for g in getattr(report, key)])
     _section(writer, "Camera kém nhất", CAMERA_HEADINGS, [_camera_row(c) for c in report.worst])
@@ -116,7 +117,7 @@ def _section(writer: Any, title: str, headings: Sequence[str], rows: list[list[A
     writer.writerow([])
     writer.writerow([title])
     writer.writerow(headings)
-    writer.writerows(rows)
+    writer.writerows(csv_row(row) for row in rows)  # names, donors, points: typed by users
 
 
 def to_xlsx(report: CoverageReport, tz: str) -> bytes:
@@ -126,7 +127,7 @@ def to_xlsx(report: CoverageReport, tz: str) -> bytes:
     sheet.append(["BÁO CÁO ĐỘ PHỦ CAMERA AN NINH"])
     sheet["A1"].font = Font(bold=True)
     for row in summary_rows(report, tz):
-        sheet.append(list(row))
+        sheet.append(xlsx_row(row))
     sheet.column_dimensions["A"].width = 42
     sheet.column_dimensions["B"].width = 36
     for key, title, first in SECTIONS:
@@ -144,6 +145,6 @@ def _sheet(book: Workbook, title: str, headings: Sequence[str], rows: list[list[
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append(xlsx_row(row))
     for i, heading in enumerate(headings):
         sheet.column_dimensions[sheet.cell(1, i + 1).column_letter].width = max(12, len(heading) + 2)
