@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     snapshot_interval_s: float = 900.0  # routine picture check (15 min)
     snapshot_soon_s: float = 300.0  # degraded or flapping cameras
     snapshot_after_recovery_s: float = 30.0  # back from offline/unknown
+    # a turned-away, blurred, frozen or covered picture counts only when a second snapshot this much
+    # later shows it again (a passer-by, a truck, a cloud is gone by then)
+    picture_confirm_s: float = Field(default=60.0, gt=0)
+    # the turned-away reference is the median of 5 good pictures at least this far apart (a parked
+    # truck or a crowd is in one of them at most)
+    picture_reference_spacing_s: float = Field(default=600.0, ge=0)
     clock_drift_max_s: float = 30.0  # camera clock off by more than this: degraded (footage times doubtful)
     thumbnail_width_px: int = 320  # last snapshot kept for the UI at this width (~10-20 KB JPEG)
 

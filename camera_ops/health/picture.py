@@ -17,8 +17,10 @@ How each problem is judged, on a 240x135 grayscale working image:
   change with brightness or day/night gain) below a fraction of the camera's *own* baseline, an
   EWMA over its good pictures, judged only after a few samples.
 - **turned away**: the *orientation structure* of the scene no longer matches the camera's reference.
-  The reference is the per-pixel median of the camera's first good 64x36 thumbnails, so passing
-  cars and people drop out of it. Each picture is cut into an 8x4 grid of cells; each cell gets a
+  The reference is the per-pixel median of ``REFERENCE_SAMPLES`` good 64x36 thumbnails taken at least
+  ``reference_spacing_s`` apart, so passing cars, people and a parked truck drop out of it; turned away
+  is not judged before the reference exists. A camera keeps one reference per light mode: colour
+  (day) and monochrome (infrared night), so the first night is never compared with the day. Each picture is cut into an 8x4 grid of cells; each cell gets a
   histogram of gradient orientations weighted by strength (a tiny HOG). The score is the mean
   cosine similarity of the cells, weighted by how much structure the reference has there. Gradient
   orientation ignores brightness, contrast and day/night gain; cells of ~8 pixels tolerate wind and
@@ -26,7 +28,15 @@ How each problem is judged, on a 240x135 grayscale working image:
   foliage or sky (a camera knocked upwards or sideways) differ strongly. Measured on the simulator's
   street scenes: same scene (day, IR night, traffic) >= 0.90, turned away <= 0.78.
 
-Black or covered hide the other problems (nothing else can be judged on a blank picture).
+Black or covered hide the other problems (nothing else can be judged on a blank picture). A picture
+with almost no fine detail left (sharpness below the blur ratio: a hand, a bag, fog on the lens) is
+blurred when the scene is still recognisable and covered when it is not, never turned away. A night
+picture dazzled by a light (headlights, a lamp in the lens) gets no scene verdict at all.
+
+**Confirmation.** A snapshot's problems are what it *shows*; what changes the camera's status are the
+*confirmed* ones. Turned away, blurred, frozen and covered are confirmed only when the next snapshot
+(the monitor takes it ``picture_confirm_s`` later) shows them again: someone walking past the lens, a
+truck filling the view or a passing cloud is gone by then. Black is confirmed at once.
 
 Cost: decoding dominates, and most of a decode is libjpeg's Huffman decoding, ~10 us per KB of JPEG
 here whatever the output size (the DCT-domain reduction saves only the inverse DCT and colour work).
@@ -39,6 +49,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import cv2
@@ -57,13 +68,26 @@ REFERENCE_SIZE = (64, 36)  # turned-away thumbnail: coarse scene layout, insensi
 REFERENCE_SAMPLES = 5  # good pictures whose per-pixel median is the reference (movers drop out)
 ORIENTATION_CELLS = (8, 4)  # turned-away grid over the 64x36 thumbnail: cells of 8x9 pixels
 ORIENTATION_BINS = 8  # unsigned gradient orientation, 22.5 degrees a bin
-STATE_VERSION = 3  # bump when a stored size or encoding, or the working image, changes: see from_dict
+REFERENCE_MODES = ("colour", "mono")  # a reference per light mode: day colour, infrared night grey
+MONO_MAX_CHROMA = 4.0  # grey levels of mean (max - min) over B, G, R below which a picture has no colour
+DAZZLE_LEVEL = 250  # a pixel this bright is blown out (a light shining into the lens)
+DAZZLE_MIN_FRACTION = 0.004  # a night picture with this share of blown-out pixels is dazzled ...
+DAZZLE_MAX_REST_MEAN = 90.0  # ... when the rest of it is this dark (a bright day's sky is not a lamp)
+# Problems a second snapshot must show again before they count (transients cause them in one picture).
+NEEDS_CONFIRMATION = frozenset(
+    {PictureProblem.TURNED_AWAY, PictureProblem.BLURRED, PictureProblem.FROZEN, PictureProblem.COVERED}
+)
+STATE_VERSION = 4  # bump when a stored size or encoding, or the working image, changes: see from_dict
 # v2 -> v3: the monitor's working image comes from the colour decode it shares with the UI thumbnail
 # (a 1080p JPEG: 1/4 scale and 2x2 means, no longer 1/8 gray). Pixels move by <= 1 grey level. Measured
 # on 30 scenes, day, IR night and colour: sharpness within 0.6% and the reference layout scores >= 0.98
 # against itself, so both carry over; but a block mean moves by more than frozen_tolerance, so the
 # previous picture of a v2 state is forgotten (its first v3 snapshot is not compared with it).
+# v3 -> v4: references per light mode, learnt from pictures taken apart; confirmation. A v3 reference
+# that was complete (median of 5) is kept as the colour reference; an incomplete one is relearnt (v3
+# judged with it while it was one picture, which is the bug this version fixes).
 _FORGET_PREVIOUS_PICTURE_VERSIONS = frozenset({2})
+_OLD_VERSIONS = frozenset({2, 3})
 
 # (factor, gray flag, colour flag): decode at 1/8, 1/4, 1/2 in the JPEG's DCT domain. Largest factor
 # first: the first that still gives the size asked for is the cheapest decode.
@@ -92,9 +116,14 @@ class PictureThresholds:
     # clock leaves ~99% of blocks unchanged; a live camera changes most (noise), a noiseless
     # simulated street with traffic ~15%
     blur_min_ratio: float = 0.40  # blurred below this fraction of the camera's own sharpness
+    no_detail_max_ratio: float = 0.30  # below this fraction, an unrecognisable scene is something in front
+    # of the lens (covered), never turned away: on the real-photo corpus a hand or fog measures 0.04-0.25,
+    # a camera turned to another real scene >= 0.36
     blur_min_samples: int = 5  # good pictures needed before judging blur (a baseline of one is noise)
     baseline_alpha: float = 0.10  # EWMA weight of a new good picture (~10 pictures of memory)
     turned_away_max_score: float = 0.84  # orientation similarity below this: the scene changed
+    reference_spacing_s: float = 600.0  # reference pictures at least this far apart (10 min): a parked
+    # truck or a crowd is in one of them at most
     sharpness_var_floor: float = 25.0  # added to the variance so flat pictures don't divide by ~0
 
 
@@ -111,45 +140,87 @@ class ReferenceCells:
 
 
 @dataclass(frozen=True, slots=True)
+class SceneReference:
+    """The scene a camera should see in one light mode, learnt from good pictures taken apart in time."""
+
+    reference: bytes | None = None  # REFERENCE_SIZE uint8: per-pixel median, set once complete
+    stack: bytes | None = None  # thumbnails collected while fewer than REFERENCE_SAMPLES
+    last_added_at: float | None = None  # POSIX seconds of the newest thumbnail in the stack
+    # derived from ``reference``, kept in memory between snapshots; never stored
+    cells: ReferenceCells | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def samples(self) -> int:
+        return len(self.stack or b"") // (REFERENCE_SIZE[0] * REFERENCE_SIZE[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reference": _b64(self.reference), "stack": _b64(self.stack), "at": self.last_added_at}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> SceneReference:
+        data = data or {}
+        at = data.get("at")
+        return cls(reference=_unb64(data.get("reference")), stack=_unb64(data.get("stack")),
+                   last_added_at=float(at) if at is not None else None)
+
+
+NO_REFERENCE = SceneReference()
+
+
+@dataclass(frozen=True, slots=True)
 class PictureState:
     """What one camera's picture health remembers between snapshots."""
 
     prev_hash: str | None = None  # blake2b-64 of the previous working image
     prev_signature: bytes | None = None  # SIGNATURE_SIZE uint16 little-endian fixed point
-    reference: bytes | None = None  # REFERENCE_SIZE uint8 thumbnail of the reference picture
-    reference_stack: bytes | None = None  # thumbnails it is the median of, until REFERENCE_SAMPLES
+    colour: SceneReference = NO_REFERENCE  # day pictures
+    mono: SceneReference = NO_REFERENCE  # infrared night (no colour) pictures
     sharpness_baseline: float | None = None
     sharpness_samples: int = 0
-    # derived from ``reference``, kept with the state in memory between snapshots; never stored
-    reference_cells: ReferenceCells | None = field(default=None, compare=False, repr=False)
+    seen: tuple[PictureProblem, ...] = ()  # problems the previous snapshot showed (confirmed or not)
+
+    def scene(self, mode: str) -> SceneReference:
+        return self.mono if mode == "mono" else self.colour
+
+    def with_scene(self, mode: str, scene: SceneReference) -> PictureState:
+        return replace(self, mono=scene) if mode == "mono" else replace(self, colour=scene)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "v": STATE_VERSION,
             "prev_hash": self.prev_hash,
             "prev_signature": _b64(self.prev_signature),
-            "reference": _b64(self.reference),
-            "reference_stack": _b64(self.reference_stack),
+            "references": {"colour": self.colour.to_dict(), "mono": self.mono.to_dict()},
             "sharpness_baseline": self.sharpness_baseline,
             "sharpness_samples": self.sharpness_samples,
+            "seen": [p.value for p in self.seen],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PictureState:
         version = data.get("v")
-        if version in _FORGET_PREVIOUS_PICTURE_VERSIONS:
-            return replace(cls._from_fields(data), prev_hash=None, prev_signature=None)
+        if version in _OLD_VERSIONS:
+            return cls._from_old(data, forget_previous=version in _FORGET_PREVIOUS_PICTURE_VERSIONS)
         if version != STATE_VERSION:
             return cls()  # stored by an incompatible version: relearn rather than misjudge
-        return cls._from_fields(data)
-
-    @classmethod
-    def _from_fields(cls, data: dict[str, Any]) -> PictureState:
+        references = data.get("references") or {}
         return cls(
             prev_hash=data.get("prev_hash"),
             prev_signature=_unb64(data.get("prev_signature")),
-            reference=_unb64(data.get("reference")),
-            reference_stack=_unb64(data.get("reference_stack")),
+            colour=SceneReference.from_dict(references.get("colour")),
+            mono=SceneReference.from_dict(references.get("mono")),
+            sharpness_baseline=data.get("sharpness_baseline"),
+            sharpness_samples=int(data.get("sharpness_samples") or 0),
+            seen=tuple(PictureProblem(p) for p in data.get("seen") or ()),
+        )
+
+    @classmethod
+    def _from_old(cls, data: dict[str, Any], *, forget_previous: bool) -> PictureState:
+        complete = data.get("reference") and not data.get("reference_stack")
+        return cls(
+            prev_hash=None if forget_previous else data.get("prev_hash"),
+            prev_signature=None if forget_previous else _unb64(data.get("prev_signature")),
+            colour=SceneReference(reference=_unb64(data["reference"])) if complete else NO_REFERENCE,
             sharpness_baseline=data.get("sharpness_baseline"),
             sharpness_samples=int(data.get("sharpness_samples") or 0),
         )
@@ -167,6 +238,8 @@ class PictureMetrics:
     # share of working pixels on a Canny edge, 0-1; measured only on pictures dark or flat enough to be
     # black or covered (the only verdicts it decides; Canny is the dearest metric), else None
     edge_density: float | None
+    mode: str = "colour"  # light mode: "colour" (day) or "mono" (infrared night)
+    dazzled: bool = False  # a night picture blinded by a light: no scene verdict
     unchanged_fraction: float | None = None  # share of signature blocks unchanged since last probe
     identical: bool = False  # working image bit-identical to the previous probe
     sharpness_ratio: float | None = None  # sharpness / camera baseline
@@ -179,11 +252,17 @@ class PictureMetrics:
 @dataclass(frozen=True, slots=True)
 class PictureAssessment:
     metrics: PictureMetrics
-    problems: tuple[PictureProblem, ...] = field(default=())
+    problems: tuple[PictureProblem, ...] = field(default=())  # what this picture shows
+    confirmed: tuple[PictureProblem, ...] = field(default=())  # of those, what counts for the status
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def suspected(self) -> tuple[PictureProblem, ...]:
+        """Shown but not confirmed yet: take the confirmation snapshot soon."""
+        return tuple(p for p in self.problems if p not in self.confirmed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,20 +287,26 @@ class _Working:
     digest: str
     signature: np.ndarray  # SIGNATURE_SIZE uint16
     thumbnail: np.ndarray  # REFERENCE_SIZE uint8
+    mode: str  # "colour" or "mono"
 
 
 def assess_picture(
     picture: Picture,
     state: PictureState | None,
     *,
+    at: datetime | None = None,
     thresholds: PictureThresholds = DEFAULT_THRESHOLDS,
 ) -> tuple[PictureAssessment, PictureState]:
     """Judge one snapshot against the camera's remembered state; return the verdict and new state.
 
+    ``at`` (UTC-aware) is when the snapshot was taken: reference pictures must be
+    ``reference_spacing_s`` apart. Without it (one-off checks, tests) every good picture counts.
     Raises :class:`CameraProtocolError` when the bytes are not a decodable image.
     """
-    state = _with_reference_cells(state or PictureState())
+    state = state or PictureState()
     work = _prepare(picture)
+    scene = _with_cells(state.scene(work.mode))
+    state = state.with_scene(work.mode, scene)
     metrics = _measure(work, thresholds)
     problems: list[PictureProblem] = []
     if _is_black(metrics, thresholds):
@@ -230,45 +315,61 @@ def assess_picture(
         problems.append(PictureProblem.COVERED)
     else:
         identical, unchanged = _compare_previous(work, state, thresholds)
-        ratio = _sharpness_ratio(metrics.sharpness, state, thresholds)
-        score = _reference_score(work.thumbnail, _valid_cells(state))
-        metrics = replace(
-            metrics, identical=identical, unchanged_fraction=unchanged, sharpness_ratio=ratio, reference_score=score
-        )
+        metrics = replace(metrics, identical=identical, unchanged_fraction=unchanged)
         if identical or (unchanged is not None and unchanged >= thresholds.frozen_min_unchanged):
             problems.append(PictureProblem.FROZEN)
-        if score is not None and score < thresholds.turned_away_max_score:
-            problems.append(PictureProblem.TURNED_AWAY)  # a new scene: its sharpness says nothing
-        elif ratio is not None and ratio < thresholds.blur_min_ratio:
-            problems.append(PictureProblem.BLURRED)
-    assessment = PictureAssessment(metrics=metrics, problems=tuple(problems))
-    return assessment, _next_state(state, work, assessment, thresholds)
+        if not metrics.dazzled:
+            ratio = _sharpness_ratio(metrics.sharpness, state, thresholds)
+            score = _reference_score(work.thumbnail, scene.cells)
+            metrics = replace(metrics, sharpness_ratio=ratio, reference_score=score)
+            problems.extend(_scene_problems(ratio, score, thresholds))
+    shown = tuple(problems)
+    confirmed = tuple(p for p in shown if p not in NEEDS_CONFIRMATION or p in state.seen)
+    assessment = PictureAssessment(metrics=metrics, problems=shown, confirmed=confirmed)
+    return assessment, _next_state(state, work, assessment, thresholds, at)
+
+
+def _scene_problems(ratio: float | None, score: float | None, t: PictureThresholds) -> list[PictureProblem]:
+    """Turned away, blurred or covered from sharpness vs the camera's own and the reference's layout.
+
+    Almost no fine detail left is never "turned away": a recognisable scene is blurred, an
+    unrecognisable one has something in front of the lens (a hand, a bag, fog).
+    """
+    scene_gone = score is not None and score < t.turned_away_max_score
+    if scene_gone:
+        no_detail = ratio is not None and ratio < t.no_detail_max_ratio
+        return [PictureProblem.COVERED if no_detail else PictureProblem.TURNED_AWAY]
+    return [PictureProblem.BLURRED] if ratio is not None and ratio < t.blur_min_ratio else []
 
 
 def retake_reference(
     state: PictureState | None,
     picture: Picture,
     *,
+    at: datetime | None = None,
     thresholds: PictureThresholds = DEFAULT_THRESHOLDS,
 ) -> PictureState:
     """Make ``picture`` the camera's reference (after a planned move) and restart the sharpness baseline.
 
-    Raises :class:`ValidationFailed` if the picture is black or covered: it cannot be a reference.
+    The picture is the first of the new reference's samples; until the next good pictures complete
+    it, turned away is not judged. The other light mode's reference is forgotten (the view moved).
+    Raises :class:`ValidationFailed` if the picture is black or covered: it cannot be the reference.
     """
     work = _prepare(picture)
     metrics = _measure(work, thresholds)
     if _is_black(metrics, thresholds) or _is_covered(metrics, thresholds):
         raise ValidationFailed("The picture is black or covered; it cannot be the reference.", field="reference")
+    fresh = SceneReference(stack=work.thumbnail.tobytes(), last_added_at=_posix(at))
     return replace(
         state or PictureState(),
         prev_hash=work.digest,
         prev_signature=work.signature.astype("<u2").tobytes(),
-        reference=work.thumbnail.tobytes(),
-        reference_stack=work.thumbnail.tobytes(),  # refined by the next good pictures of the new view
+        colour=NO_REFERENCE,
+        mono=NO_REFERENCE,
         sharpness_baseline=metrics.sharpness,
         sharpness_samples=1,
-    )
-
+        seen=(),
+    ).with_scene(work.mode, fresh)
 
 # --- decoding -------------------------------------------------------------------------------------
 
@@ -310,7 +411,17 @@ def _prepare(picture: Picture) -> _Working:
         digest=hashlib.blake2b(image.tobytes(), digest_size=8).hexdigest(),
         signature=np.rint(means * SIGNATURE_SCALE).astype(np.uint16),
         thumbnail=cv2.resize(image, REFERENCE_SIZE, interpolation=cv2.INTER_AREA),
+        mode=_light_mode(decoded.image),
     )
+
+
+def _light_mode(image: np.ndarray) -> str:
+    """Light mode: "mono" for a picture without colour (an infrared night picture, or a grey-only camera)."""
+    if image.ndim == 2 or image.shape[2] < 3:
+        return "mono"
+    small = cv2.resize(image[..., :3], REFERENCE_SIZE, interpolation=cv2.INTER_AREA)
+    chroma = small.max(axis=2).astype(np.int16) - small.min(axis=2)
+    return "mono" if float(chroma.mean()) < MONO_MAX_CHROMA else "colour"
 
 
 def _as_decoded(picture: Picture) -> DecodedPicture:
@@ -318,7 +429,7 @@ def _as_decoded(picture: Picture) -> DecodedPicture:
         return picture
     if isinstance(picture, np.ndarray):
         return DecodedPicture(image=picture, width=picture.shape[1], height=picture.shape[0])
-    return decode_picture(picture)
+    return decode_picture(picture, colour=True)  # colour tells day from infrared night
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -378,7 +489,22 @@ def _measure(work: _Working, t: PictureThresholds) -> PictureMetrics:
         laplacian_var=laplacian_var,
         sharpness=laplacian_var / (std * std + t.sharpness_var_floor),
         edge_density=_edge_density(img, t) if _may_be_blank(mean, std, dark_fraction, t) else None,
+        mode=work.mode,
+        dazzled=_is_dazzled(img, mean),
     )
+
+
+def _is_dazzled(img: np.ndarray, mean: float) -> bool:
+    """A dark picture with a blown-out light in it (headlights, a lamp): its layout and sharpness say
+    nothing about the scene. Cheap: one comparison pass, only on pictures that are dark on average."""
+    if mean > DAZZLE_MAX_REST_MEAN:
+        return False
+    blown = img >= DAZZLE_LEVEL
+    n_blown = int(np.count_nonzero(blown))
+    if n_blown < DAZZLE_MIN_FRACTION * img.size:
+        return False
+    rest_mean = (float(img.sum(dtype=np.int64)) - float(img[blown].sum(dtype=np.int64))) / (img.size - n_blown)
+    return rest_mean <= DAZZLE_MAX_REST_MEAN
 
 
 def _variance(values: np.ndarray) -> float:
@@ -438,21 +564,15 @@ def _reference_score(thumbnail: np.ndarray, ref: ReferenceCells | None) -> float
     return float(cosine.dot(ref.norm) / ref_total)
 
 
-def _with_reference_cells(state: PictureState) -> PictureState:
-    """``state`` with its reference's orientation histograms, computed only if it has none for it yet."""
-    if state.reference is None or _valid_cells(state) is not None:
-        return state
-    ref = _array(state.reference, np.uint8, REFERENCE_SIZE)
+def _with_cells(scene: SceneReference) -> SceneReference:
+    """``scene`` with its reference's orientation histograms, computed only if not known yet for it."""
+    if scene.reference is None or (scene.cells is not None and scene.cells.reference is scene.reference):
+        return scene
+    ref = _array(scene.reference, np.uint8, REFERENCE_SIZE)
     if ref is None:
-        return state  # wrong size: treated as absent
+        return SceneReference()  # wrong size: treated as absent, relearnt
     hist = _orientation_cells(ref)
-    cells = ReferenceCells(reference=state.reference, hist=hist, norm=np.linalg.norm(hist, axis=1))
-    return replace(state, reference_cells=cells)
-
-
-def _valid_cells(state: PictureState) -> ReferenceCells | None:
-    cells = state.reference_cells
-    return cells if cells is not None and cells.reference is state.reference else None
+    return replace(scene, cells=ReferenceCells(reference=scene.reference, hist=hist, norm=np.linalg.norm(hist, axis=1)))
 
 
 def _cell_index() -> np.ndarray:
@@ -481,9 +601,11 @@ def _orientation_cells(thumbnail: np.ndarray) -> np.ndarray:
 # --- state ----------------------------------------------------------------------------------------
 
 
-def _next_state(state: PictureState, work: _Working, a: PictureAssessment, t: PictureThresholds) -> PictureState:
-    new = replace(state, prev_hash=work.digest, prev_signature=work.signature.astype("<u2").tobytes())
-    if not a.ok:
+def _next_state(
+    state: PictureState, work: _Working, a: PictureAssessment, t: PictureThresholds, at: datetime | None
+) -> PictureState:
+    new = replace(state, prev_hash=work.digest, prev_signature=work.signature.astype("<u2").tobytes(), seen=a.problems)
+    if not a.ok or a.metrics.dazzled:
         return new  # a bad picture teaches nothing about the camera's normal sharpness or scene
     samples = state.sharpness_samples + 1
     sharpness = a.metrics.sharpness
@@ -492,21 +614,32 @@ def _next_state(state: PictureState, work: _Working, a: PictureAssessment, t: Pi
     else:  # running mean for the first pictures, then an EWMA
         alpha = max(1.0 / samples, t.baseline_alpha)
         baseline = state.sharpness_baseline + alpha * (sharpness - state.sharpness_baseline)
-    reference, stack = _learn_reference(state, work.thumbnail)
-    return replace(new, sharpness_baseline=baseline, sharpness_samples=samples, reference=reference,
-                   reference_stack=stack)
+    scene = _learn_reference(state.scene(work.mode), work.thumbnail, _posix(at), t)
+    return replace(new, sharpness_baseline=baseline, sharpness_samples=samples).with_scene(work.mode, scene)
 
 
-def _learn_reference(state: PictureState, thumbnail: np.ndarray) -> tuple[bytes | None, bytes | None]:
-    """(reference, stack): while fewer than REFERENCE_SAMPLES good thumbnails are known, the
-    reference is the per-pixel median of those so far; then it is fixed and the stack dropped."""
-    if state.reference is not None and state.reference_stack is None:
-        return state.reference, None  # learnt
-    size = REFERENCE_SIZE[0] * REFERENCE_SIZE[1]
-    stack = (state.reference_stack or b"") + thumbnail.tobytes()
+def _learn_reference(scene: SceneReference, thumbnail: np.ndarray, at: float | None,
+                     t: PictureThresholds) -> SceneReference:
+    """Add a good thumbnail to the reference being learnt if it was taken far enough from the last
+    one; with REFERENCE_SAMPLES of them, the per-pixel median becomes the reference (and stays)."""
+    if scene.reference is not None:
+        return scene  # learnt; only a person's re-take replaces it
+    last = scene.last_added_at
+    if at is not None and last is not None and at - last < t.reference_spacing_s:
+        return scene  # too soon after the previous sample: the same truck may still be there
+    stack = (scene.stack or b"") + thumbnail.tobytes()
     frames = np.frombuffer(stack, np.uint8).reshape(-1, REFERENCE_SIZE[1], REFERENCE_SIZE[0])
-    reference = np.median(frames, axis=0).astype(np.uint8).tobytes()
-    return reference, (None if len(stack) >= REFERENCE_SAMPLES * size else stack)
+    if len(frames) < REFERENCE_SAMPLES:
+        return SceneReference(stack=stack, last_added_at=at)
+    return SceneReference(reference=np.median(frames, axis=0).astype(np.uint8).tobytes(), last_added_at=at)
+
+
+def _posix(at: datetime | None) -> float | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        raise ValueError(f"naive datetime {at!r}: pass UTC-aware times")
+    return at.timestamp()
 
 
 def _array(data: bytes | None, dtype: Any, size: tuple[int, int]) -> np.ndarray | None:

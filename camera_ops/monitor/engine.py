@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy import Engine
 
 from camera_ops.errors import CameraError
-from camera_ops.health.picture import PictureState
+from camera_ops.health.picture import DEFAULT_THRESHOLDS, PictureState
 from camera_ops.health.status import (
     CameraHealthState,
     Decision,
@@ -121,6 +121,7 @@ class CameraRuntime:
     last_row_at: datetime | None = None  # time of the last history row (rows must increase)
     last_seen_at: datetime | None = None
     reference_requested_at: datetime | None = None
+    confirm_picture: bool = False  # the last snapshot showed a problem a second snapshot must confirm
     rtsp_link: RtspProbeLink | None = None  # cleaned URL + last digest challenge (no 401 per cycle)
     busy: bool = False
 
@@ -155,6 +156,7 @@ class Monitor:
         self.settings = settings
         self.snapshots = snapshots  # benchmarks of the network probe alone switch pictures off
         self.policy = policy_from(settings)
+        self.picture_thresholds = replace(DEFAULT_THRESHOLDS, reference_spacing_s=settings.picture_reference_spacing_s)
         self.engine = engine or engine_for(settings.resolved_database_url)
         self.jobs = list(jobs)
         self.stats = MonitorStats(regular_slots={} if record_slots else None)
@@ -443,22 +445,25 @@ class Monitor:
             jpeg = await fetch_snapshot(self._http, runtime.target, timeout_s=self.settings.monitor_call_timeout_s,
                                         auth=self._digest_auth(runtime.target))
             result = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: judge_snapshot(jpeg, runtime.picture, retake=retake,
-                                             thumbnail_width=self.settings.thumbnail_width_px))
+                None, lambda: judge_snapshot(jpeg, runtime.picture, retake=retake, at=outcome.at,
+                                             thumbnail_width=self.settings.thumbnail_width_px,
+                                             thresholds=self.picture_thresholds))
         except CameraError as exc:
             log.info("camera %s: no snapshot (%s)", runtime.target.camera_id, exc.code)
             return replace(outcome, snapshot_failed=True)
         self.stats.snapshots += 1
         runtime.picture = result.state
+        runtime.confirm_picture = bool(result.assessment.suspected)
         taken = outcome.at if result.reference_retaken else None
         if result.reference_retaken or result.reference_error:
             runtime.reference_requested_at = None
         self._batch.pictures[runtime.target.camera_id] = PictureRecord(
-            camera_id=runtime.target.camera_id, at=outcome.at, metrics=result.assessment.metrics.to_dict(),
-            problems=[p.value for p in result.assessment.problems], picture_state=result.state.to_dict(),
+            camera_id=runtime.target.camera_id, at=outcome.at,
+            metrics=result.assessment.metrics.to_dict() | {"suspected": [p.value for p in result.assessment.suspected]},
+            problems=[p.value for p in result.assessment.confirmed], picture_state=result.state.to_dict(),
             thumbnail=result.thumbnail, reference_taken_at=taken,
         )
-        return replace(outcome, picture=result.assessment.problems)
+        return replace(outcome, picture=result.assessment.confirmed)
 
     def _digest_auth(self, target: ProbeTarget) -> httpx.DigestAuth:
         key = (target.username, target.password)
@@ -490,6 +495,8 @@ class Monitor:
             runtime.next_snapshot_at = None
         else:
             due = now + decision.next_snapshot_in_s
+            if runtime.confirm_picture:
+                due = min(due, now + self.settings.picture_confirm_s)
             runtime.next_snapshot_at = due if runtime.next_snapshot_at is None else min(runtime.next_snapshot_at, due)
         if decision.reprobe_after_s is not None:
             self._schedule.reprobe(runtime.target.camera_id, now + decision.reprobe_after_s)

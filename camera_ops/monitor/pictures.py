@@ -9,15 +9,18 @@ cost: a second decode for the thumbnail used to double it.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import cv2
 
 from camera_ops.errors import CameraProtocolError, ValidationFailed
 from camera_ops.health.picture import (
     ANALYSIS_MIN_SIZE,
+    DEFAULT_THRESHOLDS,
     DecodedPicture,
     PictureAssessment,
     PictureState,
+    PictureThresholds,
     assess_picture,
     decode_picture,
     retake_reference,
@@ -45,17 +48,21 @@ class PictureResult:
     reference_error: str | None = None
 
 
-def judge_snapshot(jpeg: bytes, state: PictureState | None, *, retake: bool, thumbnail_width: int) -> PictureResult:
+def judge_snapshot(
+    jpeg: bytes, state: PictureState | None, *, retake: bool, thumbnail_width: int, at: datetime | None = None,
+    thresholds: PictureThresholds = DEFAULT_THRESHOLDS,
+) -> PictureResult:
     """Raises CameraProtocolError when the bytes are not a readable image."""
     decoded = decode_picture(jpeg, min_size=_decode_size(thumbnail_width), colour=True)
-    assessment, new_state = assess_picture(decoded, state)
+    assessment, new_state = assess_picture(decoded, state, at=at, thresholds=thresholds)
     retaken, error = False, None
     if retake:
         try:
-            new_state = retake_reference(new_state, decoded)
+            new_state = retake_reference(new_state, decoded, at=at, thresholds=thresholds)
             retaken = True
             problems = tuple(p for p in assessment.problems if p not in _NOT_AFTER_RETAKE)
-            assessment = PictureAssessment(metrics=assessment.metrics, problems=problems)
+            confirmed = tuple(p for p in assessment.confirmed if p not in _NOT_AFTER_RETAKE)
+            assessment = PictureAssessment(metrics=assessment.metrics, problems=problems, confirmed=confirmed)
         except ValidationFailed as exc:
             error = exc.message
     return PictureResult(assessment, new_state, _encode_thumbnail(decoded, thumbnail_width), retaken, error)

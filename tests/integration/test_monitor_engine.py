@@ -7,7 +7,7 @@ waits have generous safety timeouts only.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from sqlalchemy import select
@@ -33,7 +33,8 @@ def fast_settings(settings, **extra):
     return settings.model_copy(update={
         "monitor_cycle_s": CYCLE_S, "monitor_call_timeout_s": 0.8, "monitor_quick_reprobe_s": 0.2,
         "monitor_flush_s": 0.1, "monitor_reload_s": 0.2, "monitor_details_every_s": 0.0,
-        "snapshot_interval_s": 0.5, "snapshot_soon_s": 0.5, "snapshot_after_recovery_s": 0.5, **extra,
+        "snapshot_interval_s": 0.5, "snapshot_soon_s": 0.5, "snapshot_after_recovery_s": 0.5,
+        "picture_confirm_s": 0.3, "picture_reference_spacing_s": 0.0, **extra,
     })
 
 
@@ -214,7 +215,9 @@ async def test_reference_picture_can_be_retaken_after_a_planned_move(session, se
         world = setup_world(session, settings, fleet)
         camera_id = world.ids["n5"]
         async with running_monitor(settings, engine=engine) as monitor:
-            await wait_cycles(monitor, [camera_id], 2)
+            # turned away is judged only once the reference (median of 5 good pictures) exists
+            await monitor.wait_for(lambda: (p := monitor.cameras[camera_id].picture) is not None
+                                   and (p.colour.reference or p.mono.reference) is not None, timeout_s=WAIT_S)
             fleet.set_faults("n5", turned_away=True)  # the planned move: a new scene
             await wait_cycles(monitor, [camera_id], 2)
             status, reasons = db_status(session, camera_id)
@@ -259,3 +262,25 @@ async def test_a_restarted_monitor_resumes_saved_states_and_reloads_read_them_on
     assert fresh.picture_state is not None and fresh.state is not None
     assert known.picture_state is None and known.state is None and known.target == fresh.target
     session.commit()
+
+
+async def test_a_suspected_picture_problem_is_confirmed_by_a_snapshot_soon_after(session, settings, engine):
+    """Routine snapshots are rare; a covered picture asks for the confirmation snapshot
+    picture_confirm_s later, and only that one makes the camera degraded."""
+    settings = fast_settings(settings)
+    with running_fleet([CameraSpec(name="c1")]) as fleet:
+        world = setup_world(session, settings, fleet)
+        camera_id = world.ids["c1"]
+        async with running_monitor(settings, engine=engine) as monitor:
+            await monitor.wait_for(lambda: (p := monitor.cameras[camera_id].picture) is not None
+                                   and p.sharpness_samples >= 2, timeout_s=WAIT_S)
+            monitor.policy = replace(monitor.policy, snapshot_interval_s=3600.0, snapshot_soon_s=3600.0)
+            await monitor.wait_for(lambda: (due := monitor.cameras[camera_id].next_snapshot_at) is not None
+                                   and due - asyncio.get_running_loop().time() > 600, timeout_s=WAIT_S)
+            snapshots = monitor.stats.snapshots
+            fleet.set_faults("c1", covered=True)
+            monitor.cameras[camera_id].next_snapshot_at = 0.0  # one routine snapshot sees it now
+            await monitor.wait_for(lambda: monitor.cameras[camera_id].state.status is Status.DEGRADED,
+                                   timeout_s=WAIT_S)
+            assert monitor.stats.snapshots == snapshots + 2  # the one that saw it and the one that confirmed it
+            assert Reason.COVERED in monitor.cameras[camera_id].state.reasons

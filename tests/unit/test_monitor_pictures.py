@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from camera_ops.health import synthetic
-from camera_ops.health.picture import PictureState, assess_picture
+from camera_ops.health.picture import REFERENCE_SAMPLES, PictureState, assess_picture
 from camera_ops.health.vocabulary import PictureProblem
 from camera_ops.monitor.pictures import judge_snapshot, make_thumbnail
 
@@ -24,7 +24,7 @@ def test_thumbnail_is_a_small_jpeg_of_the_requested_width():
 def test_retaking_the_reference_after_a_planned_move_clears_turned_away():
     old, new = synthetic.scene(1, (640, 360)), synthetic.scene(99, (640, 360))
     state = None
-    for i in range(3):  # learn the old scene
+    for i in range(REFERENCE_SAMPLES):  # learn the old scene
         result = judge_snapshot(jpeg(synthetic.add_noise(old, 2.0, i)), state, retake=False, thumbnail_width=320)
         state = result.state
     moved = judge_snapshot(jpeg(synthetic.add_noise(new, 2.0, 10)), state, retake=False, thumbnail_width=320)

@@ -123,10 +123,12 @@ def test_black_repeated_is_reported_as_black_only() -> None:
     assert assessment.problems == (P.BLACK,)
 
 
-def test_first_good_picture_becomes_reference_and_first_baseline_sample(base: np.ndarray) -> None:
+def test_first_good_picture_is_the_first_reference_sample_not_the_reference(base: np.ndarray) -> None:
     assessment, state = assess_picture(syn.to_jpeg(base), None)
     assert assessment.ok
-    assert state.reference is not None and len(state.reference) == REFERENCE_SIZE[0] * REFERENCE_SIZE[1]
+    scene = state.scene("mono")  # the synthetic scenes are grey
+    assert scene.reference is None and scene.samples == 1
+    assert len(scene.stack or b"") == REFERENCE_SIZE[0] * REFERENCE_SIZE[1]
     assert state.sharpness_samples == 1
     assert state.sharpness_baseline == pytest.approx(assessment.metrics.sharpness)
 
@@ -155,13 +157,13 @@ def test_bad_pictures_teach_nothing(learned: tuple[PictureState, bytes]) -> None
         assert not assessment.ok
         assert new.sharpness_baseline == state.sharpness_baseline
         assert new.sharpness_samples == state.sharpness_samples
-        assert new.reference == state.reference
+        assert (new.colour, new.mono) == (state.colour, state.mono)
         assert new.prev_hash != state.prev_hash  # but frozen compares with the latest picture
 
 
 def test_black_first_picture_sets_no_reference() -> None:
     _, state = assess_picture(syn.to_jpeg(syn.black()), None)
-    assert state.reference is None and state.sharpness_samples == 0
+    assert state.colour.samples == state.mono.samples == 0 and state.sharpness_samples == 0
 
 
 def test_retaken_reference_accepts_the_new_view(learned: tuple[PictureState, bytes]) -> None:
@@ -191,15 +193,33 @@ def test_state_from_another_version_is_relearned(learned: tuple[PictureState, by
     assert PictureState.from_dict(data) == PictureState()
 
 
+def _old_format(state: PictureState, version: int, *, complete: bool) -> dict[str, object]:
+    data = state.to_dict()
+    reference = data["references"]["mono"]["reference"]  # type: ignore[index]
+    del data["references"], data["seen"]
+    return data | {"v": version, "reference": reference, "reference_stack": None if complete else reference}
+
+
 def test_state_from_version_2_keeps_the_learnt_scene_and_forgets_the_previous_picture(
     learned: tuple[PictureState, bytes],
 ) -> None:
     """v2 took its previous picture from another decode: block means not comparable at 1/32 grey level."""
     state, _ = learned
-    restored = PictureState.from_dict(state.to_dict() | {"v": 2})
+    restored = PictureState.from_dict(_old_format(state, 2, complete=True))
     assert restored.prev_hash is None and restored.prev_signature is None
-    assert restored.reference == state.reference and restored.reference_stack == state.reference_stack
+    assert restored.colour.reference == state.mono.reference
     assert (restored.sharpness_baseline, restored.sharpness_samples) == (state.sharpness_baseline, state.sharpness_samples)
+
+
+def test_state_from_version_3_keeps_a_complete_reference_and_relearns_one_still_being_learnt(
+    learned: tuple[PictureState, bytes],
+) -> None:
+    """v3 judged turned-away against a reference of one picture (the bug): an incomplete one is dropped."""
+    state, _ = learned
+    complete = PictureState.from_dict(_old_format(state, 3, complete=True))
+    assert complete.colour.reference == state.mono.reference and complete.prev_hash == state.prev_hash
+    incomplete = PictureState.from_dict(_old_format(state, 3, complete=False))
+    assert incomplete.colour.reference is None and incomplete.mono.reference is None
 
 
 @pytest.mark.parametrize(
@@ -221,8 +241,10 @@ def test_snapshot_is_decoded_at_the_cheapest_reduction_that_is_large_enough(
     assert (decoded.width, decoded.height) == source
 
 
-def test_a_shared_colour_decode_is_judged_like_the_snapshot_itself(learned: tuple[PictureState, bytes]) -> None:
-    state, _ = learned
+def test_a_shared_colour_decode_is_judged_like_the_snapshot_itself(base: np.ndarray) -> None:
+    state = None
+    for i in range(LEARNING_PICTURES):  # a colour camera learns its colour (day) reference
+        _, state = assess_picture(syn.to_jpeg(syn.in_colour(syn.add_noise(base, 3.0, 200 + i), seed=1)), state)
     for img, expected in [(syn.add_noise(syn.scene(1), 3.0, 21), ()), (syn.scene(6), (P.TURNED_AWAY,))]:
         jpeg = syn.to_jpeg(syn.in_colour(img, seed=1))
         decoded = decode_picture(jpeg, min_size=MONITOR_DECODE_SIZE, colour=True)
