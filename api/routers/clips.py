@@ -20,6 +20,8 @@ from api.deps import CookieRetrievalGuard, CurrentUser, SessionDep, SettingsDep
 from api.routers.cases import ClientAddress, EngineDep, StoreDep, TrailFormat, request_out, trail_response
 from api.schemas_evidence import ClipCheckOut, ClipOut, ClipRequestOut, LinkIn, LinkOut
 from camera_ops.custody.ledger import MIN_PURPOSE_CHARS, EventType, append, append_now, events_for
+from camera_ops.custody.anchor import CheckpointKeeper, process_name
+from camera_ops.custody.checkpoint import covering
 from camera_ops.custody.package import build_package
 from camera_ops.errors import Conflict, NotFound
 from camera_ops.footage import cases as case_service
@@ -104,11 +106,15 @@ def clip_package(clip_id: int, purpose: Purpose, user: CurrentUser, session: Ses
                  store: StoreDep, settings: SettingsDep, address: ClientAddress) -> FileResponse:
     clip = _retrievable(session, engine, user, clip_id, address, purpose)
     session.commit()
+    keeper = CheckpointKeeper(engine, settings, store=store, owner=process_name("api"))
+    keyring = keeper.keyring
     append_now(engine, EventType.package_exported, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
-               purpose=purpose, details={"sha256": clip.sha256})
+               purpose=purpose, details={"sha256": clip.sha256, "key_id": keyring.current().key_id})
+    keeper.write_now()  # anchor the export itself at once; CheckpointFailed (503): no package
     events = events_for(session, clip_id=clip.id)
-    path = build_package(store, clip.case, clip, events, timezone=settings.timezone, made_at=utcnow(),
-                         directory=settings.data_dir if settings.data_dir.exists() else None)
+    checkpoints = covering(store, [e.seq for e in events])
+    path = build_package(store, clip.case, clip, events, checkpoints, keyring=keyring, timezone=settings.timezone,
+                         made_at=utcnow(), directory=settings.data_dir if settings.data_dir.exists() else None)
     return FileResponse(path, media_type="application/zip", filename=f"evidence-case{clip.case_id}-clip{clip.id}.zip",
                         background=BackgroundTask(path.unlink, missing_ok=True))
 

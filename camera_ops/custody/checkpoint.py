@@ -21,6 +21,7 @@ for the first), ``hash`` the head (``hashes[-1]``). Checkpoints written before s
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 from collections.abc import Iterable, Mapping
@@ -126,6 +127,8 @@ def _last_anchored(session: Session, store: ClipStore) -> tuple[int, str]:
     if not keys:
         return 0, GENESIS_HASH
     newest = read_checkpoint(store, keys[-1])
+    if newest.from_seq is None:  # only legacy head-only checkpoints: list every event once, signed
+        return 0, GENESIS_HASH
     return newest.seq, newest.hash
 
 
@@ -186,22 +189,30 @@ def latest_checkpoint(store: ClipStore) -> Checkpoint | None:
 
 
 def covering(store: ClipStore, seqs: Iterable[int]) -> list[Checkpoint]:
-    """The checkpoints (in order) that pin each of ``seqs`` and the event before each (package)."""
-    wanted = sorted({s for seq in seqs for s in (seq - 1, seq) if s >= 1})
-    found: list[Checkpoint] = []
-    for key in store.list_keys(CHECKPOINT_PREFIX):
-        seq = int(key[len(CHECKPOINT_PREFIX):-len(".json")])
-        if not wanted or seq < wanted[0]:
-            continue
-        checkpoint = read_checkpoint(store, key)
-        low = checkpoint.from_seq or checkpoint.seq
-        inside = [s for s in wanted if low <= s <= checkpoint.seq]
-        if inside:
-            found.append(checkpoint)
-            wanted = [s for s in wanted if s not in inside]
-    if wanted:
-        raise IntegrityError(f"events {wanted[:5]} are not anchored by any signed checkpoint yet")
-    return found
+    """The signed checkpoints (in order) that pin each of ``seqs`` (and, by their ``prev_hash``, the
+    event before each) — what
+    an evidence package carries. Checkpoints are contiguous (each starts after the previous one's
+    key), so the first key at or after a seq is read, and only those."""
+    keys = store.list_keys(CHECKPOINT_PREFIX)
+    key_seqs = [_seq_of(k) for k in keys]
+    cache: dict[int, Checkpoint] = {}
+    used: set[int] = set()
+    missing = []
+    for seq in sorted(set(seqs)):
+        index = bisect.bisect_left(key_seqs, seq)
+        while index < len(keys):
+            if index not in cache:
+                cache[index] = read_checkpoint(store, keys[index])
+            found = cache[index]
+            if found.from_seq is not None and found.from_seq <= seq <= found.seq:
+                used.add(index)
+                break
+            index += 1
+        else:
+            missing.append(seq)
+    if missing:
+        raise IntegrityError(f"events {missing[:5]} are not anchored by a signed checkpoint yet")
+    return [cache[i] for i in sorted(used)]
 
 
 # --- verifying ----------------------------------------------------------------------------------------
