@@ -26,7 +26,7 @@ from camera_ops.custody.package import build_package
 from camera_ops.errors import Conflict, NotFound
 from camera_ops.footage import cases as case_service
 from camera_ops.footage.access import CaseAction, actor_for, require_case
-from camera_ops.footage.integrity import verify_clip
+from camera_ops.footage.integrity import cross_check_clip
 from camera_ops.footage.retrieval import parse_range, require_archived
 from storage.models import User
 from storage.models_evidence import Case, Clip, ClipRequest
@@ -124,7 +124,7 @@ def clip_verify(clip_id: int, user: CurrentUser, session: SessionDep, engine: En
                 address: ClientAddress) -> ClipCheckOut:
     clip = case_service.get_clip(session, clip_id)
     require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
-    result = verify_clip(store, clip)
+    result = cross_check_clip(store, clip, events_for(session, clip_id=clip.id))
     append(session, EventType.integrity_checked, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
            details={"ok": result.ok, "problem": result.problem})
     return ClipCheckOut(clip_id=result.clip_id, ok=result.ok, problem=result.problem)

@@ -206,3 +206,43 @@ def test_a_signature_from_another_key_fails(package, clean_python, tmp_path):
     assert swapped.returncode == 1
     assert re.search(r"FAILED: public_key.pem: fingerprint [0-9a-f]{64} is not the service's published",
                      swapped.stdout), swapped.stdout
+
+
+def test_a_clip_swapped_with_its_row_updated_is_reported(session, engine, settings, fleet, tmp_path):
+    from sqlalchemy import update
+
+    from storage.clipstore.local import LocalClipStore
+    from storage.models_evidence import Clip
+    from tests.integration.test_custody_anchoring import cli
+
+    world = make_world(session)
+    camera = sim_camera_row(session, settings, fleet.camera("pkg-gen"), world.hamlet)
+    from tests.footage_fixtures import actor, make_case
+    from camera_ops.footage.requests import Window, create_request
+
+    case = make_case(session, world)
+    request = create_request(session, settings, actor(world.officer), world.officer, case, camera_ids=[camera.id],
+                             window=Window(*recent_window(fleet.camera_clock("pkg-gen"), 2)), purpose="xác minh")
+    clip_id = request.clips[0].id
+    session.commit()
+    Worker(engine, settings).run_until_idle()
+    assert cli(settings, "custody", "verify", "--clips").returncode == 0
+    session.expire_all()
+    clip = session.get(Clip, clip_id)
+    other = tmp_path / "other.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=1:size=320x240:rate=10",
+                    "-c:v", "libx264", str(other)], check=True, timeout=60)
+    path = LocalClipStore(settings.data_dir / "clips").path_of(clip.object_key)
+    os.chmod(path, 0o644)
+    path.write_bytes(other.read_bytes())
+    data = other.read_bytes()
+    session.execute(update(Clip).where(Clip.id == clip_id).values(
+        sha256=hashlib.sha256(data).hexdigest(), sha512=hashlib.sha512(data).hexdigest(), size_bytes=len(data)))
+    session.commit()
+
+    result = cli(settings, "custody", "verify", "--clips")
+
+    out = " ".join(result.stdout.split())
+    assert result.returncode == 1, out
+    assert f"clip {clip_id}: " in out and "the manifest records sha256" in out
+    assert "the ledger's acquired event" in out and "the ledger's verified event" in out

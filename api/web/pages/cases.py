@@ -30,7 +30,7 @@ from camera_ops.custody.ledger import EventType, append, events_for
 from camera_ops.errors import CameraOpsError, NotFound, PermissionDenied, ValidationFailed
 from camera_ops.footage import cases as case_service
 from camera_ops.footage.access import CaseAction, actor_for, may, require_case
-from camera_ops.footage.integrity import verify_clip
+from camera_ops.footage.integrity import cross_check_clip
 from camera_ops.footage.requests import Window, create_request, request_status
 from camera_ops.i18n import parse_local_datetime
 from camera_ops.registry import cameras as camera_service
@@ -172,7 +172,7 @@ def clip_verify(clip_id: int, page: FormPage, session: SessionDep) -> Response:
     """Re-hash the stored object now and log that the check was made (and its result)."""
     clip = case_service.get_clip(session, clip_id)
     _guard(session, page, clip.case, CaseAction.read_trail, clip_id=clip.id)
-    check = verify_clip(store_dep(page.request, page.settings), clip)
+    check = cross_check_clip(store_dep(page.request, page.settings), clip, events_for(session, clip_id=clip.id))
     append(session, EventType.integrity_checked, actor_for(page.user, _address(page.request)), case_id=clip.case_id,
            clip_id=clip.id, details={"ok": check.ok, "problem": check.problem})
     session.flush()
