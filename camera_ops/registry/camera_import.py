@@ -18,16 +18,28 @@ from sqlalchemy.orm import Session
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry.areas import RowResult, path_in_scope
 from camera_ops.registry.csv_input import dict_rows
-from camera_ops.registry.cameras import CameraInput, _new_camera, register_camera
+from camera_ops.registry.cameras import CameraInput, _new_camera, register_camera, take_stream_urls
 from camera_ops.registry.validation import check_bearing, check_coordinates, check_host, check_port, check_text
 from camera_ops.settings import Settings
-from storage.models import Area, AreaKind, Camera, CameraAreaHistory, Donor, DonorKind, Watches
+from storage.models import (
+    Area,
+    AreaKind,
+    Camera,
+    CameraAreaHistory,
+    CameraKind,
+    Donor,
+    DonorKind,
+    PlaybackStyle,
+    Watches,
+)
 
 REQUIRED_COLUMNS = ("code", "name", "hamlet_code", "host", "username", "password")
 OPTIONAL_COLUMNS = (
     "onvif_port", "donor_name", "donor_kind", "donated_on", "install_point", "address", "latitude", "longitude",
     "watches", "bearing_deg", "note",
+    "kind", "stream_url", "sub_stream_url", "snapshot_url", "rtsp_port", "http_port", "playback_style",
 )
+# An RTSP-only row (``kind`` = rtsp, or a ``stream_url`` given) may leave ``host`` empty: it is the URL's.
 FLUSH_EVERY_ROWS = 1000  # batch inserts; one flush per row would dominate a 10,000-row import
 
 
@@ -142,8 +154,14 @@ def _row_input(
         return value or None
 
     hamlet = lookups.hamlet(data_hamlet_code(row))
-    host = check_host(row.get("host") or "")
+    camera_kind = _choice(CameraKind, text("kind") or ("rtsp" if text("stream_url") else "onvif"), "kind")
+    if camera_kind is CameraKind.recorder_channel:
+        raise ValidationFailed("register a recorder's channels through the recorder", field="kind")
+    host = check_host(row.get("host") or "") if camera_kind is CameraKind.onvif or text("host") else ""
     port = check_port(_int(text("onvif_port") or "80", "onvif_port"))
+    rtsp_port = check_port(_int(text("rtsp_port"), "rtsp_port"), field="rtsp_port") if text("rtsp_port") else None
+    http_port = check_port(_int(text("http_port"), "http_port"), field="http_port") if text("http_port") else None
+    style = _choice(PlaybackStyle, text("playback_style"), "playback_style") if text("playback_style") else None
     latitude, longitude = _float(text("latitude"), "latitude"), _float(text("longitude"), "longitude")
     check_coordinates(latitude, longitude)
     bearing = _float(text("bearing_deg"), "bearing_deg")
@@ -152,13 +170,18 @@ def _row_input(
     if text("donor_name"):
         kind = _choice(DonorKind, text("donor_kind") or "household", "donor_kind")
         donor = lookups.donor(hamlet.parent_id or hamlet.id, text("donor_name") or "", kind)
-    return CameraInput(
+    data = CameraInput(
         code=code, name=text("name") or code, area_id=hamlet.id, host=host, onvif_port=port,
         username=text("username") or "", password=row.get("password") or "",
         donated_on=_date(text("donated_on")), install_point=text("install_point"), address=text("address"),
         latitude=latitude, longitude=longitude, watches=_choice(Watches, text("watches") or "other", "watches"),
-        bearing_deg=bearing, note=text("note"),
-    ), donor
+        bearing_deg=bearing, note=text("note"), kind=camera_kind, stream_url=text("stream_url"),
+        sub_stream_url=text("sub_stream_url"), snapshot_url=text("snapshot_url"), rtsp_port=rtsp_port,
+        http_port=http_port, playback_style=style,
+    )
+    if camera_kind is CameraKind.rtsp:
+        take_stream_urls(data)
+    return data, donor
 
 
 def _int(value: str, field: str) -> int:

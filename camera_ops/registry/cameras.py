@@ -121,7 +121,7 @@ def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) 
     if not data.name.strip():
         raise ValidationFailed("camera name is empty", field="name")
     if data.kind is CameraKind.rtsp:
-        _take_stream_urls(data)
+        take_stream_urls(data)
     elif data.kind is not CameraKind.onvif:
         raise ValidationFailed("register a recorder's channels through the recorder", field="kind")
     data.host = check_host(data.host)
@@ -147,7 +147,7 @@ def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) 
     return area
 
 
-def _take_stream_urls(data: CameraInput) -> None:
+def take_stream_urls(data: CameraInput) -> None:
     """RTSP-only input: the stream URL is required; the host defaults to the URL's; credentials
     typed into the URL move to username/password (never stored in a URL)."""
     if not (data.stream_url or "").strip():

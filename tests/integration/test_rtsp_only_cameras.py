@@ -169,3 +169,21 @@ def test_api_registers_an_rtsp_only_camera_and_connect_now_completes_a_pending_o
         connected = client.post(f"/api/v1/cameras/{pending.json()['camera']['id']}/handshake", headers=headers)
         assert connected.status_code == 200 and connected.json()["error"] is None
         assert connected.json()["camera"]["registration"] == "registered"
+
+
+def test_csv_import_takes_a_stream_url_column(session, fast_settings, fleet):
+    from camera_ops.registry.camera_import import import_cameras_csv
+
+    commune = make_commune(session)
+    cam = fleet.camera("ro-basic")
+    hamlet = commune.hamlets[0].code
+    text = ("code,name,hamlet_code,host,username,password,stream_url,sub_stream_url,rtsp_port\n"
+            f"R1,Chợ,{hamlet},,{cam.username},{cam.password},{cam.rtsp_main_url},{cam.rtsp_sub_url},\n"
+            f"R2,Cầu,{hamlet},,{cam.username},{cam.password},ftp://x/y,,\n"
+            f"R3,Đình,{hamlet},,{cam.username},{cam.password},{cam.rtsp_main_url}?b=1,,99999\n")
+    results = import_cameras_csv(session, fast_settings, text, scope=None, handshake=True)
+    assert [r.outcome for r in results] == ["created", "error", "error"], results
+    assert "stream_url" in results[1].message and "rtsp_port" in results[2].message
+    camera = session.scalar(select(Camera).where(Camera.code == "R1"))
+    assert camera.kind is CameraKind.rtsp and camera.registration is RegistrationState.registered
+    assert camera.host == cam.host and camera.main_stream_uri == cam.rtsp_main_url
