@@ -33,6 +33,42 @@ class StepLine:
     fix_key: str | None = None  # message key of what to fix
 
 
+RTSP_STEPS: tuple[str, ...] = ("rtsp_main", "rtsp_sub", "rtsp_snapshot")
+# field of an RTSP-only error → (the step that failed, the fix message key)
+RTSP_FAILED_AT: dict[str, tuple[str, str]] = {
+    "stream_url": ("rtsp_main", "add.fix.stream_url"),
+    "sub_stream_url": ("rtsp_sub", "add.fix.stream_url"),
+    "snapshot_url": ("rtsp_snapshot", "add.fix.snapshot_url"),
+    "password": ("rtsp_main", "add.fix.password"),
+    "rtsp_port": ("rtsp_main", "add.fix.rtsp_port"),
+    "host": ("rtsp_main", "add.fix.host"),
+}
+
+
+def describe_rtsp(check: dict[str, Any] | None, error: CameraOpsError | None) -> list[StepLine]:
+    """An RTSP-only camera's check, one line per stream."""
+    if error is not None:
+        if error.code == "conflict" or error.field not in RTSP_FAILED_AT:
+            return [StepLine("input", "failed", error.message, "add.fix.other")]
+        step, fix = RTSP_FAILED_AT[error.field]
+        index = RTSP_STEPS.index(step)
+        return ([StepLine(s, "found") for s in RTSP_STEPS[:index]] + [StepLine(step, "failed", error.message, fix)]
+                + [StepLine(s, "skipped") for s in RTSP_STEPS[index + 1:]])
+    if check is None:
+        return []
+    lines = []
+    for step, key in (("rtsp_main", "main"), ("rtsp_sub", "sub")):
+        facts = check.get(key)
+        if facts:
+            lines.append(StepLine(step, "found", f"{str(facts['codec']).upper()} {facts['keyframe_width']}×"
+                                                 f"{facts['keyframe_height']} · {facts['url']}"))
+        else:
+            lines.append(StepLine(step, "warning"))
+    snapshot = check.get("snapshot_url")
+    lines.append(StepLine("rtsp_snapshot", "found" if snapshot else "warning", str(snapshot or "")))
+    return lines
+
+
 def describe(handshake: dict[str, Any] | None, error: CameraOpsError | None, *, host: str, port: int,
              username: str, clock_warning_s: float) -> list[StepLine]:
     if error is not None and error.code in ("conflict",) and handshake is None:
@@ -41,6 +77,8 @@ def describe(handshake: dict[str, Any] | None, error: CameraOpsError | None, *, 
         return [StepLine("input", "failed", error.message, "add.fix.other")]
     if error is not None:
         failed_step, fix = FAILED_AT[error.code]
+        if error.details.get("speaks") == "rtsp":
+            fix = "add.fix.rtsp_port_onvif"
         index = STEPS.index(failed_step)
         reached = [StepLine(s, "found") for s in STEPS[:index]]
         return reached + [StepLine(failed_step, "failed", error.message, fix)] + [

@@ -187,3 +187,47 @@ def test_csv_import_takes_a_stream_url_column(session, fast_settings, fleet):
     camera = session.scalar(select(Camera).where(Camera.code == "R1"))
     assert camera.kind is CameraKind.rtsp and camera.registration is RegistrationState.registered
     assert camera.host == cam.host and camera.main_stream_uri == cam.rtsp_main_url
+
+
+def test_web_form_adds_an_rtsp_only_camera_and_a_pending_one_is_not_connected_until_connect_now(
+        engine, session, fast_settings, fleet, faulty):
+    import re
+
+    from tests.factories import web_login
+    from tests.integration.test_web_pages import csrf
+
+    commune = make_commune(session)
+    make_user(session, Role.commune_police, [commune.commune], username="congan1")
+    session.commit()
+    cam = fleet.camera("ro-digest")
+    base = {"name": "Cổng chợ", "area_id": str(commune.hamlets[0].id), "kind": "rtsp", "username": cam.username,
+            "password": cam.password, "playback_style": "auto", "playback_clock": "utc"}
+    with TestClient(create_app(fast_settings, engine=engine)) as client:
+        web_login(client, "congan1")
+        r = client.post("/cameras/new", data={**base, "csrf_token": csrf(client, "/cameras/new"), "code": "W-1",
+                                              "stream_url": cam.rtsp_main_url, "sub_stream_url": cam.rtsp_sub_url})
+        assert r.status_code == 201, r.text[-2000:]
+        steps = dict(re.findall(r'data-step="(\w+)" data-state="(\w+)"', r.text))
+        assert steps == {"rtsp_main": "found", "rtsp_sub": "found", "rtsp_snapshot": "warning"}
+        r = client.post("/cameras/new", data={**base, "csrf_token": csrf(client, "/cameras/new"), "code": "W-2",
+                                              "stream_url": cam.rtsp_main_url + "x"})
+        assert r.status_code == 422 and "Kiểm tra đường dẫn luồng" in r.text
+        fleet.set_faults("ro-faulty", offline=True)
+        r = client.post("/cameras/new", data={**base, "csrf_token": csrf(client, "/cameras/new"), "code": "W-3",
+                                              "stream_url": faulty.rtsp_main_url, "save_if_unreachable": "1"})
+        assert r.status_code == 201
+        pending = session.scalar(select(Camera).where(Camera.code == "W-3"))
+        session.commit()  # the test session must not hold SQLite's write lock while the app writes
+        page = client.get(f"/cameras/{pending.id}").text
+        assert "Chưa kết nối" in page and 'id="connect-now"' in page and "Mất kết nối" not in page
+        assert "Chưa kết nối" in client.get("/cameras?lang=vi").text
+        fleet.clear_faults("ro-faulty")
+        token = csrf(client, f"/cameras/{pending.id}")
+        r = client.post(f"/cameras/{pending.id}/connect", data={"csrf_token": token}, follow_redirects=False)
+        assert r.status_code == 303
+        session.expire_all()
+        assert session.get(Camera, pending.id).registration is RegistrationState.registered
+        session.commit()
+        assert 'id="not-connected"' not in client.get(f"/cameras/{pending.id}").text
+        for lang in ("vi", "en"):
+            assert client.get(f"/cameras/{pending.id}/edit", params={"lang": lang}).status_code == 200

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from api.web import forms, health_view
 from api.web.context import FormPage, Page, WebPage
-from api.web.handshake_view import describe
+from api.web.handshake_view import describe, describe_rtsp
 from camera_ops.access import Action
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry import cameras as camera_service
@@ -21,7 +21,17 @@ from camera_ops.registry.camera_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from camera_ops.registry.csv_input import open_csv_text
 from camera_ops.registry.donors import list_donors
 from camera_ops.registry.dossiers import list_models
-from storage.models import AreaKind, Camera, CameraStatus, Lifecycle, Watches
+from storage.models import (
+    AreaKind,
+    Camera,
+    CameraKind,
+    CameraStatus,
+    Lifecycle,
+    PlaybackClock,
+    PlaybackStyle,
+    RegistrationState,
+    Watches,
+)
 from storage.types import utcnow
 
 router = APIRouter()
@@ -33,7 +43,9 @@ def choices(session: Session, page: WebPage) -> dict[str, Any]:
     hamlets, _ = list_areas(session, scope=page.scope, kind=AreaKind.hamlet, limit=MAX_CHOICES)
     donors, _ = list_donors(session, scope=page.scope, limit=MAX_CHOICES)
     models, _ = list_models(session, scope=page.scope, limit=MAX_CHOICES)
-    return {"hamlets": hamlets, "donors": [d for d, _ in donors], "models": models, "watches": list(Watches)}
+    return {"hamlets": hamlets, "donors": [d for d, _ in donors], "models": models, "watches": list(Watches),
+            "kinds": [CameraKind.onvif, CameraKind.rtsp], "playback_styles": list(PlaybackStyle),
+            "playback_clocks": list(PlaybackClock)}
 
 
 @router.get("/cameras", response_class=HTMLResponse)
@@ -74,10 +86,14 @@ def add_camera(page: FormPage, session: SessionDep) -> Response:
     except CameraOpsError as exc:
         error = exc
     camera = outcome.camera if outcome else None
-    steps = [] if forms.checked(form, "pending") and camera else describe(
-        outcome.handshake if outcome else None, error, host=str(form.get("host") or ""),
-        port=_port(form),
-        username=str(form.get("username") or ""), clock_warning_s=page.settings.clock_warning_s)
+    if forms.checked(form, "pending") and camera:
+        steps = []
+    elif form.get("kind") == CameraKind.rtsp.value:
+        steps = describe_rtsp(outcome.handshake if outcome else None, error)
+    else:
+        steps = describe(
+            outcome.handshake if outcome else None, error, host=str(form.get("host") or ""), port=_port(form),
+            username=str(form.get("username") or ""), clock_warning_s=page.settings.clock_warning_s)
     values = {k: v for k, v in form.items() if k != "password" and isinstance(v, str)}
     return page.render("camera_form.html", status_code=201 if camera else 422, mode="add", values=values,
                        error=error, steps=steps, saved=camera, warnings=outcome.warnings if outcome else [],
@@ -95,9 +111,18 @@ def _camera_input(form: dict[str, Any]) -> camera_service.CameraInput:
     area_id = forms.integer(form, "area_id")
     if area_id is None:
         raise ValidationFailed("choose the hamlet", field="area_id")
+    kind = forms.choice(form, "kind", CameraKind, CameraKind.onvif) or CameraKind.onvif
+    rtsp = kind is CameraKind.rtsp
     return camera_service.CameraInput(
+        kind=kind, stream_url=forms.text(form, "stream_url") if rtsp else None,
+        sub_stream_url=forms.text(form, "sub_stream_url") if rtsp else None,
+        snapshot_url=forms.text(form, "snapshot_url") if rtsp else None,
+        rtsp_port=forms.integer(form, "rtsp_port"), http_port=forms.integer(form, "http_port"),
+        playback_style=_playback_style(form), playback_template=forms.text(form, "playback_template"),
+        playback_clock=forms.choice(form, "playback_clock", PlaybackClock, PlaybackClock.utc) or PlaybackClock.utc,
         code=forms.required(form, "code"), name=forms.required(form, "name"), area_id=area_id,
-        host=forms.required(form, "host"), username=forms.required(form, "username"),
+        host=(forms.text(form, "host") or "") if rtsp else forms.required(form, "host"),
+        username=forms.text(form, "username") or "" if rtsp else forms.required(form, "username"),
         password=str(form.get("password") or ""), onvif_port=forms.integer(form, "onvif_port") or 80,
         donor_id=forms.integer(form, "donor_id"), donated_on=forms.day(form, "donated_on"),
         security_model_id=forms.integer(form, "security_model_id"),
@@ -106,6 +131,11 @@ def _camera_input(form: dict[str, Any]) -> camera_service.CameraInput:
         watches=forms.choice(form, "watches", Watches, Watches.other) or Watches.other,
         bearing_deg=forms.number(form, "bearing_deg"), note=forms.text(form, "note"),
     )
+
+
+def _playback_style(form: dict[str, Any]) -> PlaybackStyle | None:
+    value = form.get("playback_style")
+    return None if not value or value == "auto" else forms.choice(form, "playback_style", PlaybackStyle)
 
 
 @router.get("/cameras/import", response_class=HTMLResponse)
@@ -153,9 +183,16 @@ def edit_form(camera_id: int, page: Page, session: SessionDep) -> Response:
 
 def _values(camera: Camera) -> dict[str, str]:
     names = ("code", "name", "area_id", "host", "onvif_port", "username", "donor_id", "donated_on",
-             "security_model_id", "install_point", "address", "latitude", "longitude", "bearing_deg", "note")
+             "security_model_id", "install_point", "address", "latitude", "longitude", "bearing_deg", "note",
+             "rtsp_port", "http_port")
     values = {n: "" if getattr(camera, n) is None else str(getattr(camera, n)) for n in names}
     values["watches"] = camera.watches.value
+    values["kind"] = camera.kind.value
+    values["stream_url"], values["sub_stream_url"] = camera.main_stream_uri or "", camera.sub_stream_uri or ""
+    values["snapshot_url"] = camera.snapshot_uri or ""
+    values["playback_style"] = camera.playback_style.value if camera.playback_style else "auto"
+    values["playback_template"] = (camera.playback_url_template or "") if camera.playback_style else ""
+    values["playback_clock"] = camera.playback_clock.value
     return values
 
 
@@ -177,6 +214,16 @@ def edit_camera(camera_id: int, page: FormPage, session: SessionDep) -> Response
             latitude=forms.number(form, "latitude"), longitude=forms.number(form, "longitude"),
             bearing_deg=forms.number(form, "bearing_deg"),
             watches=forms.choice(form, "watches", Watches, Watches.other))
+        changes.update(rtsp_port=forms.integer(form, "rtsp_port"), http_port=forms.integer(form, "http_port"),
+                       playback_style=_playback_style(form),
+                       playback_clock=forms.choice(form, "playback_clock", PlaybackClock, PlaybackClock.utc))
+        if changes["playback_style"] is PlaybackStyle.custom:
+            changes["playback_template"] = forms.text(form, "playback_template")
+        if camera.kind is CameraKind.rtsp:  # only what the person changed (the rest follows the host)
+            for field, attr in (("stream_url", "main_stream_uri"), ("sub_stream_url", "sub_stream_uri"),
+                                ("snapshot_url", "snapshot_uri")):
+                if (forms.text(form, field) or None) != getattr(camera, attr):
+                    changes[attr] = forms.text(form, field)
         if forms.text(form, "password"):
             changes["password"] = str(form["password"])
         with session.begin_nested():
@@ -197,4 +244,15 @@ def retire(camera_id: int, page: FormPage, session: SessionDep) -> Response:
     page.require(Action.edit_cameras)
     camera = camera_service.get_camera(session, camera_id, scope=page.scope)
     camera_service.set_lifecycle(session, camera, Lifecycle.retired)
+    return RedirectResponse(f"/cameras/{camera.id}", status_code=303)
+
+
+@router.post("/cameras/{camera_id}/connect")
+def connect_now(camera_id: int, page: FormPage, session: SessionDep) -> Response:
+    """"Connect now": run the handshake (or the RTSP check) and complete the record; a failure is kept
+    on the camera (``handshake_error``) and shown on its page."""
+    page.require(Action.edit_cameras)
+    camera = camera_service.get_camera(session, camera_id, scope=page.scope)
+    if camera.lifecycle is not Lifecycle.retired:
+        camera_service.retry_handshake(session, page.settings, camera)
     return RedirectResponse(f"/cameras/{camera.id}", status_code=303)
