@@ -171,6 +171,7 @@ class Problem(Base):
 class AlertKind(str, enum.Enum):
     camera_down = "camera_down"
     camera_recovered = "camera_recovered"
+    camera_worse = "camera_worse"  # an open problem got worse (degraded -> offline, -> unauthorized)
     hamlet_down = "hamlet_down"
     hamlet_recovered = "hamlet_recovered"
     daily_digest = "daily_digest"

@@ -1,8 +1,14 @@
 """The alert job: open problems for cameras down longer than the threshold, close them on recovery.
 
 - A camera offline, degraded or unauthorized for ``alert_after_s`` opens a problem and one alert.
-- When every active camera of a hamlet (at least two) is offline, the hamlet gets ONE alert
-  ("4 of 4 cameras offline — likely power or uplink") and each camera's problem points at it.
+- When most of a hamlet goes offline together (:func:`hamlet_outage`: every camera of it, at least
+  two; or at least three and at least half of it, that went offline within ``alert_after_s`` of
+  each other), the hamlet gets ONE alert ("3 of 4 cameras offline — likely power or uplink") and
+  each camera's problem points at it. A camera of that hamlet going down later while the grouped
+  outage is open joins it silently.
+- A problem that gets worse (:func:`escalated`: to offline or unauthorized from another status) is
+  announced again once the worse status has lasted ``alert_after_s``; getting better without
+  recovering (offline -> degraded) updates the problem quietly, so getting worse again is announced.
 - A problem closes when its camera is online again (a recovery alert: per camera, or one per
   hamlet for a grouped alert once all its cameras are back), when the camera goes into
   maintenance (silenced: no alert) or is retired.
@@ -32,7 +38,28 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 DOWN = (CameraStatus.offline, CameraStatus.degraded, CameraStatus.unauthorized)
-MIN_GROUP = 2  # a one-camera hamlet going dark is a camera alert, not a "whole hamlet" alert
+# Grouping thresholds. A hamlet has ~4 cameras: "2 of 2" or "4 of 4" dark together is the hamlet's
+# power or uplink; so is "3 of 4" (one camera on a battery or another feed). Two of a larger hamlet
+# is as likely two separate faults, so partial outages need three cameras and half the hamlet.
+GROUP_MIN_WHOLE = 2  # every camera of a hamlet of at least this many: one hamlet alert
+GROUP_MIN_PART = 3  # otherwise at least this many cameras ...
+GROUP_MIN_SHARE = 0.5  # ... and at least this share of the hamlet's active cameras
+# Worse statuses announced again: the camera cannot be used at all any more (offline), or someone
+# changed its password (unauthorized). Degraded after one of them is a partial recovery.
+ESCALATION_TARGETS = frozenset({CameraStatus.offline, CameraStatus.unauthorized})
+
+
+def hamlet_outage(down_together: int, active: int) -> bool:
+    """Whether ``down_together`` of a hamlet's ``active`` cameras going offline together is one
+    hamlet outage (one alert) rather than separate camera faults."""
+    if down_together >= active >= GROUP_MIN_WHOLE:
+        return True
+    return down_together >= GROUP_MIN_PART and down_together >= GROUP_MIN_SHARE * active
+
+
+def escalated(announced: CameraStatus, now: CameraStatus) -> bool:
+    """Whether an open problem announced as ``announced`` got worse by being ``now``."""
+    return now != announced and now in ESCALATION_TARGETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +105,8 @@ class AlertJob:
     # --- opening ----------------------------------------------------------------------------------
 
     def _open_new(self, session: Session, now: datetime) -> None:
-        threshold = now - timedelta(seconds=self._settings.alert_after_s)
+        window = timedelta(seconds=self._settings.alert_after_s)
+        threshold = now - window
         unclosed = exists().where(Problem.camera_id == Camera.id, Problem.closed_at.is_(None))
         same_outage = exists().where(Problem.camera_id == Camera.id, Problem.started_at == Camera.status_since)
         due = [_cam(r) for r in session.execute(
@@ -90,14 +118,31 @@ class AlertJob:
         for hamlet_id, cams in by_hamlet.items():
             hamlet = session.get(Area, hamlet_id)
             assert hamlet is not None
-            members = [_cam(r) for r in session.execute(
-                select(*_CAM_COLUMNS).where(Camera.area_id == hamlet_id, Camera.lifecycle == Lifecycle.active))]
-            offline = [m for m in members if m.status == CameraStatus.offline]
-            if len(members) >= MIN_GROUP and len(offline) == len(members):
-                self._hamlet_down(session, hamlet, members, now)
-            else:
-                for cam in cams:
+            grouped = self._group_outage(session, hamlet, cams, window, now)
+            for cam in cams:
+                if cam.id not in grouped:
                     self._camera_down(session, hamlet, cam, now)
+
+    def _group_outage(self, session: Session, hamlet: Area, due: list[_Cam], window: timedelta,
+                      now: datetime) -> set[int]:
+        """Ids of the due cameras a hamlet outage covers (a new grouped alert, or one still open)."""
+        due_offline = [c for c in due if c.status == CameraStatus.offline]
+        if not due_offline:
+            return set()
+        open_group = session.scalar(select(Problem.group_alert_id).where(
+            Problem.area_id == hamlet.id, Problem.closed_at.is_(None), Problem.group_alert_id.is_not(None)).limit(1))
+        if open_group is not None:  # the hamlet's outage is already announced: join it
+            for cam in due_offline:
+                self._open_problem(session, cam, now, group_alert_id=open_group)
+            return {c.id for c in due_offline}
+        members = [_cam(r) for r in session.execute(
+            select(*_CAM_COLUMNS).where(Camera.area_id == hamlet.id, Camera.lifecycle == Lifecycle.active))]
+        first = min(c.since for c in due_offline)
+        together = [m for m in members if m.status == CameraStatus.offline and abs(m.since - first) <= window]
+        if not hamlet_outage(len(together), len(members)):
+            return set()
+        self._hamlet_down(session, hamlet, together, len(members), now)
+        return {c.id for c in due_offline}
 
     def _camera_down(self, session: Session, hamlet: Area, cam: _Cam, now: datetime) -> None:
         text = messages.camera_down(cam.facts(), hamlet.name, self._settings.timezone)
@@ -105,8 +150,8 @@ class AlertJob:
                     text=text, now=now, payload={"area": _area(hamlet), "cameras": [cam.as_payload()]})
         self._open_problem(session, cam, now, group_alert_id=None)
 
-    def _hamlet_down(self, session: Session, hamlet: Area, members: list[_Cam], now: datetime) -> None:
-        text = messages.hamlet_down(hamlet.name, len(members), len(members))
+    def _hamlet_down(self, session: Session, hamlet: Area, members: list[_Cam], active: int, now: datetime) -> None:
+        text = messages.hamlet_down(hamlet.name, len(members), active)
         alert = raise_alert(session, self._settings, kind=AlertKind.hamlet_down, area_id=hamlet.id, text=text,
                             now=now, payload={"area": _area(hamlet), "cameras": [m.as_payload() for m in members]})
         open_ids = set(session.scalars(select(Problem.camera_id).where(
@@ -132,18 +177,39 @@ class AlertJob:
             select(Problem, *_CAM_COLUMNS, Camera.lifecycle).join(Camera, Camera.id == Problem.camera_id)
             .where(Problem.closed_at.is_(None))).all()
         recovered: list[tuple[Problem, _Cam]] = []
+        held_since = now - timedelta(seconds=self._settings.alert_after_s)
         for row in rows:
             problem, cam = row[0], _cam(row)
             if row.lifecycle != Lifecycle.active or cam.status == CameraStatus.maintenance:
                 reason = CloseReason.retired if row.lifecycle == Lifecycle.retired else CloseReason.maintenance
                 _close(problem, now, reason)
             elif cam.status in DOWN:
-                problem.status, problem.reasons = cam.status, list(cam.reasons)
+                self._follow(session, problem, cam, held_since, now)
             elif cam.status == CameraStatus.online:
                 _close(problem, cam.since, CloseReason.recovered)
                 recovered.append((problem, cam))
         session.flush()
         self._announce_recoveries(session, recovered, now)
+
+    def _follow(self, session: Session, problem: Problem, cam: _Cam, held_since: datetime, now: datetime) -> None:
+        """Keep an open problem up to date with its camera; announce it when it got worse.
+
+        ``problem.status`` is the status last announced (or a better one it improved to)."""
+        problem.reasons = list(cam.reasons)
+        if not escalated(problem.status, cam.status):
+            if cam.status == CameraStatus.degraded:
+                problem.status = cam.status  # better, not recovered: quietly
+            return
+        if cam.since > held_since:
+            return  # worse for less than alert_after_s: it may be a blip
+        hamlet = session.get(Area, problem.area_id)
+        assert hamlet is not None
+        was = Status(problem.status.value)
+        text = messages.camera_worse(cam.facts(), hamlet.name, was, problem.started_at, self._settings.timezone)
+        raise_alert(session, self._settings, kind=AlertKind.camera_worse, area_id=hamlet.id, camera_id=cam.id,
+                    text=text, now=now, payload={"area": _area(hamlet), "cameras": [cam.as_payload()],
+                                                 "problem_id": problem.id, "was": problem.status.value})
+        problem.status = cam.status
 
     def _announce_recoveries(self, session: Session, recovered: list[tuple[Problem, _Cam]], now: datetime) -> None:
         groups: dict[int, list[tuple[Problem, _Cam]]] = defaultdict(list)

@@ -52,6 +52,17 @@ def camera_down(cam: CameraFacts, hamlet: str, tz: str) -> Text:
     )
 
 
+def camera_worse(cam: CameraFacts, hamlet: str, was: Status, problem_since: datetime, tz: str) -> Text:
+    why_vi = f": {_reasons(cam.reasons, 'vi')}" if cam.reasons else ""
+    why_en = f": {_reasons(cam.reasons, 'en')}" if cam.reasons else ""
+    return Text(
+        f"Camera {cam.code} ({cam.name}, {hamlet}) chuyển sang {status_label(cam.status, 'vi').lower()}{why_vi} "
+        f"từ {local(cam.since, tz)} (trước đó: {status_label(was, 'vi').lower()}; sự cố từ {local(problem_since, tz)})",
+        f"Camera {cam.code} ({cam.name}, {hamlet}) is now {status_label(cam.status, 'en').lower()}{why_en} "
+        f"since {local(cam.since, tz)} (before: {status_label(was, 'en').lower()}; problem since {local(problem_since, tz)})",
+    )
+
+
 def camera_recovered(cam: CameraFacts, hamlet: str, down_for: timedelta) -> Text:
     return Text(
         f"Camera {cam.code} ({cam.name}, {hamlet}) hoạt động trở lại sau {duration(down_for, 'vi')}",

@@ -255,3 +255,95 @@ def test_daily_digest_is_written_once_per_commune_per_day(session, settings, eng
     assert alert.area_id == commune.commune.id and alert.payload["counts"] == {"online": 1, "offline": 1}
     assert "1/2 camera hoạt động" in alert.title_vi
     assert empty.commune.id != alert.area_id
+
+
+def run(session, job, at):
+    """Run the alert job after ending the test session's read transaction (SQLite: one writer)."""
+    session.commit()
+    job.run_once(at)
+
+
+def test_three_of_four_cameras_down_together_is_one_hamlet_alert_and_the_fourth_joins_it(session, settings, job):
+    commune = make_commune(session, hamlets=1)
+    cams = [make_camera(session, settings, commune.hamlets[0], f"D{i}") for i in range(4)]
+    # two drop at once, the third 8 minutes later (within the 10-minute alert window of the first)
+    set_status(session, cams[0], CameraStatus.offline, T0, ["unreachable"])
+    set_status(session, cams[1], CameraStatus.offline, T0 + MIN, ["unreachable"])
+    set_status(session, cams[2], CameraStatus.offline, T0 + 8 * MIN, ["timeout"])
+    run(session, job, T0 + 10 * MIN)
+    (alert,) = alerts(session)
+    assert alert.kind == AlertKind.hamlet_down
+    assert alert.title_en.endswith("3 of 4 cameras offline — likely power or uplink") and "3/4" in alert.title_vi
+    problems = rows(session, select(Problem))
+    assert len(problems) == 3 and {p.group_alert_id for p in problems} == {alert.id}
+    run(session, job, T0 + 19 * MIN)  # the third is due now: already covered, no second alert
+    assert len(alerts(session)) == 1 and len(rows(session, select(Problem))) == 3
+    set_status(session, cams[3], CameraStatus.offline, T0 + 20 * MIN, ["unreachable"])
+    run(session, job, T0 + 31 * MIN)  # the fourth goes too: it joins the open hamlet outage silently
+    assert len(alerts(session)) == 1
+    assert {p.group_alert_id for p in rows(session, select(Problem))} == {alert.id}
+    for camera in cams:
+        set_status(session, camera, CameraStatus.online, T0 + 40 * MIN)
+    run(session, job, T0 + 41 * MIN)
+    assert [a.kind for a in alerts(session)] == [AlertKind.hamlet_down, AlertKind.hamlet_recovered]
+
+
+def test_two_of_four_cameras_down_are_two_camera_alerts(session, settings, job):
+    commune = make_commune(session, hamlets=1)
+    cams = [make_camera(session, settings, commune.hamlets[0], f"E{i}") for i in range(4)]
+    for camera in cams[:2]:
+        set_status(session, camera, CameraStatus.offline, T0, ["unreachable"])
+    run(session, job, T0 + 11 * MIN)
+    assert [a.kind for a in alerts(session)] == [AlertKind.camera_down, AlertKind.camera_down]
+
+
+def test_cameras_down_far_apart_in_time_are_not_one_outage(session, settings, job):
+    commune = make_commune(session, hamlets=1)
+    cams = [make_camera(session, settings, commune.hamlets[0], f"F{i}") for i in range(4)]
+    set_status(session, cams[0], CameraStatus.offline, T0 - 3 * 60 * MIN, ["unreachable"])  # since 3 h
+    run(session, job, T0)
+    for camera in cams[1:3]:
+        set_status(session, camera, CameraStatus.offline, T0 + MIN, ["unreachable"])
+    run(session, job, T0 + 12 * MIN)
+    assert [a.kind for a in alerts(session)] == [AlertKind.camera_down] * 3
+
+
+def test_a_degraded_camera_that_goes_offline_is_announced_again_and_its_recovery_too(session, settings, job):
+    commune = make_commune(session, hamlets=1)
+    camera = make_camera(session, settings, commune.hamlets[0], "W1")
+    make_camera(session, settings, commune.hamlets[0], "W2")
+    set_status(session, camera, CameraStatus.degraded, T0, ["covered"])
+    run(session, job, T0 + 10 * MIN)
+    assert [a.kind for a in alerts(session)] == [AlertKind.camera_down]
+    set_status(session, camera, CameraStatus.offline, T0 + 20 * MIN, ["unreachable"])
+    run(session, job, T0 + 25 * MIN)  # worse for 5 min only: could be a blip
+    assert len(alerts(session)) == 1
+    run(session, job, T0 + 30 * MIN)
+    run(session, job, T0 + 31 * MIN)  # once
+    kinds = [a.kind for a in alerts(session)]
+    assert kinds == [AlertKind.camera_down, AlertKind.camera_worse]
+    worse = alerts(session)[-1]
+    assert "chuyển sang mất kết nối" in worse.title_vi and "is now offline" in worse.title_en
+    (problem,) = rows(session, select(Problem))
+    assert problem.status == CameraStatus.offline and problem.closed_at is None and problem.started_at == T0
+    # better but not recovered: quiet; worse again: announced again
+    set_status(session, camera, CameraStatus.degraded, T0 + 40 * MIN, ["covered"])
+    run(session, job, T0 + 41 * MIN)
+    assert len(alerts(session)) == 2
+    set_status(session, camera, CameraStatus.offline, T0 + 50 * MIN, ["timeout"])
+    run(session, job, T0 + 61 * MIN)
+    assert [a.kind for a in alerts(session)][-1] == AlertKind.camera_worse and len(alerts(session)) == 3
+    set_status(session, camera, CameraStatus.online, T0 + 70 * MIN)
+    run(session, job, T0 + 71 * MIN)
+    assert [a.kind for a in alerts(session)][-1] == AlertKind.camera_recovered
+
+
+def test_a_degraded_camera_whose_password_is_changed_is_announced_as_unauthorized(session, settings, job):
+    commune = make_commune(session, hamlets=1)
+    camera = make_camera(session, settings, commune.hamlets[0], "U1")
+    set_status(session, camera, CameraStatus.degraded, T0, ["clock_drift"])
+    run(session, job, T0 + 10 * MIN)
+    set_status(session, camera, CameraStatus.unauthorized, T0 + 15 * MIN, ["wrong_password"])
+    run(session, job, T0 + 26 * MIN)
+    assert [a.kind for a in alerts(session)] == [AlertKind.camera_down, AlertKind.camera_worse]
+    assert "sai mật khẩu" in alerts(session)[-1].title_vi.lower()
