@@ -5,20 +5,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine
 
-from api.errors import install_error_handlers
+from api.concurrency import ConcurrencyLimit, size_thread_pool
+from api.errors import install_error_handlers, lang_of_header
 from api.headers import SecurityHeadersMiddleware
 from api.limits import BodyLimitMiddleware
+from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routers import areas, auth, cameras, donors, dossiers, users
 from api.routers import cases, clips, custody
 from api.routers import health, reports
 from api.web import install_web
 from camera_ops import __version__
+from camera_ops.health_endpoints import run_checks
+from camera_ops.i18n import parse_lang
+from camera_ops.monitor.counts import Compactor
+from camera_ops.readiness import api_checks
 from camera_ops.settings import Settings, get_settings
 from storage.db import engine_for
 
@@ -27,15 +37,27 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        size_thread_pool(settings.api_concurrency)
+        compactor = Compactor(app.state.engine)
+        compactor.start()
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(compactor.stop)
+
     app = FastAPI(
         title="camera-ops",
         version=__version__,
         description="Community security cameras (Camera an ninh): registry, health, evidence, custody, reports.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine or engine_for(settings.resolved_database_url)
+    app.state.engine = engine or engine_for(settings.resolved_database_url, settings.api_concurrency)
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, users, areas, donors, dossiers, cameras, cases, clips, custody, health, reports):
@@ -43,14 +65,37 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(api)
     install_web(app)
     _install_docs(app)
+    _install_health(app, settings)
+    app.state.metrics = ApiMetrics(app.state.engine)
+    # added innermost first: metrics (timing the wait for a slot too) → headers → request slots → body limits
     app.add_middleware(BodyLimitMiddleware, settings=settings)
-    app.add_middleware(SecurityHeadersMiddleware, settings=settings)  # outermost: the 413 gets headers too
+    app.add_middleware(ConcurrencyLimit, limit=settings.api_concurrency, queue_timeout_s=settings.api_queue_timeout_s)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)  # the 413 and the 503 get headers too
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, token=settings.ops_token)
+    return app
+
+
+def _install_health(app: FastAPI, settings: Settings) -> None:
+    """``/healthz`` and ``/readyz`` in the shape the monitor and the worker share
+    (``camera_ops.health_endpoints``); both skip the request queue (``api.concurrency``)."""
+    own_threads = anyio.CapacityLimiter(2)  # not the request slots' threads: answers when the API is saturated
+    ready = api_checks(app.state.engine, settings)
+
+    def lang(request: Request):  # type: ignore[no-untyped-def]
+        return parse_lang(request.query_params.get("lang")) or lang_of_header(request.headers.get("accept-language"))
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    async def healthz(request: Request) -> JSONResponse:
+        """The process answers (liveness); touches nothing."""
+        status, body = run_checks({}, lang(request))
+        return JSONResponse({**body, "version": __version__}, status_code=status,
+                            headers={"Cache-Control": "no-store"})
 
-    return app
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers, its schema is at this code's head, the clip store is reachable."""
+        status, body = await anyio.to_thread.run_sync(run_checks, ready, lang(request), limiter=own_threads)
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 SWAGGER_CDN = "https://cdn.jsdelivr.net"  # where FastAPI's Swagger UI page loads its script and CSS

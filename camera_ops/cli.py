@@ -131,6 +131,14 @@ def serve(
     settings = get_settings()
     wait_for_database(settings.resolved_database_url)
     upgrade(settings.resolved_database_url)
+    if settings.api_workers > 1:  # one process per core, each building its app from the same settings
+        from api.server import proxy_options
+        from storage.db import get_engine
+
+        with _checkpoints_in_background(get_engine(), settings, "api"):
+            uvicorn.run("api.app:create_app", factory=True, workers=settings.api_workers, host=host or settings.host,
+                        port=port or settings.port, log_level="info", server_header=False, **proxy_options(settings))
+        return
     app = create_app(settings)
     with _checkpoints_in_background(app.state.engine, settings, "api"):
         uvicorn.Server(server_config(app, settings, host=host, port=port)).run()

@@ -94,6 +94,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.print": ("In", "Print"),
     # errors
     "error.not_found": ("Không tìm thấy", "Not found"),
+    "api.busy": ("Máy chủ đang bận, vui lòng thử lại sau giây lát.", "The server is busy; try again in a moment."),
     "error.not_found_text": (
         "Trang này không có, hoặc nằm ngoài địa bàn của bạn.",
         "This page does not exist, or is outside your area.",
@@ -181,6 +182,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # health board
     "board.title": ("Tình trạng camera", "Camera health"),
     "board.rollup": ("Theo xã và thôn", "By commune and hamlet"),
+    "board.open_commune": ("Xem các thôn của xã này", "Show this commune's hamlets"),
     "board.problems": ("Camera đang có sự cố", "Cameras with problems"),
     "board.no_problems": ("Không có camera nào gặp sự cố.", "No camera has a problem."),
     "board.duration": ("Đã kéo dài", "Lasting"),

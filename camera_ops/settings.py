@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         description="file uploads (CSV imports): 100,000 cameras are about 12 MB; 150 MB files are refused",
     )
     tile_url: str | None = Field(default=None, description="map tile URL template; none = plain background")
+    api_concurrency: int = Field(
+        default=16, ge=1, le=512,
+        description="requests one API process works on at once; its thread pool and database pool are sized "
+                    "to it, so no request waits for a connection (16: two cores stay busy while some wait on I/O)",
+    )
+    api_queue_timeout_s: float = Field(default=30.0, gt=0, description="a request queued longer gets 503 + Retry-After")
+    api_workers: int = Field(default=1, ge=1, le=64, description="API processes `serve` starts (one per core)")
 
     # --- cameras -------------------------------------------------------------------------------
     onvif_timeout_s: float = 10.0

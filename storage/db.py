@@ -14,21 +14,33 @@ from camera_ops.settings import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # several processes (api, monitor, worker) share one SQLite file
 PG_INSERT_PAGE_ROWS = 50
+PG_CONNECT_TIMEOUT_S = 10  # a dead database host fails a connection (and /readyz) instead of hanging it
 
 
-def make_engine(url: str) -> Engine:
+POOL_MARGIN = 4  # connections beyond the API's request slots: the counts compactor, /readyz, metrics
+POOL_TIMEOUT_S = 10  # a sized pool never makes anyone wait; if it does, fail fast and loudly
+
+
+def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """``pool_size`` (the API's request slots) + :data:`POOL_MARGIN` connections at most, on SQLite and
+    PostgreSQL alike; without it, the defaults the monitor and worker were measured with."""
+    pool: dict[str, int] = ({"pool_size": pool_size, "max_overflow": POOL_MARGIN, "pool_timeout": POOL_TIMEOUT_S}
+                            if pool_size is not None else {})
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        else:
+            pool = {}  # one shared in-memory connection (SingletonThreadPool)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    pool = pool or {"pool_size": 10, "max_overflow": 20}
     # Small multi-row INSERT pages: psycopg re-parses (without caching) any statement text too long
     # for its query cache, which made 1000-row pages 3x slower than 50-row ones (bench_registry).
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         insertmanyvalues_page_size=PG_INSERT_PAGE_ROWS)
+    return create_engine(url, pool_pre_ping=True, insertmanyvalues_page_size=PG_INSERT_PAGE_ROWS,
+                         connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}, **pool)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -50,8 +62,8 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=4)
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
+def engine_for(url: str, pool_size: int | None = None) -> Engine:
+    return make_engine(url, pool_size=pool_size)
 
 
 def get_engine() -> Engine:

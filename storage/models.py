@@ -92,6 +92,7 @@ class Area(Base):
             sqlite_where=text("valid_to IS NULL"),
             postgresql_where=text("valid_to IS NULL"),
         ),
+        Index("ix_area_parent_id", "parent_id"),
     )
 
     @property
@@ -353,6 +354,7 @@ class Camera(Base):
               postgresql_where=text("mac IS NOT NULL")),
         Index("ix_camera_serial", "serial"),
         Index("ix_camera_status", "status"),
+        Index("ix_camera_status_since", "status_since", "id"),  # the longest-down cameras first
     )
 
     @property

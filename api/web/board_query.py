@@ -1,16 +1,19 @@
-"""The health board's read model: counts per status rolled up commune → hamlet, and the problems
-list sorted by how long each has lasted. Two grouped queries and one page of problems, whatever the
-fleet size (bench/bench_board.py: 10,000 cameras)."""
+"""The health board's read model: counts per status by commune (collapsed; the hamlets of the
+commune tapped open), and the problems list sorted by how long each has lasted. The counts are read
+from the per-area counts the database keeps current, so the page costs the same at 100,000 cameras
+as at 1,000 (bench/bench_board.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from camera_ops.monitor.counts import area_counts, without_retired
 from camera_ops.registry.areas import in_scope
 from storage.models import Area, AreaKind, Camera, CameraStatus, Lifecycle
 
@@ -20,6 +23,8 @@ STATUS_ORDER: tuple[CameraStatus, ...] = (
 )
 PROBLEM_STATUSES = (CameraStatus.offline, CameraStatus.unauthorized, CameraStatus.degraded)
 PROBLEMS_PAGE = 50  # a phone screen's worth of problems; the rest are one tap away
+COMMUNES_PAGE = 50  # a province has ~100 communes; a page of them stays a small page on a phone
+EXPAND_ALL_UP_TO = 3  # a district or commune user sees the hamlets at once; a province taps a commune open
 
 
 @dataclass
@@ -67,6 +72,10 @@ class Board:
     problems_total: int
     offset: int
     limit: int
+    communes_offset: int = 0
+    communes_total: int = 0
+    expanded: set[int] = field(default_factory=set)
+    communes_limit: int = COMMUNES_PAGE
 
 
 def effective_status():  # type: ignore[no-untyped-def]
@@ -75,50 +84,69 @@ def effective_status():  # type: ignore[no-untyped-def]
 
 
 def load_board(
-    session: Session, *, scope: Sequence[str] | None, now: datetime, offset: int = 0, limit: int = PROBLEMS_PAGE
+    session: Session, *, scope: Sequence[str] | None, now: datetime, offset: int = 0, limit: int = PROBLEMS_PAGE,
+    communes_offset: int = 0, expand: int | None = None,
 ) -> Board:
-    communes, hamlet_parent = _areas(session, scope)
-    totals = Rollup(0, "", "")
-    status_col = effective_status().label("status")
-    counts = select(Camera.area_id, status_col, func.count()).join(Area, Camera.area_id == Area.id).where(
-        Camera.lifecycle != Lifecycle.retired)
-    if scope is not None:
-        counts = counts.where(in_scope(Area.path, scope))
-    hamlets: dict[int, Rollup] = {h.area_id: h for c in communes.values() for h in c.hamlets}
-    for area_id, status, n in session.execute(counts.group_by(Camera.area_id, status_col)):
-        status = CameraStatus(status)
-        totals.add(status, n)
-        if area_id in hamlets:
-            hamlets[area_id].add(status, n)
-            communes[hamlet_parent[area_id]].add(status, n)
-    problems, problems_total = _problems(session, scope, now, offset, limit)
+    """Totals, one page of communes (most problems first) with the hamlets of the expanded ones,
+    one page of problems. Counts come from the per-area counts the database keeps (``counts``):
+    the cost follows the number of communes shown, not the number of cameras."""
+    communes = _communes(session, scope)
+    counts = area_counts(session, communes)
+    for commune in communes.values():
+        _fill(commune, counts.get(commune.area_id, {}))
     ordered = sorted(communes.values(), key=lambda c: (-c.problems, c.name))
-    return Board(totals, ordered, problems, problems_total, offset, limit)
+    page = ordered[communes_offset:communes_offset + COMMUNES_PAGE]
+    opened = [c for c in page if c.area_id == expand or len(ordered) <= EXPAND_ALL_UP_TO]
+    _hamlets(session, opened, scope)
+    totals = _totals(session, scope)
+    problems = _problems(session, scope, now, offset, limit)
+    return Board(totals, page, problems, totals.problems, offset, limit, communes_offset, len(ordered),
+                 {c.area_id for c in opened})
 
 
-def _areas(session: Session, scope: Sequence[str] | None) -> tuple[dict[int, CommuneRollup], dict[int, int]]:
-    stmt = select(Area.id, Area.kind, Area.name, Area.code, Area.parent_id).where(
-        Area.valid_to.is_(None), Area.kind.in_((AreaKind.commune, AreaKind.hamlet)))
+def _fill(rollup: Rollup, counts: Mapping[str, int]) -> None:
+    for key, n in without_retired(Counter(counts)).items():
+        rollup.add(CameraStatus(key), n)
+
+
+def _totals(session: Session, scope: Sequence[str] | None) -> Rollup:
+    if scope is None:
+        covering = list(session.scalars(select(Area.id).where(Area.parent_id.is_(None))))
+    else:
+        covering = [int(p.strip("/").split("/")[-1]) for p in set(scope)
+                    if not any(p != q and p.startswith(q) for q in scope)]  # nested scopes count once
+    totals = Rollup(0, "", "")
+    for found in area_counts(session, covering).values():
+        _fill(totals, found)
+    return totals
+
+
+def _communes(session: Session, scope: Sequence[str] | None) -> dict[int, CommuneRollup]:
+    stmt = select(Area.id, Area.name, Area.code).where(Area.valid_to.is_(None), Area.kind == AreaKind.commune)
     if scope is not None:
         stmt = stmt.where(in_scope(Area.path, scope))
-    communes: dict[int, CommuneRollup] = {}
-    hamlet_rows = []
-    for area_id, kind, name, code, parent_id in session.execute(stmt.order_by(Area.name)):
-        if kind == AreaKind.commune:
-            communes[area_id] = CommuneRollup(area_id, name, code)
-        else:
-            hamlet_rows.append((area_id, name, code, parent_id))
-    parent_of: dict[int, int] = {}
-    for area_id, name, code, parent_id in hamlet_rows:
-        if parent_id in communes:
-            communes[parent_id].hamlets.append(Rollup(area_id, name, code))
-            parent_of[area_id] = parent_id
-    return communes, parent_of
+    return {area_id: CommuneRollup(area_id, name, code) for area_id, name, code in session.execute(stmt)}
+
+
+def _hamlets(session: Session, communes: list[CommuneRollup], scope: Sequence[str] | None) -> None:
+    if not communes:
+        return
+    by_id = {c.area_id: c for c in communes}
+    stmt = select(Area.id, Area.name, Area.code, Area.parent_id).where(
+        Area.valid_to.is_(None), Area.kind == AreaKind.hamlet, Area.parent_id.in_(list(by_id)))
+    if scope is not None:
+        stmt = stmt.where(in_scope(Area.path, scope))
+    rows = list(session.execute(stmt.order_by(Area.name)))
+    counts = area_counts(session, [r.id for r in rows])
+    for area_id, name, code, parent_id in rows:
+        hamlet = Rollup(area_id, name, code)
+        _fill(hamlet, counts.get(area_id, {}))
+        by_id[parent_id].hamlets.append(hamlet)
 
 
 def _problems(
     session: Session, scope: Sequence[str] | None, now: datetime, offset: int, limit: int
-) -> tuple[list[ProblemRow], int]:
+) -> list[ProblemRow]:
     stmt = (
         select(Camera.id, Camera.code, Camera.name, Area.name, Camera.status, Camera.status_since,
                Camera.status_reasons, Camera.lifecycle)
@@ -127,12 +155,9 @@ def _problems(
     )
     if scope is not None:
         stmt = stmt.where(in_scope(Area.path, scope))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(stmt.order_by(Camera.status_since, Camera.code).offset(offset).limit(limit))
-    problems = [
+    rows = session.execute(stmt.order_by(Camera.status_since, Camera.id).offset(offset).limit(limit))
+    return [
         ProblemRow(cid, code, name, hamlet, CameraStatus(status), since, max(now - since, timedelta(0)),
                    tuple(str(r) for r in (reasons or ())), lifecycle)
         for cid, code, name, hamlet, status, since, reasons, lifecycle in rows
     ]
-    return problems, total
-

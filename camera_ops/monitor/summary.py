@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import String, and_, func, select, type_coerce, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import NotFound, ValidationFailed
 from camera_ops.health.uptime import FleetUptime, aggregate
 from camera_ops.health.vocabulary import Status
+from camera_ops.monitor.counts import area_counts, without_retired
 from camera_ops.monitor.history import uptime_by_camera
 from camera_ops.registry.areas import get_area, in_scope, path_in_scope
 from camera_ops.registry.cameras import set_lifecycle
@@ -26,7 +27,6 @@ from storage.types import utcnow
 
 DOWN = (CameraStatus.offline, CameraStatus.degraded, CameraStatus.unauthorized)
 PROBLEM_LIST_LIMIT = 100
-_MAINTENANCE = CameraStatus.maintenance.value  # also Lifecycle.maintenance's value
 MAX_WINDOW_DAYS = 400  # a year and a bit: the longest review period plus slack
 
 
@@ -87,48 +87,43 @@ def fleet_summary(session: Session, *, scope: Sequence[str] | None, area_id: int
     """Counts per status for the area (or everything in scope) and for each of its child areas,
     plus the cameras down now, longest first.
 
-    The counts are grouped in SQL at the child level where the tree allows it (a province's
-    children are its hamlets' parents; a commune's are its hamlets), so a 10,000-camera province
-    returns a few hundred rows, not one per hamlet.
+    The counts are read from the per-area counts the database keeps current (``counts``): a
+    province's summary reads its row and its communes' rows, whatever the number of cameras.
     """
     if area_id is None and scope is not None and len(scope) == 1:
         area_id = int(scope[0].strip("/").split("/")[-1])  # a user of one area: that area is the root
     root, conditions = _subtree(session, scope, area_id)
-    child = _child_column(root)
-    lifecycle, status = type_coerce(Camera.lifecycle, String), type_coerce(Camera.status, String)
-    rows = session.execute(select(child, lifecycle, status, func.count(Camera.id))
-                           .join(Area, Area.id == Camera.area_id).where(*conditions)
-                           .group_by(child, lifecycle, status)).all()
-    per_group: dict[int, Counter[str]] = defaultdict(Counter)
-    for group_id, life, st, n in rows:  # plain strings: no enum conversion per row
-        per_group[group_id][_MAINTENANCE if life == _MAINTENANCE else st] += n
+    if root is not None:  # in scope as a whole (_subtree refuses it otherwise)
+        children = [] if root.kind == AreaKind.hamlet else list(session.execute(
+            select(Area.id, Area.code, Area.name, Area.kind).where(Area.parent_id == root.id)))
+        counts = area_counts(session, [root.id, *(c.id for c in children)])
+        totals = without_retired(counts.get(root.id, Counter()))
+        child_counts = {c.id: without_retired(counts.get(c.id, Counter())) for c in children}
+    else:
+        totals, child_counts, children = _top_level(session, scope)
+    rows = sorted((AreaCounts(c.id, c.code, c.name, c.kind.value, child_counts[c.id])
+                   for c in children if child_counts.get(c.id)), key=lambda c: c.code)
+    return FleetSummary(root.id if root else None, totals, rows, _down_cameras(session, conditions))
+
+
+def _top_level(session: Session, scope: Sequence[str] | None) -> tuple[Counter[str], dict[int, Counter[str]], list]:  # type: ignore[type-arg]
+    """Everything in scope: children are the provinces; each is counted from the scope's own areas
+    (the whole province for an admin)."""
+    if scope is None:
+        covering = {i: i for i in session.scalars(select(Area.id).where(Area.parent_id.is_(None)))}
+    else:
+        paths = [p for p in scope if not any(p != q and p.startswith(q) for q in scope)]  # nested: once
+        covering = {int(p.strip("/").split("/")[-1]): int(p.strip("/").split("/")[0]) for p in set(paths)}
+    counts = area_counts(session, covering)
     totals: Counter[str] = Counter()
-    for counts in per_group.values():
-        totals.update(counts)
-    by_child = per_group if root is None or root.kind != AreaKind.hamlet else {}
-    if root is None:  # everything in scope: children are the provinces (top of each hamlet's path)
-        by_child = _by_top_area(session, per_group)
-    names = {a.id: a for a in session.execute(select(Area.id, Area.code, Area.name, Area.kind)
-                                               .where(Area.id.in_(list(by_child))))} if by_child else {}
-    children = sorted((AreaCounts(i, names[i].code, names[i].name, names[i].kind.value, c)
-                       for i, c in by_child.items() if i in names), key=lambda c: c.code)
-    return FleetSummary(root.id if root else None, totals, children, _down_cameras(session, conditions))
-
-
-def _child_column(root: Area | None):  # type: ignore[no-untyped-def]
-    if root is not None and root.kind == AreaKind.province:
-        return Area.parent_id  # the hamlet's commune
-    return Camera.area_id  # a commune's hamlets (and the hamlet itself for a hamlet)
-
-
-def _by_top_area(session: Session, per_hamlet: dict[int, Counter[str]]) -> dict[int, Counter[str]]:
-    paths = {r.id: r.path for r in session.execute(select(Area.id, Area.path).where(Area.id.in_(list(per_hamlet))))}
-    out: dict[int, Counter[str]] = defaultdict(Counter)
-    for hamlet_id, counts in per_hamlet.items():
-        top = paths.get(hamlet_id, "").strip("/").split("/")[0]
-        if top:
-            out[int(top)].update(counts)
-    return out
+    per_top: dict[int, Counter[str]] = defaultdict(Counter)
+    for area, top in covering.items():
+        found = without_retired(counts.get(area, Counter()))
+        totals.update(found)
+        per_top[top].update(found)
+    children = list(session.execute(select(Area.id, Area.code, Area.name, Area.kind)
+                                    .where(Area.id.in_(list(per_top))))) if per_top else []
+    return totals, per_top, children
 
 
 def _down_cameras(session: Session, conditions: list) -> list[CameraProblem]:  # type: ignore[type-arg]

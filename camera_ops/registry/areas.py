@@ -118,6 +118,9 @@ def merge_areas(session: Session, *, absorbed_id: int, into_id: int, reason: str
     session.add(AreaName(area_id=into.id, name=absorbed.name, valid_from=absorbed.valid_from, valid_to=now,
                          reason=f"merged from {absorbed.code}"))
     session.flush()
+    from camera_ops.monitor import counts  # hamlets moved to another commune: no camera trigger saw it
+
+    counts.rebuild(session)
     return into
 
 

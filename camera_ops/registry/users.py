@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from camera_ops.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from camera_ops.registry.areas import get_area
@@ -37,7 +37,9 @@ def create_user(
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id, options=[selectinload(User.areas)])
+    """One indexed query (the user's row by primary key joined to their areas): every request's
+    ``current_user`` calls it."""
+    user = session.scalars(select(User).options(joinedload(User.areas)).where(User.id == user_id)).unique().first()
     if user is None:
         raise NotFound(f"user {user_id} does not exist", field="user_id")
     return user

@@ -1,4 +1,4 @@
-"""Health board: counts per status (commune → hamlet), problems by duration, maintenance on/off,
+"""Health board: counts per status by commune (a commune opens to its hamlets), problems by duration, maintenance on/off,
 snapshot thumbnails."""
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ def _local(path: str, default: str) -> str:
 
 
 @router.get("/board", response_class=HTMLResponse)
-def board(page: Page, session: SessionDep, offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def board(page: Page, session: SessionDep, offset: Annotated[int, Query(ge=0)] = 0,
+          communes_offset: Annotated[int, Query(ge=0)] = 0, commune: int | None = None) -> Response:
     page.require(Action.read_health)
-    data = load_board(session, scope=page.scope, now=utcnow(), offset=offset)
+    data = load_board(session, scope=page.scope, now=utcnow(), offset=offset, communes_offset=communes_offset,
+                      expand=commune)
     ids = [p.camera_id for p in data.problems]
     monitoring = health_view.MONITORING
     return page.render(
