@@ -39,6 +39,7 @@ from camera_ops.errors import (
     NotOnvif,
 )
 from camera_ops.onvif.rawsoap import get_system_date_and_time
+from camera_ops.registry.reach import Reach, rewrite_uri
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,9 @@ class _Handshake:
                     xaddrs.setdefault(namespace, xaddr)
         if NS_MEDIA not in xaddrs:
             raise NoUsableProfile("camera offers no ONVIF media service", field="profile")
-        return xaddrs
+        # Behind a port-forward or VPN the camera names its LAN address: use the one entered.
+        reach = Reach(self.camera.host, self.camera.port)
+        return {namespace: rewrite_uri(xaddr, reach) or xaddr for namespace, xaddr in xaddrs.items()}
 
     async def profiles(self) -> list[MediaProfile]:
         media = await self.camera.create_media_service()

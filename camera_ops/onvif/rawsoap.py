@@ -220,7 +220,9 @@ async def _exchange(host: str, port: int, request: bytes) -> tuple[bytes, float,
     finally:
         transport.close()
     if not raw:
-        raise NotOnvif(f"{host}:{port} closed the connection without an answer", field="port")
+        raise NotOnvif(f"{host}:{port} accepted the connection and closed it without answering: a port-forward "
+                       "to a camera that is off or elsewhere, or not the ONVIF port", field="port",
+                       details={"dropped": True})
     return raw, sent_wall, time.perf_counter() - started
 
 

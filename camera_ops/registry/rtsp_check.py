@@ -74,7 +74,7 @@ def _field_error(exc: CameraError, url_field: str) -> CameraError:
     elif isinstance(exc, CameraTimeout):
         exc.field = "host"
     elif isinstance(exc, CameraUnreachable):
-        refused = isinstance(exc.__cause__, ConnectionRefusedError)
+        refused = isinstance(exc.__cause__, ConnectionRefusedError) or exc.details.get("dropped")
         exc.field = "rtsp_port" if refused else "host"
     elif isinstance(exc, CameraProtocolError) and exc.details.get("status") == RTSP_NOT_FOUND:
         exc.message = f"the camera has no stream at this path (RTSP 404): {exc.message}"

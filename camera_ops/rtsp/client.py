@@ -125,6 +125,7 @@ class RtspConnection:
         self._auth: Authorizer | None = None
         self.session: str | None = None
         self.session_timeout_s = DEFAULT_SESSION_TIMEOUT_S
+        self._answered = False  # any answer on this connection yet
 
     @property
     def auth_method(self) -> str | None:
@@ -193,9 +194,15 @@ class RtspConnection:
         except TimeoutError as exc:
             raise CameraTimeout(f"RTSP {method} got no answer within {self.timeout_s:g} s", field="host") from exc
         except EOFError as exc:
+            if not self._answered:  # accepted, then closed before any answer: a dead port-forward
+                raise CameraUnreachable(
+                    f"{self._key[0]}:{self._key[1]} accepted the RTSP connection and closed it without answering "
+                    "(a port-forward to a camera that is off or elsewhere?)", field="rtsp_port",
+                    details={"dropped": True}) from exc
             raise CameraProtocolError(f"camera closed the RTSP connection during {method}") from exc
         except ConnectionError as exc:
             raise CameraUnreachable(f"RTSP connection lost during {method}: {exc}", field="host") from exc
+        self._answered = True
         self._check_status(method, response, headers)
         return response
 

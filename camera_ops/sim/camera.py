@@ -140,6 +140,17 @@ class SimCamera:
             return basic_challenge(self.realm)
         return digest_challenge(self.realm, qop=qop, stale=stale)
 
+    def as_reported(self, url: str) -> str:
+        """A URL as this camera reports it over ONVIF: behind a router it names its LAN address and
+        its own ports (80 for HTTP, 554 for RTSP), which the station cannot reach."""
+        lan = self.spec.lan_address
+        if not lan:
+            return url
+        for base, own in ((self.http_base(), f"http://{lan}"), (self.rtsp_base(), f"rtsp://{lan}")):
+            if url.startswith(base):
+                return own + url[len(base):]
+        return url
+
     def http_base(self) -> str:
         return f"http://{self.host}:{self.http_port}"
 

@@ -177,7 +177,7 @@ def get_device_information(camera: SimCamera, _: etree._Element) -> str:
 
 
 def _xaddr(camera: SimCamera, service: str) -> str:
-    return f"{camera.http_base()}/onvif/{service}_service"
+    return camera.as_reported(f"{camera.http_base()}/onvif/{service}_service")
 
 
 def _services(camera: SimCamera) -> list[tuple[str, str]]:
@@ -315,7 +315,7 @@ def get_stream_uri(camera: SimCamera, op: etree._Element) -> str:
     if protocol not in ("RTSP", "TCP"):
         raise _InvalidArgs(f"transport {protocol} is not supported; use RTSP")
     info = camera.info()
-    return _media_uri(info.rtsp_main_url if index == 0 else info.rtsp_sub_url, "GetStreamUri")
+    return _media_uri(camera.as_reported(info.rtsp_main_url if index == 0 else info.rtsp_sub_url), "GetStreamUri")
 
 
 def get_snapshot_uri(camera: SimCamera, op: etree._Element) -> str:
@@ -323,7 +323,7 @@ def get_snapshot_uri(camera: SimCamera, op: etree._Element) -> str:
     uri = camera.info().snapshot_url
     if index == 1 and camera.spec.vendor == "generic":
         uri = uri.replace(camera.personality.profile_tokens[0], camera.personality.profile_tokens[1])
-    return _media_uri(uri, "GetSnapshotUri")
+    return _media_uri(camera.as_reported(uri), "GetSnapshotUri")
 
 
 # --- search and replay (Profile G) ---------------------------------------------------------------
@@ -368,7 +368,7 @@ def get_recording_search_results(camera: SimCamera, op: etree._Element) -> str:
     source = (
         f"<tt:SourceId>{camera.spec.mac}</tt:SourceId><tt:Name>{escape(camera.name)}</tt:Name>"
         f"<tt:Location>{escape(camera.spec.group)}</tt:Location><tt:Description>Camera 1</tt:Description>"
-        f"<tt:Address>{camera.http_base()}/onvif/device_service</tt:Address>"
+        f"<tt:Address>{camera.as_reported(camera.http_base() + '/onvif/device_service')}</tt:Address>"
     )
     info = (
         f"<tt:RecordingInformation><tt:RecordingToken>{RECORDING_TOKEN}</tt:RecordingToken>"
@@ -395,7 +395,7 @@ def get_replay_uri(camera: SimCamera, op: etree._Element) -> str:
     token = op.findtext("{*}RecordingToken")
     if token != RECORDING_TOKEN:
         raise _InvalidArgs(f"no recording {token!r}")
-    uri = camera.rtsp_base() + REPLAY_PATH
+    uri = camera.as_reported(camera.rtsp_base() + REPLAY_PATH)
     return f"<trp:GetReplayUriResponse><trp:Uri>{escape(uri)}</trp:Uri></trp:GetReplayUriResponse>"
 
 

@@ -130,6 +130,8 @@ class CameraSpec:
     fps: int = DEFAULT_FPS
     host: str | None = None  # None: the fleet allocates one
     auth: Literal["digest", "basic"] = "digest"  # RTSP and snapshot authentication scheme
+    lan_address: str | None = None  # behind a router: every URI the camera reports names this address
+    # (and its own ports 80/554), as a camera reached through a port-forward or VPN does
     faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:
