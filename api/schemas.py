@@ -397,3 +397,37 @@ class RegistrationOut(BaseModel):
     handshake: dict[str, Any] | None
     error: ProblemOut | None
     warnings: list[str]
+
+
+class DiscoverIn(BaseModel):
+    """WS-Discovery: probe an address range (unicast) and/or the local network (multicast)."""
+
+    range: str | None = Field(default=None, max_length=64,
+                              description="192.168.1.10-192.168.1.60, 192.168.1.10-60, 10.8.0.0/24 or one address")
+    multicast: bool = False
+    timeout_s: float = Field(default=3.0, gt=0, le=15)
+
+
+class DiscoveredOut(BaseModel):
+    address: str
+    onvif_port: int
+    endpoint: str
+    xaddrs: list[str]
+    name: str | None
+    hardware: str | None
+    mac: str | None
+    warnings: list[str]
+    registered: dict[str, Any] | None
+    prefill: dict[str, str]
+
+
+class RejectedReplyOut(BaseModel):
+    source: str
+    code: str
+    message: str
+
+
+class DiscoverOut(BaseModel):
+    probed: int
+    devices: list[DiscoveredOut]
+    rejected: list[RejectedReplyOut]

@@ -115,6 +115,58 @@ def cameras_import(
     _print_results(results, f"cameras from {path.name}")
 
 
+@app.command("discover")
+def discover_cmd(
+    address_range: Annotated[Optional[str], typer.Option("--range", "-r", help="192.168.1.10-60, 10.8.0.0/24 or one address (unicast probes)")] = None,
+    multicast: Annotated[bool, typer.Option("--multicast/--no-multicast", help="probe the local network (239.255.255.250:3702)")] = False,
+    timeout_s: Annotated[float, typer.Option("--timeout", help="seconds to wait for answers (at most 15)")] = 3.0,
+    port: Annotated[int, typer.Option(help="WS-Discovery port (3702; tests use another)")] = 3702,
+    interface: Annotated[Optional[str], typer.Option(help="send from this local address (multicast: out of its interface)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    lang: Annotated[str, typer.Option(help="vi or en")] = "vi",
+) -> None:
+    """Find ONVIF cameras with WS-Discovery and say which are registered already (MAC, serial, endpoint)."""
+    import json
+
+    from camera_ops.errors import ValidationFailed
+    from camera_ops.i18n import parse_lang, t
+    from camera_ops.registry.discovered import find_cameras, rejected_message
+    from storage.db import session_scope
+
+    language = parse_lang(lang) or "vi"
+    if not address_range and not multicast:
+        multicast = True  # nothing asked: the local network, as a person expects
+    try:
+        with session_scope() as session:
+            report = find_cameras(session, range_text=address_range, multicast=multicast, timeout_s=timeout_s,
+                                  scope=None, port=port, interface=interface)
+    except ValidationFailed as exc:
+        console.print(f"[red]{exc.field}: {exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps({"probed": report.probed, "devices": [r.to_dict() for r in report.rows],
+                          "rejected": [{"source": x.source, "code": x.code, "message": rejected_message(x, language)}
+                                       for x in report.rejected]}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=t("discover.found", language, count=len(report.rows), probed=report.probed))
+    for column in ("discover.address", "discover.device", "discover.registered"):
+        table.add_column(t(column, language))
+    for row in report.rows:
+        d, reg = row.device, row.registered
+        where = f"{d.address}:{d.onvif_port}"
+        device = " ".join(x for x in (d.name, d.hardware, d.mac) if x)
+        if reg is None:
+            state = t("discover.not_registered", language)
+        elif reg.code:
+            state = t("discover.registered_as", language, code=reg.code, how=t(f"discover.how.{reg.matched_by}", language))
+        else:
+            state = t("discover.registered_elsewhere", language, how=t(f"discover.how.{reg.matched_by}", language))
+        table.add_row(where, device, state)
+    console.print(table)
+    for reply in report.rejected:
+        console.print(f"[yellow]{rejected_message(reply, language)}[/yellow]")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[Optional[str], typer.Option()] = None,

@@ -35,6 +35,43 @@ def parse_lang(value: str | None) -> Lang | None:
 # key: (Vietnamese, English). Placeholders use str.format names.
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # WS-Discovery (find cameras on a network)
+    "discover.title": ("Tìm camera trên mạng", "Find cameras on the network"),
+    "discover.intro": (
+        "Gửi yêu cầu WS-Discovery: trong mạng nội bộ (multicast) hoặc tới một dải địa chỉ (qua VPN, "
+        "qua router). Camera đã đăng ký được đánh dấu.",
+        "Sends a WS-Discovery probe: on the local network (multicast) or to an address range (through a "
+        "VPN or a router). Cameras already registered are marked.",
+    ),
+    "discover.range": ("Dải địa chỉ", "Address range"),
+    "discover.range_hint": ("ví dụ 192.168.1.10-192.168.1.60 hoặc 10.8.0.0/24", "e.g. 192.168.1.10-192.168.1.60 or 10.8.0.0/24"),
+    "discover.multicast": ("Cả mạng nội bộ (multicast)", "Local network too (multicast)"),
+    "discover.timeout": ("Chờ trả lời (giây)", "Wait for answers (seconds)"),
+    "discover.run": ("Tìm", "Search"),
+    "discover.found": ("Tìm thấy {count} thiết bị (đã dò {probed} địa chỉ)", "{count} devices found ({probed} addresses probed)"),
+    "discover.none": ("Không thiết bị nào trả lời.", "No device answered."),
+    "discover.address": ("Địa chỉ", "Address"),
+    "discover.device": ("Thiết bị", "Device"),
+    "discover.registered": ("Đã đăng ký", "Registered"),
+    "discover.registered_as": ("Đã đăng ký: {code} (theo {how})", "Registered: {code} (by {how})"),
+    "discover.registered_elsewhere": ("Đã đăng ký ở địa bàn khác (theo {how})", "Registered in another area (by {how})"),
+    "discover.not_registered": ("Chưa đăng ký", "Not registered"),
+    "discover.register": ("Đăng ký", "Register"),
+    "discover.how.mac": ("địa chỉ MAC", "MAC address"),
+    "discover.how.serial": ("số sê-ri", "serial number"),
+    "discover.how.endpoint": ("địa chỉ và cổng", "address and port"),
+    "discover.warning.reported_other_address": (
+        "Thiết bị báo một địa chỉ khác ({xaddrs}); dùng địa chỉ đã trả lời",
+        "The device reports another address ({xaddrs}); the address that answered is used",
+    ),
+    "discover.rejected_title": ("Trả lời bị bỏ qua", "Ignored answers"),
+    "discover.rejected.malformed": ("{source}: trả lời không đúng định dạng WS-Discovery — bỏ qua",
+                                    "{source}: the answer is not valid WS-Discovery — ignored"),
+    "discover.rejected.too_large": ("{source}: trả lời quá lớn — bỏ qua", "{source}: the answer is too large — ignored"),
+    "discover.rejected.not_ours": ("{source}: trả lời không khớp với yêu cầu đã gửi — bỏ qua",
+                                   "{source}: the answer does not relate to our probe — ignored"),
+    "discover.rejected.outside_range": ("{source}: trả lời từ địa chỉ nằm ngoài dải đã dò — bỏ qua",
+                                        "{source}: answer from an address outside the probed range — ignored"),
     "app.title": ("Camera an ninh", "Security cameras"),
     "app.subtitle": ("Quản lý camera an ninh cộng đồng", "Community security camera operations"),
     # navigation

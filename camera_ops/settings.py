@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     # the turned-away reference is the median of 5 good pictures at least this far apart (a parked
     # truck or a crowd is in one of them at most)
     picture_reference_spacing_s: float = Field(default=600.0, ge=0)
+    discovery_port: int = Field(default=3702, gt=0, lt=65536)  # WS-Discovery (tests use another)
     clock_drift_max_s: float = 30.0  # camera clock off by more than this: degraded (footage times doubtful)
     thumbnail_width_px: int = 320  # last snapshot kept for the UI at this width (~10-20 KB JPEG)
 

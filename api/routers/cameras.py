@@ -12,15 +12,20 @@ from api.schemas import (
     CameraMoveIn,
     CameraOut,
     CameraPatch,
+    DiscoveredOut,
+    DiscoverIn,
+    DiscoverOut,
     ImportOut,
     LifecycleIn,
     Page,
     ProblemOut,
     RegistrationOut,
+    RejectedReplyOut,
 )
 from camera_ops.registry import cameras as camera_service
 from camera_ops.registry.camera_import import import_cameras_csv
 from camera_ops.registry.csv_input import open_csv_text
+from camera_ops.registry.discovered import find_cameras, rejected_message
 from storage.models import CameraStatus, Lifecycle, RegistrationState
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -69,6 +74,22 @@ def register_camera(body: CameraIn, session: SessionDep, settings: SettingsDep, 
     if outcome.camera is None and outcome.error is not None:
         raise outcome.error
     return _registration_out(outcome)
+
+
+@router.post("/discover", response_model=DiscoverOut, summary="Find ONVIF devices with WS-Discovery")
+def discover_cameras(body: DiscoverIn, session: SessionDep, settings: SettingsDep, _: CameraEditor,
+                     scope: Scope) -> DiscoverOut:
+    """Multicast probe on the server's LAN and/or unicast probes to an address range; each device says
+    whether it is registered already (MAC, serial, endpoint) and what pre-fills the registration form."""
+    report = find_cameras(session, range_text=body.range, multicast=body.multicast, timeout_s=body.timeout_s,
+                          scope=scope, port=settings.discovery_port)
+    devices = [DiscoveredOut(address=r.device.address, onvif_port=r.device.onvif_port, endpoint=r.device.endpoint,
+                             xaddrs=list(r.device.xaddrs), name=r.device.name, hardware=r.device.hardware,
+                             mac=r.device.mac, warnings=list(r.device.warnings),
+                             registered=r.to_dict()["registered"], prefill=r.prefill) for r in report.rows]
+    rejected = [RejectedReplyOut(source=x.source, code=x.code, message=rejected_message(x, "vi"))
+                for x in report.rejected]
+    return DiscoverOut(probed=report.probed, devices=devices, rejected=rejected)
 
 
 @router.post("/{camera_id}/handshake", response_model=RegistrationOut, summary="Retry the ONVIF handshake")

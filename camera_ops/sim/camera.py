@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from camera_ops.sim.auth import DigestResult, basic_challenge, check_basic, check_digest, digest_challenge
+from camera_ops.sim.discovery import advert_for, start_unicast
 from camera_ops.sim.faults import Faults
 from camera_ops.sim.scene import Look, encode_jpeg, render
 from camera_ops.sim.spec import CameraSpec, Personality
@@ -89,8 +90,11 @@ class SimCamera:
         segments: SegmentCache,
         snapshots: SnapshotCache,
         handler: ConnectionHandler,
+        discovery_port: int | None = None,
     ) -> None:
         self.spec = spec
+        self.discovery_port = discovery_port  # answer WS-Discovery probes here (None: don't)
+        self._discovery: asyncio.DatagramTransport | None = None
         self.host = host
         self.http_port = http_port
         self.rtsp_port = http_port if shared_port else rtsp_port
@@ -277,6 +281,11 @@ class SimCamera:
             raise
         self.http_port = learned[0]  # port 0 asks the kernel once; later reopens reuse the port
         self.rtsp_port = learned[0] if self.shared_port else learned[1]
+        if self.discovery_port is not None and self.personality.onvif:
+            info = self.info()
+            advert = advert_for(mac=info.mac, name=f"{info.manufacturer} {info.name}", model=info.model,
+                                xaddr=info.device_url)
+            self._discovery = await start_unicast(self.host, self.discovery_port, lambda: [advert])
 
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, accepts: frozenset[str]
@@ -291,6 +300,9 @@ class SimCamera:
     async def close(self) -> None:
         """Power off: stop listening (connection refused) and drop every open connection."""
         servers, self._servers = self._servers, []
+        if self._discovery is not None:
+            self._discovery.close()
+            self._discovery = None
         for server in servers:
             server.close()
         for writer in list(self._connections):

@@ -35,6 +35,7 @@ def sim(
     rtsp_port: int = typer.Option(DEFAULT_RTSP_PORT, help="RTSP port on every camera address."),
     shared_port: bool = typer.Option(False, help="Serve HTTP and RTSP on one port per camera (for 10,000 cameras)."),
     main_size: str = typer.Option("360p", help="Main stream size of generated cameras: 360p, 1080p or WxH."),
+    discovery_port: int = typer.Option(3702, help="WS-Discovery: each ONVIF camera answers probes on its address and this UDP port (0 = off)."),
 ) -> None:
     """Run simulated ONVIF/RTSP cameras with injectable faults until Ctrl-C."""
     if fleet:
@@ -43,7 +44,7 @@ def sim(
         size = parse_size(main_size)
         specs = [dataclasses.replace(spec, main_size=size) for spec in default_specs(count)]
     runner = _run(Fleet(specs, base_address=base_address, http_port=http_port, rtsp_port=rtsp_port,
-                        shared_port=shared_port or None), out, control_port)
+                        shared_port=shared_port or None, discovery_port=discovery_port or None), out, control_port)
     try:
         import uvloop  # noqa: PLC0415 — optional speed-up
     except ImportError:

@@ -57,6 +57,7 @@ class Fleet:
         rtsp_port: int = 0,
         shared_port: bool | None = None,
         segment_cache: SegmentCache | None = None,
+        discovery_port: int | None = None,
     ) -> None:
         self.specs = list(specs)
         for spec in self.specs:
@@ -79,7 +80,7 @@ class Fleet:
             SimCamera(
                 spec, host=spec.host or next(auto), http_port=http_port, rtsp_port=rtsp_port,
                 shared_port=shared_port, segments=self.segments, snapshots=self.snapshots,
-                handler=handle_connection,
+                handler=handle_connection, discovery_port=discovery_port,
             )
             for spec in self.specs
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from camera_ops.registry import cameras as camera_service
 from camera_ops.registry.areas import list_areas
 from camera_ops.registry.camera_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_cameras_csv
 from camera_ops.registry.csv_input import open_csv_text
+from camera_ops.registry.discovered import find_cameras
 from camera_ops.registry.donors import list_donors
 from camera_ops.registry.dossiers import list_models
 from storage.models import (
@@ -64,11 +65,39 @@ def camera_list(
                        can_edit=page.can(Action.edit_cameras))
 
 
+PREFILL_FIELDS = ("host", "onvif_port", "name", "kind")  # what a discovered device fills in
+
+
 @router.get("/cameras/new", response_class=HTMLResponse)
-def add_form(page: Page, session: SessionDep) -> Response:
+def add_form(page: Page, session: SessionDep, request: Request) -> Response:
     page.require(Action.edit_cameras)
-    return page.render("camera_form.html", mode="add", values={"onvif_port": "80", "watches": "other"},
-                       **choices(session, page))
+    values = {"onvif_port": "80", "watches": "other"}
+    values |= {k: v[:255] for k in PREFILL_FIELDS if (v := request.query_params.get(k))}
+    return page.render("camera_form.html", mode="add", values=values, **choices(session, page))
+
+
+@router.get("/cameras/discover", response_class=HTMLResponse)
+def discover_form(page: Page) -> Response:
+    page.require(Action.edit_cameras)
+    return page.render("discover.html", values={"multicast": True}, report=None, error=None)
+
+
+@router.post("/cameras/discover", response_class=HTMLResponse)
+def discover_run(page: FormPage, session: SessionDep) -> Response:
+    """WS-Discovery from the server: the address range (unicast) and/or the server's LAN (multicast)."""
+    page.require(Action.edit_cameras)
+    form = page.form
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        timeout_s = float(str(form.get("timeout_s") or "3"))
+    except ValueError:
+        timeout_s = -1.0  # refused below with the field named
+    try:
+        report = find_cameras(session, range_text=str(form.get("range") or ""), multicast=forms.checked(form, "multicast"),
+                              timeout_s=timeout_s, scope=page.scope, port=page.settings.discovery_port)
+    except ValidationFailed as exc:
+        return page.render("discover.html", status_code=422, values=values, report=None, error=exc)
+    return page.render("discover.html", values=values, report=report, error=None)
 
 
 @router.post("/cameras/new", response_class=HTMLResponse)
