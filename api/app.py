@@ -24,12 +24,12 @@ from api.routers import areas, auth, cameras, donors, dossiers, users
 from api.routers import cases, clips, custody
 from api.routers import health, reports
 from api.web import install_web
-from camera_ops import __version__
+from camera_ops import __version__, netpolicy
 from camera_ops.health_endpoints import run_checks
 from camera_ops.i18n import parse_lang
 from camera_ops.monitor.counts import Compactor
 from camera_ops.readiness import api_checks
-from camera_ops.settings import Settings, get_settings
+from camera_ops.settings import Settings, announce_mode, get_settings
 from storage.db import engine_for
 
 API_PREFIX = "/api/v1"
@@ -37,6 +37,8 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+    netpolicy.configure(settings.camera_networks)
+    announce_mode(settings, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,8 +9,9 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from camera_ops.access import Action, allowed
 from api.errors import accept_lang
+from camera_ops.access import Action, allowed
+from camera_ops.audit import Actor, actor_of
 from camera_ops.errors import CsrfFailed, NotAuthenticated, PermissionDenied
 from camera_ops.i18n import t
 from camera_ops.registry.areas import scope_paths
@@ -65,6 +66,7 @@ def current_user(
     user = get_user(session, read_token(token, settings))
     if not user.is_active:
         raise NotAuthenticated("this account is disabled")
+    request.state.actor = actor_of(user, client_address(request))  # refusals are attributed (audit log)
     return user
 
 
@@ -117,3 +119,14 @@ DonorEditor = Annotated[User, Depends(require(Action.edit_donors))]
 DossierEditor = Annotated[User, Depends(require(Action.edit_dossiers))]
 AreaEditor = Annotated[User, Depends(require(Action.edit_areas))]
 UserAdmin = Annotated[User, Depends(require(Action.manage_users))]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _actor(request: Request, user: CurrentUser) -> Actor:
+    return actor_of(user, client_address(request))
+
+
+ActorDep = Annotated[Actor, Depends(_actor)]

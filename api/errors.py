@@ -12,7 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from camera_ops.errors import CameraOpsError, NotAuthenticated
+from starlette.concurrency import run_in_threadpool
+
+from camera_ops import audit
+from camera_ops.errors import CameraOpsError, NotAuthenticated, PasswordRequired, PermissionDenied, TooManyAttempts
 from camera_ops.i18n import DEFAULT_LANG, Lang, parse_lang
 
 log = logging.getLogger(__name__)
@@ -36,10 +39,28 @@ def error_body(code: str, message: str, field: str | None = None, details: dict 
     return {"error": {"code": code, "message": message, "field": field, "details": details or {}}}
 
 
+# Refusals recorded in the audit log, attributed to the logged-in user (the request's own
+# transaction is rolled back, so the record is written apart).
+AUDITED_REFUSALS = (PermissionDenied, PasswordRequired)
+
+
+def audit_refusal(request: Request, exc: CameraOpsError) -> None:
+    actor = getattr(request.state, "actor", None)
+    if actor is None:
+        return  # not logged in: a 401 elsewhere, nobody to attribute
+    audit.record_apart(request.app.state.engine, actor, "access.denied",
+                       target_type="request", target_id=f"{request.method} {request.url.path}"[:64],
+                       message=f"{exc.code}: {exc.message}")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CameraOpsError)
-    async def _domain(_: Request, exc: CameraOpsError) -> JSONResponse:
+    async def _domain(request: Request, exc: CameraOpsError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        if isinstance(exc, AUDITED_REFUSALS):
+            await run_in_threadpool(audit_refusal, request, exc)
         return JSONResponse(error_body(exc.code, exc.message, exc.field, exc.details), exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -321,6 +321,11 @@ class CameraPatch(In):
     playback_clock: PlaybackClock | None = None
 
 
+class HandshakeIn(In):
+    password: str | None = Field(default=None, min_length=1, max_length=200,
+                                 description="the camera's password typed again (allows a plain-text token)")
+
+
 class CameraMoveIn(In):
     area_id: int
     reason: str | None = None
@@ -351,6 +356,7 @@ class CameraOut(Out):
     http_port: int | None
     channel: int
     username: str
+    plaintext_auth: bool = Field(description="the camera accepts only plain-text WS-Security passwords")
     manufacturer: str | None
     device_model: str | None
     firmware: str | None

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from camera_ops.settings import get_settings
+from camera_ops.settings import announce_mode, get_settings
 from camera_ops.sim.cli import sim
 
 app = typer.Typer(help="camera-ops: community security cameras (Camera an ninh) operations.", no_args_is_help=True)
@@ -27,6 +27,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(cameras_app, name="cameras")
+keys_app = typer.Typer(help="Secret keys (camera credentials key rotation).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 
@@ -70,6 +72,41 @@ def users_create(
     except (CameraOpsError, ValueError) as exc:
         console.print(f"[red]{getattr(exc, 'message', exc)}[/red]")
         raise typer.Exit(1) from None
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored camera password with the newest credentials key.
+
+    Set CAMERA_OPS_CREDENTIALS_KEY=NEW,OLD first (new key first), run this, then set it to NEW.
+    In development without a configured key, the generated key is replaced."""
+    from camera_ops.errors import ConfigurationError
+    from camera_ops.keyrotation import reencrypt_all, rotate_generated_key, uses_generated_key
+    from storage.db import get_engine
+
+    settings = get_settings()
+    try:
+        if uses_generated_key(settings):
+            report = rotate_generated_key(get_engine(), settings)
+        else:
+            report = reencrypt_all(get_engine(), settings)
+    except ConfigurationError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{report.reencrypted} of {report.cameras} camera passwords re-encrypted with the newest key")
+    if report.old_key_needed:
+        console.print("[red]some passwords are still under an older key; keep it and run again[/red]")
+        raise typer.Exit(1)
+    if len(settings.fernet_keys) > 1:
+        console.print("every password is under the first key: remove the older keys from CAMERA_OPS_CREDENTIALS_KEY")
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a fresh credentials key (Fernet), to put first in CAMERA_OPS_CREDENTIALS_KEY."""
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
 
 
 def _print_results(results: list, title: str) -> None:  # type: ignore[type-arg]
@@ -226,6 +263,7 @@ def worker(
     from storage.db import get_engine
 
     _setup_logging()
+    announce_mode(get_settings(), "worker")
     runner = Worker(get_engine(), get_settings())
     if checkpoint:
         _checkpoint_now(runner.checkpoints)
@@ -328,6 +366,7 @@ def monitor() -> None:
 
     _setup_logging()
     settings = get_settings()
+    announce_mode(settings, "monitor")
     wait_for_database(settings.resolved_database_url)
     upgrade(settings.resolved_database_url)
     try:

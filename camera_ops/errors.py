@@ -64,6 +64,29 @@ class ConfigurationError(CameraOpsError):
     http_status = 500
 
 
+class PasswordRequired(ValidationFailed):
+    """A change that would send a camera's stored password somewhere new needs the password again."""
+
+    code = "password_required"
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """An administrator reset this user's password: nothing but changing it is allowed."""
+
+    code = "password_change_required"
+
+
+class TooManyAttempts(CameraOpsError):
+    """Login throttled: too many failures for this username or client address."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int, field: str | None = None) -> None:
+        super().__init__(message, field=field, details={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
 # --- cameras (ONVIF / RTSP / HTTP snapshot) ------------------------------------------------------
 
 
@@ -83,6 +106,13 @@ class CameraUnreachable(CameraError):
 # What the OS raises for "nothing answers there" (refused, reset, no route, DNS failure): each
 # camera client turns these into CameraUnreachable naming the host.
 UNREACHABLE_OS_ERRORS = (ConnectionRefusedError, ConnectionResetError, socket.gaierror, OSError)
+
+
+class CameraNetworkRefused(CameraError):
+    """The camera's address is outside the networks the server may connect cameras on."""
+
+    code = "camera_network_refused"
+    http_status = 422
 
 
 class CameraTimeout(CameraUnreachable):

@@ -276,6 +276,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "camera.username": ("Tài khoản camera", "Camera username"),
     "camera.password": ("Mật khẩu camera", "Camera password"),
     "camera.password_keep": ("Để trống nếu không đổi", "Leave empty to keep"),
+    "camera.password_for_move": (
+        "Đổi địa chỉ, cổng hoặc đường dẫn luồng cần nhập lại mật khẩu camera (trừ quản trị viên).",
+        "Changing the address, a port or a stream address needs the camera password again (except administrators).",
+    ),
+    "camera.auth": ("Xác thực ONVIF", "ONVIF authentication"),
+    "camera.auth_digest": ("Mã hóa (digest)", "Digest (password never sent in clear)"),
+    "camera.auth_plaintext": (
+        "Mật khẩu gửi dạng rõ (camera chỉ chấp nhận kiểu này khi đăng ký)",
+        "Plain-text password (the camera accepted only this at registration)",
+    ),
     "camera.latitude": ("Vĩ độ", "Latitude"),
     "camera.longitude": ("Kinh độ", "Longitude"),
     "camera.watches": ("Quan sát", "Watches"),

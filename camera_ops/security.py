@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from camera_ops.errors import ConfigurationError, NotAuthenticated
 from camera_ops.settings import Settings
@@ -18,14 +18,34 @@ JWT_ALGORITHM = "HS256"
 _hasher = PasswordHasher()
 
 
-def _fernet(settings: Settings) -> Fernet:
+def _fernet(settings: Settings) -> MultiFernet:
+    """Every configured credentials key: the first encrypts, all decrypt (key rotation)."""
     try:
-        return Fernet(settings.fernet_key)
+        return MultiFernet([Fernet(key) for key in settings.fernet_keys])
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
-            "CAMERA_OPS_CREDENTIALS_KEY is not a valid Fernet key (32 url-safe base64 bytes); "
-            "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            "CAMERA_OPS_CREDENTIALS_KEY is not a valid Fernet key (32 url-safe base64 bytes; several separated "
+            "by commas while rotating); make one with: "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
         ) from exc
+
+
+def reencrypt_secret(token: bytes, settings: Settings) -> bytes:
+    """The same secret encrypted with the first (newest) credentials key; never decrypted to the caller."""
+    try:
+        return _fernet(settings).rotate(token)
+    except InvalidToken as exc:
+        raise ConfigurationError(
+            "a stored camera password cannot be decrypted with any CAMERA_OPS_CREDENTIALS_KEY"
+        ) from exc
+
+
+def encrypted_with_newest(token: bytes, settings: Settings) -> bool:
+    try:
+        Fernet(settings.fernet_keys[0]).decrypt(token)
+    except InvalidToken:
+        return False
+    return True
 
 
 def encrypt_secret(plaintext: str, settings: Settings) -> bytes:

@@ -6,17 +6,36 @@ Every setting can be given as an environment variable with the prefix ``CAMERA_O
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+from cryptography.fernet import Fernet
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRET = "changethis"
+from camera_ops import netpolicy
+from camera_ops.netpolicy import DEFAULT_CAMERA_NETWORKS, parse_networks
+
+PLACEHOLDER_SECRET = "changethis"  # what older example files and docs said; refused in production
 MIN_SECRET_LEN = 32  # HS256 wants a key of at least 256 bits (RFC 7518 §3.2)
+MIN_MINIO_SECRET_LEN = 16  # MinIO itself accepts 8; a bucket of evidence deserves more
+# Words that mark a value copied from an example rather than made (deploy/camera-ops.env.example
+# says CHANGE; tests/unit/test_settings.py checks every secret in it is refused).
+PLACEHOLDER_MARKS = ("change", "placeholder", "example", "secret", "password", "minioadmin", "todo", "xxxx")
+DEV_SECRETS_DIR = "secrets"  # in data_dir: generated development secrets (0600)
+
+
+def is_placeholder(value: str | None) -> bool:
+    if value is None or not value.strip():
+        return True
+    lowered = value.strip().lower()
+    return any(mark in lowered for mark in PLACEHOLDER_MARKS) or len(set(lowered)) <= 2
 
 
 class Settings(BaseSettings):
@@ -29,10 +48,12 @@ class Settings(BaseSettings):
     )
 
     # --- secrets -------------------------------------------------------------------------------
-    secret_key: str = Field(default=PLACEHOLDER_SECRET, description="signs login tokens (JWT)")
-    credentials_key: str = Field(
-        default=PLACEHOLDER_SECRET,
-        description="Fernet key (urlsafe base64, 32 bytes) encrypting camera passwords at rest",
+    secret_key: str | None = Field(
+        default=None, description="signs login tokens (JWT); development generates one in data_dir/secrets")
+    credentials_key: str | None = Field(
+        default=None,
+        description="Fernet key(s) (urlsafe base64, 32 bytes) encrypting camera passwords at rest; while rotating, "
+                    "'NEW,OLD' (the first encrypts, all decrypt); development generates one in data_dir/secrets",
     )
     access_token_minutes: int = 8 * 60
 
@@ -65,6 +86,10 @@ class Settings(BaseSettings):
 
     # --- cameras -------------------------------------------------------------------------------
     onvif_timeout_s: float = 10.0
+    camera_networks: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CAMERA_NETWORKS),
+        description="networks (CIDR) the server may connect cameras on; default: private ranges, CGNAT/VPN, loopback",
+    )
     clock_warning_s: float = 300.0
 
     # --- health monitoring (issue 4) ---------------------------------------------------------------
@@ -138,8 +163,8 @@ class Settings(BaseSettings):
     # --- clip store ----------------------------------------------------------------------------
     clip_store: Literal["local", "minio"] = "local"
     minio_endpoint: str = "127.0.0.1:9000"
-    minio_access_key: str = "minioadmin"
-    minio_secret_key: str = PLACEHOLDER_SECRET
+    minio_access_key: str = "minioadmin"  # MinIO's own development default; refused in production
+    minio_secret_key: str = "minioadmin"
     minio_secure: bool = False
     minio_ca_file: Path | None = None
     minio_bucket: str = "camera-ops-evidence"
@@ -173,19 +198,31 @@ class Settings(BaseSettings):
     )
     presigned_link_s: int = Field(default=300, le=300, description="presigned links last at most 5 minutes")
 
+    @field_validator("camera_networks")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # ValueError names the bad entry
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":
         if self.environment == "development":
             return self
-        for name in ("secret_key", "credentials_key"):
-            if getattr(self, name) == PLACEHOLDER_SECRET:
-                raise ValueError(
-                    f"CAMERA_OPS_{name.upper()} is still the placeholder; set a real secret in production"
-                )
-        if len(self.secret_key) < MIN_SECRET_LEN:
-            raise ValueError(f"CAMERA_OPS_SECRET_KEY must be at least {MIN_SECRET_LEN} characters in production")
-        if self.clip_store == "minio" and self.minio_secret_key == PLACEHOLDER_SECRET:
-            raise ValueError("CAMERA_OPS_MINIO_SECRET_KEY is still the placeholder; set it in production")
+        secrets_ = [("secret_key", self.secret_key, MIN_SECRET_LEN)]
+        secrets_ += [("credentials_key", key, 0) for key in (self.credentials_key or "").split(",")]
+        if self.clip_store == "minio":
+            secrets_ += [("minio_access_key", self.minio_access_key, 3),
+                         ("minio_secret_key", self.minio_secret_key, MIN_MINIO_SECRET_LEN)]
+        for name, value, min_len in secrets_:
+            variable = f"CAMERA_OPS_{name.upper()}"
+            if is_placeholder(value):
+                raise ValueError(f"{variable} is missing or a placeholder; set a real secret in production")
+            assert value is not None
+            if len(value.strip()) < min_len:
+                raise ValueError(f"{variable} must be at least {min_len} characters in production")
+        for key in (self.credentials_key or "").split(","):
+            if not _valid_fernet_key(key.strip()):
+                raise ValueError("CAMERA_OPS_CREDENTIALS_KEY is not a Fernet key (32 url-safe base64 bytes)")
         return self
 
     @property
@@ -196,23 +233,102 @@ class Settings(BaseSettings):
 
     @property
     def jwt_key(self) -> str:
-        """The key that signs login tokens; the development placeholder is stretched to 256 bits."""
-        if self.secret_key == PLACEHOLDER_SECRET:
-            return hashlib.sha256(b"camera-ops-development-jwt").hexdigest()
-        return self.secret_key
+        """The key that signs login tokens: the configured one, else (development) a random key
+        generated on first start and kept in ``data_dir/secrets`` — never a constant of the source."""
+        if self.secret_key and not (self.environment == "development" and is_placeholder(self.secret_key)):
+            return self.secret_key
+        return dev_secret(self.data_dir, "secret_key", lambda: secrets.token_urlsafe(48))
+
+    @property
+    def fernet_keys(self) -> list[bytes]:
+        """The credentials keys, newest first (the first encrypts; all decrypt while rotating)."""
+        if self.credentials_key and not (self.environment == "development" and is_placeholder(self.credentials_key)):
+            value = self.credentials_key
+        else:
+            value = dev_secret(self.data_dir, "credentials_key", lambda: Fernet.generate_key().decode())
+        return [key.strip().encode() for key in value.split(",") if key.strip()]
 
     @property
     def fernet_key(self) -> bytes:
-        """The Fernet key. In development the placeholder is turned into a stable key so the demo
-        runs without configuration; production refuses the placeholder (see the validator)."""
-        if self.credentials_key == PLACEHOLDER_SECRET:
-            return base64.urlsafe_b64encode(hashlib.sha256(b"camera-ops-development-only").digest())
-        return self.credentials_key.encode()
+        """The key new ciphertexts are made with."""
+        return self.fernet_keys[0]
+
+    @property
+    def dev_secrets_generated(self) -> bool:
+        """Development without configured secrets: the generated ones in the data directory are used."""
+        return self.environment == "development" and (is_placeholder(self.secret_key) or is_placeholder(self.credentials_key))
+
+
+def announce_mode(settings: Settings, process: str) -> None:
+    """The loud start-up line: a development instance must never be mistaken for a real one."""
+    if settings.environment != "development":
+        logging.getLogger("camera_ops.startup").info("%s: production mode", process)
+        return
+    where = (settings.data_dir / DEV_SECRETS_DIR).resolve()
+    logging.getLogger("camera_ops.startup").warning(
+        "!!! %s: DEVELOPMENT MODE — %s; do not expose this instance, set CAMERA_OPS_ENVIRONMENT=production "
+        "and real secrets for real use !!!", process,
+        f"secrets generated and kept in {where}" if settings.dev_secrets_generated else "configured secrets",
+    )
+
+
+def _valid_fernet_key(key: str) -> bool:
+    try:
+        Fernet(key.encode())
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def dev_secret_path(data_dir: Path, name: str) -> Path:
+    return data_dir / DEV_SECRETS_DIR / name
+
+
+def dev_secret(data_dir: Path, name: str, make: Callable[[], str]) -> str:
+    """A development secret: read from ``data_dir/secrets/<name>``, created (0600, exclusively, so
+    processes starting together agree on one) when missing."""
+    path = dev_secret_path(data_dir, name)
+    cached = _DEV_SECRETS.get(path.resolve())
+    if cached is not None:
+        return cached
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = _read_complete(path)
+    else:
+        value = make()
+        with os.fdopen(fd, "w") as out:
+            out.write(value + "\n")
+    _DEV_SECRETS[path.resolve()] = value
+    return value
+
+
+def _read_complete(path: Path) -> str:
+    """The secret another process just created may still be being written: wait for its newline."""
+    for _ in range(DEV_SECRET_READ_TRIES):
+        text = path.read_text()
+        if text.endswith("\n"):
+            return text.strip()
+        time.sleep(DEV_SECRET_READ_PAUSE_S)
+    raise RuntimeError(f"{path} is empty or incomplete; delete it to generate a new development secret")
+
+
+def forget_dev_secrets() -> None:
+    """For ``keys rotate`` and tests, after a secret file changed."""
+    _DEV_SECRETS.clear()
+
+
+_DEV_SECRETS: dict[Path, str] = {}
+DEV_SECRET_READ_TRIES = 50
+DEV_SECRET_READ_PAUSE_S = 0.02  # 50 x 20 ms: a writer that needs longer than 1 s has died
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    netpolicy.configure(settings.camera_networks)
+    return settings
 
 
 def reset_settings_cache() -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -303,6 +304,9 @@ class Camera(Base):
     uri_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # URIs set by hand; survive handshakes
     username: Mapped[str] = mapped_column(String(120))
     password_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # The camera refused WS-Security digest at registration and accepted only a plain-text
+    # password token: the one case its password may travel in clear (shown in the API and UI).
+    plaintext_auth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # identity reported by the device (identify by MAC, then serial — never by IP)
     manufacturer: Mapped[str | None] = mapped_column(String(120))
@@ -398,6 +402,9 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # set by an administrator's password reset: nothing but changing the password until done
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     areas: Mapped[list[Area]] = relationship(secondary="user_area")
 

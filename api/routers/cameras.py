@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile
 
-from api.deps import CameraEditor, Reader, Scope, SessionDep, SettingsDep
+from api.deps import ActorDep, CameraEditor, Reader, Scope, SessionDep, SettingsDep
 from api.routers.areas import to_import_out
 from api.schemas import (
     CameraDetailOut,
@@ -15,6 +15,7 @@ from api.schemas import (
     DiscoveredOut,
     DiscoverIn,
     DiscoverOut,
+    HandshakeIn,
     ImportOut,
     LifecycleIn,
     Page,
@@ -26,7 +27,7 @@ from camera_ops.registry import cameras as camera_service
 from camera_ops.registry.camera_import import import_cameras_csv
 from camera_ops.registry.csv_input import open_csv_text
 from camera_ops.registry.discovered import find_cameras, rejected_message
-from storage.models import CameraStatus, Lifecycle, RegistrationState
+from storage.models import CameraStatus, Lifecycle, RegistrationState, Role
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -66,11 +67,12 @@ def _registration_out(outcome: camera_service.RegistrationOutcome) -> Registrati
 @router.post("", response_model=RegistrationOut, status_code=201,
              summary="Register a camera through the ONVIF handshake",
              responses={422: {"description": "handshake failed; `error.field` says what to fix"}})
-def register_camera(body: CameraIn, session: SessionDep, settings: SettingsDep, _: CameraEditor,
-                    scope: Scope) -> RegistrationOut:
+def register_camera(body: CameraIn, session: SessionDep, settings: SettingsDep, user: CameraEditor,
+                    scope: Scope, actor: ActorDep) -> RegistrationOut:
     data = camera_service.CameraInput(**body.model_dump(exclude={"pending", "save_if_unreachable"}))
     outcome = camera_service.register_camera(session, settings, data, scope=scope, pending=body.pending,
-                                             save_if_unreachable=body.save_if_unreachable)
+                                             save_if_unreachable=body.save_if_unreachable, actor=actor,
+                                             detailed_errors=user.role == Role.admin)
     if outcome.camera is None and outcome.error is not None:
         raise outcome.error
     return _registration_out(outcome)
@@ -92,34 +94,43 @@ def discover_cameras(body: DiscoverIn, session: SessionDep, settings: SettingsDe
     return DiscoverOut(probed=report.probed, devices=devices, rejected=rejected)
 
 
-@router.post("/{camera_id}/handshake", response_model=RegistrationOut, summary="Retry the ONVIF handshake")
-def retry_handshake(camera_id: int, session: SessionDep, settings: SettingsDep, _: CameraEditor,
-                    scope: Scope) -> RegistrationOut:
+@router.post("/{camera_id}/handshake", response_model=RegistrationOut, summary="Retry the ONVIF handshake",
+             description="With `password` (typed again), a camera that accepts only plain-text WS-Security "
+                         "passwords may be handshaken; without it, only if it was registered needing one.")
+def retry_handshake(camera_id: int, session: SessionDep, settings: SettingsDep, user: CameraEditor,
+                    scope: Scope, actor: ActorDep, body: HandshakeIn | None = None) -> RegistrationOut:
     camera = camera_service.get_camera(session, camera_id, scope=scope)
-    return _registration_out(camera_service.retry_handshake(session, settings, camera))
+    return _registration_out(camera_service.retry_handshake(
+        session, settings, camera, password=body.password if body else None, actor=actor,
+        detailed_errors=user.role == Role.admin))
 
 
-@router.patch("/{camera_id}", response_model=CameraDetailOut)
-def update_camera(camera_id: int, body: CameraPatch, session: SessionDep, settings: SettingsDep, _: CameraEditor,
-                  scope: Scope) -> CameraDetailOut:
+@router.patch("/{camera_id}", response_model=CameraDetailOut,
+              description="Changing the host, a port or a stream/snapshot address needs `password` "
+                          "(the camera's, typed again) unless you are an administrator.")
+def update_camera(camera_id: int, body: CameraPatch, session: SessionDep, settings: SettingsDep, user: CameraEditor,
+                  scope: Scope, actor: ActorDep) -> CameraDetailOut:
     camera = camera_service.get_camera(session, camera_id, scope=scope)
     changes = body.model_dump(exclude_unset=True)
-    return CameraDetailOut.model_validate(camera_service.update_camera(session, settings, camera, changes, scope=scope))
+    return CameraDetailOut.model_validate(camera_service.update_camera(
+        session, settings, camera, changes, scope=scope, may_redirect_credentials=user.role == Role.admin,
+        actor=actor))
 
 
 @router.post("/{camera_id}/move", response_model=CameraDetailOut, summary="Move a camera to another hamlet")
 def move_camera(camera_id: int, body: CameraMoveIn, session: SessionDep, _: CameraEditor,
-                scope: Scope) -> CameraDetailOut:
+                scope: Scope, actor: ActorDep) -> CameraDetailOut:
     camera = camera_service.get_camera(session, camera_id, scope=scope)
     return CameraDetailOut.model_validate(
-        camera_service.move_camera(session, camera, area_id=body.area_id, scope=scope, reason=body.reason))
+        camera_service.move_camera(session, camera, area_id=body.area_id, scope=scope, reason=body.reason,
+                                   actor=actor))
 
 
 @router.post("/{camera_id}/lifecycle", response_model=CameraDetailOut, summary="active / maintenance / retired")
 def set_lifecycle(camera_id: int, body: LifecycleIn, session: SessionDep, _: CameraEditor,
-                  scope: Scope) -> CameraDetailOut:
+                  scope: Scope, actor: ActorDep) -> CameraDetailOut:
     camera = camera_service.get_camera(session, camera_id, scope=scope)
-    return CameraDetailOut.model_validate(camera_service.set_lifecycle(session, camera, body.lifecycle))
+    return CameraDetailOut.model_validate(camera_service.set_lifecycle(session, camera, body.lifecycle, actor=actor))
 
 
 @router.post("/import", response_model=ImportOut, summary="Import cameras from CSV (pending, or with handshake)")

@@ -14,7 +14,9 @@ import xstatic.pkg.leaflet as leaflet
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
+from api.errors import audit_refusal
 from api.web import pages
 from api.web.context import CsrfRejected, LoginRequired, render
 from camera_ops.errors import CameraOpsError, NotAuthenticated, NotFound, PermissionDenied
@@ -53,6 +55,7 @@ def _install_error_pages(app: FastAPI) -> None:
             return render(request, "error.html", status_code=404, title_key="error.not_found",
                           message_key="error.not_found_text")
         if isinstance(exc, PermissionDenied):
+            await run_in_threadpool(audit_refusal, request, exc)
             return render(request, "error.html", status_code=403, title_key="error.forbidden",
                           message_key="error.forbidden_text")
         return render(request, "error.html", status_code=exc.http_status, title_key="common.error",

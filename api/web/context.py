@@ -18,6 +18,7 @@ from api.deps import TOKEN_COOKIE, SessionDep, SettingsDep
 from api.web.csrf import CSRF_FIELD, csrf_token, same_origin, token_matches
 from camera_ops import i18n
 from camera_ops.access import Action, allowed
+from camera_ops.audit import Actor, actor_of
 from camera_ops.errors import NotAuthenticated, NotFound, PermissionDenied
 from camera_ops.registry.areas import scope_paths
 from camera_ops.registry.users import get_user
@@ -115,6 +116,11 @@ class WebPage:
             raise PermissionDenied(f"role {self.user.role.value} may not {action.value}")
 
     @property
+    def actor(self) -> Actor:
+        """Who is acting, for the audit log."""
+        return actor_of(self.user, self.request.client.host if self.request.client else None)
+
+    @property
     def csrf(self) -> str:
         return csrf_token(self.login_token, self.settings.jwt_key)
 
@@ -181,6 +187,7 @@ def _login(request: Request, session: SessionDep, settings: SettingsDep) -> tupl
         raise LoginRequired(target) from None
     if not user.is_active:
         raise LoginRequired(target)
+    request.state.actor = actor_of(user, request.client.host if request.client else None)  # for refusals (audit)
     return user, token
 
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -23,6 +24,7 @@ from camera_ops.errors import (
 )
 from camera_ops.health.status import ProbeOutcome, reason_for_error
 from camera_ops.monitor.store import ProbeTarget
+from camera_ops.netpolicy import resolve_camera_address
 from camera_ops.onvif.rawsoap import get_system_date_and_time
 from camera_ops.rtsp.client import grab_keyframe
 from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe
@@ -159,6 +161,8 @@ async def _http_snapshot(
 ) -> bytes:
     url = target.snapshot_url
     assert url is not None
+    parts = urlsplit(url)
+    await resolve_camera_address(parts.hostname or "", parts.port or 80)  # camera networks only
     auth = auth or httpx.DigestAuth(target.username, target.password)
     try:
         response = await client.get(url, auth=auth, timeout=timeout_s)

@@ -1,7 +1,8 @@
 """Registration handshake: everything we learn about a camera over ONVIF, once.
 
 Order: the camera's clock first (raw SOAP, unauthenticated, auth if the camera insists), then
-WS-Security on the camera's clock — PasswordDigest, plain-text token as fallback — for device
+WS-Security on the camera's clock — PasswordDigest; a plain-text token only when the caller allows
+it (see ``handshake``) — for device
 information, MAC, services, media profiles, stream/snapshot URIs and Profile G (search + replay).
 
 Each failure becomes the field the user must fix: ``host`` (unreachable, silent), ``port`` (answers,
@@ -20,6 +21,7 @@ from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 import zeep.exceptions
@@ -32,12 +34,14 @@ from onvif.util import is_auth_error, strip_user_pass_url
 from camera_ops.errors import (
     CameraAuthFailed,
     CameraError,
+    CameraNetworkRefused,
     CameraProtocolError,
     CameraTimeout,
     CameraUnreachable,
     NoUsableProfile,
     NotOnvif,
 )
+from camera_ops.netpolicy import resolve_camera_address
 from camera_ops.onvif.rawsoap import get_system_date_and_time
 from camera_ops.registry.reach import Reach, rewrite_uri
 
@@ -174,9 +178,10 @@ async def _call(step: str, call: Callable[[], Awaitable[T]], timeout_s: float, *
 class _Handshake:
     """One registration attempt; holds the camera client and what we learned so far."""
 
-    def __init__(self, camera: ONVIFCamera, timeout_s: float) -> None:
+    def __init__(self, camera: ONVIFCamera, timeout_s: float, *, allow_plaintext: bool = False) -> None:
         self.camera = camera
         self.timeout_s = timeout_s
+        self.allow_plaintext = allow_plaintext
         self.warnings: list[str] = []
         self.auth_method = "digest"
 
@@ -200,11 +205,20 @@ class _Handshake:
         return await self.camera.create_onvif_service("devicemgmt", read_timeout=int(self.timeout_s) + 1)
 
     async def authenticate(self) -> Any:
-        """GetDeviceInformation with PasswordDigest, then with a plain-text password."""
+        """GetDeviceInformation with PasswordDigest; with a plain-text password only when allowed
+        (the password was typed for this very host in this request, or the camera was registered
+        needing it). Otherwise a digest refusal is the password field, and the password never
+        travels in clear to whoever answers at this address."""
         try:
             return await self.call("GetDeviceInformation", self._device_information, device_service=True)
-        except CameraAuthFailed:
-            log.info("camera refused PasswordDigest; trying a plain-text UsernameToken")
+        except CameraAuthFailed as exc:
+            if not self.allow_plaintext:
+                raise CameraAuthFailed(
+                    "camera refused the username/password (WS-Security digest); a camera that accepts only "
+                    "plain-text passwords needs its password entered again", field="password",
+                    details={"plaintext_needed": True},
+                ) from exc
+            log.info("camera refused PasswordDigest; trying a plain-text UsernameToken (allowed for this camera)")
         await self._reset_services()
         self.camera.encrypt = False
         self.auth_method = "text"
@@ -337,19 +351,43 @@ async def _snapshot_uri(state: _Handshake, main_token: str, sub_token: str) -> s
     return await state.snapshot_uri(main_token)
 
 
-async def handshake(host: str, port: int, username: str, password: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> HandshakeResult:
-    """Register-time ONVIF exchange; raises a CameraError naming the field to fix."""
+async def _allowed_xaddrs(xaddrs: dict[str, str], warnings: list[str]) -> dict[str, str]:
+    """Service addresses the camera reported, minus those outside the camera networks."""
+    kept: dict[str, str] = {}
+    for namespace, xaddr in xaddrs.items():
+        host = urlsplit(xaddr).hostname or ""
+        try:
+            await resolve_camera_address(host, urlsplit(xaddr).port or 80)
+        except (CameraNetworkRefused, CameraUnreachable):
+            warnings.append("camera reported a service address outside the camera networks; not used")
+            continue
+        kept[namespace] = xaddr
+    return kept
+
+
+async def handshake(
+    host: str, port: int, username: str, password: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+    allow_plaintext: bool = False,
+) -> HandshakeResult:
+    """Register-time ONVIF exchange; raises a CameraError naming the field to fix.
+
+    ``allow_plaintext``: may the password be sent as a WS-Security PasswordText token if the
+    camera refuses the digest? Only when the person asking typed this password for this host, or
+    the camera was registered needing it (``Camera.plaintext_auth``)."""
+    host = await resolve_camera_address(host, port)
     clock = await get_system_date_and_time(host, port, username=username, password=password, timeout_s=timeout_s)
     warnings: list[str] = []
     if abs(clock.clock_offset_s) > CLOCK_WARNING_S:
         warnings.append(f"camera clock is {clock.clock_offset_s:+.0f} s off true time; fix it on the camera (NTP)")
     camera = ONVIFCamera(host, port, username, password, encrypt=True, no_cache=True, adjust_time=False)
     camera.dt_diff = timedelta(seconds=clock.clock_offset_s)  # WS-Security Created on the camera's clock
-    state = _Handshake(camera, timeout_s)
+    state = _Handshake(camera, timeout_s, allow_plaintext=allow_plaintext)
     try:
         info = await state.authenticate()
         mac = await state.mac()
-        camera.xaddrs.update(await state.discover_services())
+        camera.xaddrs.update(await _allowed_xaddrs(await state.discover_services(), state.warnings))
+        if NS_MEDIA not in camera.xaddrs:
+            raise NoUsableProfile("camera offers no usable ONVIF media service", field="profile")
         profiles = await state.profiles()
         main, sub = pick_main_and_sub(profiles)
         main_uri = await state.stream_uri(main.token)

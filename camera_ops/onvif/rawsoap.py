@@ -30,6 +30,7 @@ from camera_ops.errors import (
     CameraUnreachable,
     NotOnvif,
 )
+from camera_ops.netpolicy import resolve_camera_address
 from camera_ops.rtsp.auth import choose_authorizer
 
 DEVICE_SERVICE_PATH = "/onvif/device_service"
@@ -208,8 +209,9 @@ async def _exchange(host: str, port: int, request: bytes) -> tuple[bytes, float,
     """Returns (raw response, wall-clock send time, RTT). Caller holds the deadline."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[bytes] = loop.create_future()
+    address = await resolve_camera_address(host, port)  # outside the camera networks: refused, nothing sent
     try:
-        transport, _ = await loop.create_connection(lambda: _Exchange(request, done), host, port)
+        transport, _ = await loop.create_connection(lambda: _Exchange(request, done), address, port)
     except TimeoutError:
         raise
     except UNREACHABLE_OS_ERRORS as exc:

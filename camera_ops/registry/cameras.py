@@ -17,14 +17,19 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from camera_ops import audit
+from camera_ops.audit import Actor
 from camera_ops.errors import (
     CameraError,
     CameraOpsError,
     CameraUnreachable,
     Conflict,
     NotFound,
+    NotOnvif,
+    PasswordRequired,
     ValidationFailed,
 )
+from camera_ops.netpolicy import check_camera_host
 from camera_ops.registry.areas import get_area, in_scope, path_in_scope
 from camera_ops.registry.validation import (
     check_bearing,
@@ -129,6 +134,7 @@ def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) 
     for name in ("rtsp_port", "http_port"):
         if getattr(data, name) is not None:
             check_port(getattr(data, name), field=name)
+    _check_network(data.host)
     check_coordinates(data.latitude, data.longitude)
     check_bearing(data.bearing_deg)
     if not data.username and data.kind is CameraKind.onvif:
@@ -167,6 +173,15 @@ def take_stream_urls(data: CameraInput) -> None:
     data.snapshot_url = rewrite_uri(snap.url, reach) if snap else None
 
 
+def _check_network(host: str) -> None:
+    """Refuse a host outside the camera networks before anything is saved or sent. A name that
+    does not resolve now is left to the handshake (it may be saved as pending)."""
+    try:
+        check_camera_host(host)
+    except CameraUnreachable:
+        pass
+
+
 def _hamlet_in_scope(session: Session, area_id: int, scope: Sequence[str] | None) -> Area:
     area = session.get(Area, area_id)
     if area is None or not path_in_scope(area.path, scope):
@@ -181,11 +196,14 @@ def _hamlet_in_scope(session: Session, area_id: int, scope: Sequence[str] | None
 # --- registration --------------------------------------------------------------------------------
 
 
-def run_handshake(host: str, port: int, username: str, password: str, settings: Settings) -> Any:
-    """Run the ONVIF handshake to completion from synchronous code (API worker thread, CLI)."""
+def run_handshake(host: str, port: int, username: str, password: str, settings: Settings, *,
+                  allow_plaintext: bool = False) -> Any:
+    """Run the ONVIF handshake to completion from synchronous code (API worker thread, CLI).
+    ``allow_plaintext``: see :func:`camera_ops.onvif.handshake.handshake`."""
     from camera_ops.onvif.handshake import handshake
 
-    return asyncio.run(handshake(host, port, username, password, timeout_s=settings.onvif_timeout_s))
+    return asyncio.run(handshake(host, port, username, password, timeout_s=settings.onvif_timeout_s,
+                                 allow_plaintext=allow_plaintext))
 
 
 def register_camera(
@@ -196,39 +214,49 @@ def register_camera(
     scope: Sequence[str] | None,
     pending: bool = False,
     save_if_unreachable: bool = False,
+    actor: Actor | None = None,
+    detailed_errors: bool = True,
 ) -> RegistrationOutcome:
     """Validate, handshake, check duplicates, save. Nothing is saved when a check fails, except a
-    camera that is merely unreachable when the caller asked to keep it as pending."""
+    camera that is merely unreachable when the caller asked to keep it as pending.
+
+    The password was typed for this host in this request, so a camera that refuses the digest may
+    get it as a plain-text token; that need is recorded on the camera (``plaintext_auth``).
+    ``detailed_errors=False`` (everyone but administrators): see :func:`public_error`."""
     area = _validate(session, data, scope)
     camera = _new_camera(data, area, settings)
     if data.kind is CameraKind.rtsp:
         _check_stream_duplicate(session, camera.main_stream_uri, exclude_id=None)
     if pending:
-        session.add(camera)
-        session.flush()
-        _open_area_history(session, camera)
-        return RegistrationOutcome(camera=camera)
+        return _saved(session, camera, actor, RegistrationOutcome(camera=camera))
     if data.kind is CameraKind.rtsp:
-        return _register_rtsp(session, settings, camera, data.password, save_if_unreachable=save_if_unreachable)
+        return _register_rtsp(session, settings, camera, data.password, save_if_unreachable=save_if_unreachable,
+                              actor=actor, detailed_errors=detailed_errors)
     try:
-        result = run_handshake(data.host, data.onvif_port, data.username, data.password, settings)
-    except CameraUnreachable as exc:  # includes CameraTimeout
+        result = run_handshake(data.host, data.onvif_port, data.username, data.password, settings,
+                               allow_plaintext=True)
+    except (CameraUnreachable, NotOnvif) as exc:  # includes CameraTimeout
+        error = public_error(exc, detailed_errors)
         if not save_if_unreachable:
-            return RegistrationOutcome(camera=None, error=exc)
-        camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(exc)
-        session.add(camera)
-        session.flush()
-        _open_area_history(session, camera)
-        return RegistrationOutcome(camera=camera, error=exc)
+            return RegistrationOutcome(camera=None, error=error)
+        camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(error)
+        return _saved(session, camera, actor, RegistrationOutcome(camera=camera, error=error))
     except CameraError as exc:
-        return RegistrationOutcome(camera=None, error=exc)
+        return RegistrationOutcome(camera=None, error=public_error(exc, detailed_errors))
     found = result.to_dict()
     _check_duplicates(session, mac=normalize_mac(result.mac), serial=result.serial, exclude_id=None)
     _apply_handshake(camera, result, found)
+    return _saved(session, camera, actor,
+                  RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings)))
+
+
+def _saved(session: Session, camera: Camera, actor: Actor | None, outcome: RegistrationOutcome) -> RegistrationOutcome:
     session.add(camera)
     session.flush()
     _open_area_history(session, camera)
-    return RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings))
+    audit.record(session, actor, "camera.register", target_type="camera", target_id=camera.id,
+                 target_label=camera.code, changes=audit.diff({}, {**_connection_view(camera), "password": "*"}))
+    return outcome
 
 
 def run_rtsp_check(camera: Camera, password: str, settings: Settings) -> Any:
@@ -239,26 +267,23 @@ def run_rtsp_check(camera: Camera, password: str, settings: Settings) -> Any:
 
 
 def _register_rtsp(
-    session: Session, settings: Settings, camera: Camera, password: str, *, save_if_unreachable: bool
+    session: Session, settings: Settings, camera: Camera, password: str, *, save_if_unreachable: bool,
+    actor: Actor | None = None, detailed_errors: bool = True,
 ) -> RegistrationOutcome:
     """RTSP-only: DESCRIBE + one decoded keyframe per stream, the snapshot if given; then save."""
     try:
         result = run_rtsp_check(camera, password, settings)
     except CameraUnreachable as exc:
+        error = public_error(exc, detailed_errors)
         if not save_if_unreachable:
-            return RegistrationOutcome(camera=None, error=exc)
-        camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(exc)
-        session.add(camera)
-        session.flush()
-        _open_area_history(session, camera)
-        return RegistrationOutcome(camera=camera, error=exc)
+            return RegistrationOutcome(camera=None, error=error)
+        camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(error)
+        return _saved(session, camera, actor, RegistrationOutcome(camera=camera, error=error))
     except CameraError as exc:
-        return RegistrationOutcome(camera=None, error=exc)
+        return RegistrationOutcome(camera=None, error=public_error(exc, detailed_errors))
     found = _apply_rtsp_check(camera, result)
-    session.add(camera)
-    session.flush()
-    _open_area_history(session, camera)
-    return RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings))
+    return _saved(session, camera, actor,
+                  RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings)))
 
 
 def _apply_rtsp_check(camera: Camera, result: Any) -> dict[str, Any]:
@@ -272,31 +297,54 @@ def _apply_rtsp_check(camera: Camera, result: Any) -> dict[str, Any]:
     return found
 
 
-def retry_handshake(session: Session, settings: Settings, camera: Camera) -> RegistrationOutcome:
-    """Handshake a pending (or changed) camera again ("connect now"); identity duplicates are still
-    refused. An RTSP-only camera is checked by DESCRIBE + keyframe instead."""
-    password = camera_password(camera, settings)
+def retry_handshake(
+    session: Session, settings: Settings, camera: Camera, *, password: str | None = None, actor: Actor | None = None,
+    detailed_errors: bool = True,
+) -> RegistrationOutcome:
+    """Handshake a pending (or changed) camera again; identity duplicates are still refused.
+
+    A plain-text password token is allowed only if the camera was registered needing one, or the
+    caller typed the ``password`` in this request (it is then stored if the handshake succeeds)."""
+    stored = camera_password(camera, settings)
+    allow_plaintext = camera.plaintext_auth or password is not None
+    audit.record(session, actor, "camera.handshake", target_type="camera", target_id=camera.id,
+                 target_label=camera.code, message="password entered" if password is not None else None)
     if camera.kind is CameraKind.rtsp:
         try:
-            rtsp = run_rtsp_check(camera, password, settings)
+            rtsp = run_rtsp_check(camera, password or stored, settings)
         except CameraError as exc:
-            camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(exc)
+            error = public_error(exc, detailed_errors)
+            camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(error)
             session.flush()
-            return RegistrationOutcome(camera=camera, error=exc)
+            return RegistrationOutcome(camera=camera, error=error)
         found = _apply_rtsp_check(camera, rtsp)
         session.flush()
         return RegistrationOutcome(camera=camera, handshake=found, warnings=list(rtsp.warnings))
     try:
-        result = run_handshake(camera.host, camera.onvif_port, camera.username, password, settings)
+        result = run_handshake(camera.host, camera.onvif_port, camera.username, password or stored, settings,
+                               allow_plaintext=allow_plaintext)
     except CameraError as exc:
-        camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(exc)
+        error = public_error(exc, detailed_errors)
+        camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(error)
         session.flush()
-        return RegistrationOutcome(camera=camera, error=exc)
+        return RegistrationOutcome(camera=camera, error=error)
     _check_duplicates(session, mac=normalize_mac(result.mac), serial=result.serial, exclude_id=camera.id)
+    if password is not None and password != stored:
+        camera.password_encrypted = encrypt_secret(password, settings)
     found = result.to_dict()
     _apply_handshake(camera, result, found)
     session.flush()
     return RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings))
+
+
+def public_error(exc: CameraError, detailed: bool) -> CameraError:
+    """What a registration failure may tell. Without details, "nothing answers", "answers too
+    late" and "answers HTTP but not ONVIF" read the same, so the registration form is no port
+    scanner; the password, profile and network-policy answers stay (they name the field to fix and
+    say nothing about other services on the host)."""
+    if detailed or not isinstance(exc, (CameraUnreachable, NotOnvif)):
+        return exc
+    return CameraUnreachable("no ONVIF camera answered at this host and port; check both", field="host")
 
 
 def _new_camera(data: CameraInput, area: Area, settings: Settings) -> Camera:
@@ -362,6 +410,7 @@ def _apply_handshake(camera: Camera, result: Any, found: dict[str, Any]) -> None
         setattr(camera, name, uri)
     camera.clock_offset_s = result.clock_offset_s
     apply_playback(camera)
+    camera.plaintext_auth = result.auth_method == "text"
     camera.registration = RegistrationState.registered
     camera.handshake_at, camera.handshake_error = utcnow(), None
 
@@ -489,18 +538,46 @@ REACH_FIELDS = frozenset({"host", "onvif_port", "rtsp_port", "http_port"})
 PLAYBACK_FIELDS = frozenset({"playback_style", "playback_template"})
 
 
+def is_connection_field(name: str) -> bool:
+    """Fields that decide where the camera's password is sent: the host, any port, any stream,
+    snapshot, replay or playback address (generic, so fields added later are covered too)."""
+    return name == "host" or name.endswith(("_port", "_uri", "_url", "_template", "_path"))
+
+
+def _connection_view(camera: Camera) -> dict[str, Any]:
+    return {c.key: getattr(camera, c.key) for c in Camera.__table__.columns if is_connection_field(c.key)}
+
+
+def check_credentials_move(camera: Camera, changes: dict[str, Any], *, may_redirect_credentials: bool) -> None:
+    """Changing where the camera is reached without re-entering its password would let anyone who
+    may edit the camera send its stored password to a host of their choosing. Administrators may."""
+    moved = sorted(k for k, v in changes.items() if is_connection_field(k) and getattr(camera, k, None) != v)
+    if moved and changes.get("password") is None and not may_redirect_credentials:
+        raise PasswordRequired(
+            f"changing {', '.join(moved)} needs the camera's password entered again", field="password",
+            details={"changed": moved},
+        )
+
+
 def update_camera(
-    session: Session, settings: Settings, camera: Camera, changes: dict[str, Any], *, scope: Sequence[str] | None
+    session: Session, settings: Settings, camera: Camera, changes: dict[str, Any], *, scope: Sequence[str] | None,
+    may_redirect_credentials: bool = False, actor: Actor | None = None,
 ) -> Camera:
+    """Apply an edit. ``may_redirect_credentials``: the caller may change the host/ports/addresses
+    without the password (administrators)."""
     unknown = set(changes) - EDITABLE - {"password"}
     if unknown:
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))} here", field=sorted(unknown)[0])
+    if changes.get("password") == "":
+        raise ValidationFailed("camera password is empty", field="password")
+    check_credentials_move(camera, changes, may_redirect_credentials=may_redirect_credentials)
     lat = changes.get("latitude", camera.latitude)
     lon = changes.get("longitude", camera.longitude)
     check_coordinates(lat, lon)
     check_bearing(changes.get("bearing_deg"))
     if "host" in changes:
         changes["host"] = check_host(changes["host"])
+        _check_network(changes["host"])
     for name in ("onvif_port", "rtsp_port", "http_port"):
         if changes.get(name) is not None:
             check_port(changes[name], field=name)
@@ -510,10 +587,14 @@ def update_camera(
             raise ValidationFailed(f"donor {changes['donor_id']} does not exist", field="donor_id")
     if "playback_clock" in changes and changes["playback_clock"] is None:
         del changes["playback_clock"]
+    before = {key: getattr(camera, key, None) for key in changes if key != "password"}
+    password_changed = changes.get("password") is not None
     uris = {name: changes.pop(name) for name in URI_FIELDS if name in changes}
     template = changes.pop("playback_template", None)
     if "password" in changes:
-        camera.password_encrypted = encrypt_secret(changes.pop("password"), settings)
+        password = changes.pop("password")
+        if password is not None:
+            camera.password_encrypted = encrypt_secret(password, settings)
     for key, value in changes.items():
         setattr(camera, key, value)
     if REACH_FIELDS & set(changes):
@@ -527,6 +608,11 @@ def update_camera(
     if PLAYBACK_FIELDS & (set(changes) | ({"playback_template"} if template is not None else set())) or uris or (
             REACH_FIELDS & set(changes)):
         apply_playback(camera)
+    recorded = audit.diff(before, {**changes, **uris, **({"playback_template": template} if template is not None else {}),
+                                   "password": "*" if password_changed else None})
+    if recorded:
+        audit.record(session, actor, "camera.update", target_type="camera", target_id=camera.id,
+                     target_label=camera.code, changes=recorded)
     session.flush()
     return camera
 
@@ -556,11 +642,14 @@ def _set_uris_by_hand(camera: Camera, uris: dict[str, str | None]) -> None:
 
 
 def move_camera(
-    session: Session, camera: Camera, *, area_id: int, scope: Sequence[str] | None, reason: str | None = None
+    session: Session, camera: Camera, *, area_id: int, scope: Sequence[str] | None, reason: str | None = None,
+    actor: Actor | None = None,
 ) -> Camera:
     area = _hamlet_in_scope(session, area_id, scope)
     if area.id == camera.area_id:
         return camera
+    audit.record(session, actor, "camera.move", target_type="camera", target_id=camera.id, target_label=camera.code,
+                 changes={"area_id": {"from": camera.area_id, "to": area.id}}, message=reason)
     now = utcnow()
     session.execute(
         update(CameraAreaHistory)
@@ -573,9 +662,12 @@ def move_camera(
     return camera
 
 
-def set_lifecycle(session: Session, camera: Camera, lifecycle: Lifecycle) -> Camera:
+def set_lifecycle(session: Session, camera: Camera, lifecycle: Lifecycle, *, actor: Actor | None = None) -> Camera:
     if camera.lifecycle == Lifecycle.retired and lifecycle != Lifecycle.retired:
         raise ValidationFailed("a retired camera stays retired; register the device again", field="lifecycle")
+    if lifecycle != camera.lifecycle:
+        audit.record(session, actor, "camera.lifecycle", target_type="camera", target_id=camera.id,
+                     target_label=camera.code, changes=audit.diff({"lifecycle": camera.lifecycle}, {"lifecycle": lifecycle}))
     camera.lifecycle = lifecycle
     session.flush()
     return camera

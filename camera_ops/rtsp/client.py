@@ -24,6 +24,7 @@ from camera_ops.errors import (
     ClipUnavailable,
     ReplayUnsupported,
 )
+from camera_ops.netpolicy import resolve_camera_address
 from camera_ops.rtsp.auth import Authorizer, BasicAuth, choose_authorizer
 from camera_ops.rtsp.depacketize import AccessUnit, Depacketizer
 from camera_ops.rtsp.messages import (
@@ -140,8 +141,9 @@ class RtspConnection:
             self._auth = choose_authorizer(cached, self._username or "", self._password or "")
         try:
             async with asyncio.timeout(self.timeout_s):
+                address = await resolve_camera_address(host, port)  # camera networks only
                 self._reader, self._writer = await asyncio.open_connection(
-                    host, port, limit=STREAM_READER_LIMIT_BYTES
+                    address, port, limit=STREAM_READER_LIMIT_BYTES
                 )
         except TimeoutError as exc:
             raise CameraTimeout(f"no answer from {host}:{port} (RTSP connect)", field="host") from exc

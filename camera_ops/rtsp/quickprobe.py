@@ -25,6 +25,7 @@ from camera_ops.errors import (
     CameraTimeout,
     CameraUnreachable,
 )
+from camera_ops.netpolicy import resolve_camera_address
 from camera_ops.rtsp.auth import Authorizer, choose_authorizer
 from camera_ops.rtsp.client import host_port, split_credentials
 from camera_ops.rtsp.messages import USER_AGENT
@@ -172,7 +173,8 @@ async def quick_rtsp_probe(link: RtspProbeLink, *, timeout_s: float) -> None:
     try:
         async with asyncio.timeout(timeout_s):
             try:
-                transport, conn = await loop.create_connection(_Answers, link.host, link.port)
+                address = await resolve_camera_address(link.host, link.port)  # camera networks only
+                transport, conn = await loop.create_connection(_Answers, address, link.port)
             except UNREACHABLE_OS_ERRORS as exc:
                 raise CameraUnreachable(
                     f"cannot connect to {link.host}:{link.port} (RTSP): {exc.strerror or exc}", field="host"

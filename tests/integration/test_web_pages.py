@@ -25,7 +25,7 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 def add_camera(session, settings, hamlet, code, *, status=CameraStatus.online, hours=0.0, reasons=(), lat=21.0,
                lon=105.8) -> Camera:
-    data = camera_service.CameraInput(code=code, name=f"Camera {code}", area_id=hamlet.id, host="192.0.2.10",
+    data = camera_service.CameraInput(code=code, name=f"Camera {code}", area_id=hamlet.id, host="10.255.2.10",
                                       username="admin", password="secret-123", latitude=lat, longitude=lon)
     camera = camera_service.register_camera(session, settings, data, scope=None, pending=True).camera
     assert camera is not None
@@ -254,9 +254,14 @@ def test_edit_camera_saves_changes_and_moves_it_to_another_hamlet(client, world,
     page = client.get(f"/cameras/{cam.id}/edit").text
     token = CSRF.search(page).group(1)
     form = {"csrf_token": token, "name": "Cổng chợ mới", "area_id": str(world["a"].hamlets[1].id),
-            "host": "192.0.2.11", "onvif_port": "8000", "username": "admin", "latitude": "21,05",
+            "host": "10.255.2.11", "onvif_port": "8000", "username": "admin", "latitude": "21,05",
             "longitude": "105,81", "watches": "market", "note": "Đã thay nguồn 12V"}
-    r = client.post(f"/cameras/{cam.id}/edit", data=form, follow_redirects=False)
+    refused = client.post(f"/cameras/{cam.id}/edit", data=form, follow_redirects=False)
+    assert refused.status_code == 422 and "field-error" in refused.text  # new host: the password again
+    session.expire_all()
+    assert session.get(Camera, cam.id).onvif_port == 80
+    session.commit()  # the test's session holds no write lock while the app writes
+    r = client.post(f"/cameras/{cam.id}/edit", data={**form, "password": "cam-pass-2026"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     session.expire_all()
     saved = session.get(Camera, cam.id)
@@ -268,7 +273,7 @@ def test_edit_camera_with_a_bad_latitude_names_the_field_and_changes_nothing(cli
     login(client, "police_a")
     cam = world["cams"]["ok"]
     token = csrf(client, f"/cameras/{cam.id}/edit")
-    r = client.post(f"/cameras/{cam.id}/edit", data={"csrf_token": token, "name": "X", "host": "192.0.2.10",
+    r = client.post(f"/cameras/{cam.id}/edit", data={"csrf_token": token, "name": "X", "host": "10.255.2.10",
                                                      "username": "admin", "latitude": "105.8", "longitude": "21"})
     assert r.status_code == 422 and "latitude" in r.text
     session.expire_all()
@@ -294,7 +299,7 @@ def test_add_camera_as_pending_saves_without_a_handshake(client, world, session)
     token = csrf(client, "/cameras/new")
     r = client.post("/cameras/new", data={
         "csrf_token": token, "code": "WA-10", "name": "Ngã ba", "area_id": str(world["a"].hamlets[0].id),
-        "host": "192.0.2.50", "username": "admin", "password": "x-123456", "pending": "1"})
+        "host": "10.255.2.50", "username": "admin", "password": "x-123456", "pending": "1"})
     assert r.status_code == 201 and "Đã lưu camera WA-10." in r.text
 
 
@@ -303,7 +308,7 @@ def test_add_camera_with_a_duplicate_code_names_the_code_field(client, world):
     token = csrf(client, "/cameras/new")
     r = client.post("/cameras/new", data={
         "csrf_token": token, "code": "WA-1", "name": "Trùng", "area_id": str(world["a"].hamlets[0].id),
-        "host": "192.0.2.50", "username": "admin", "password": "x-123456", "pending": "1"})
+        "host": "10.255.2.50", "username": "admin", "password": "x-123456", "pending": "1"})
     assert r.status_code == 422 and 'class="field-error"' in r.text and "WA-1" in r.text
 
 
@@ -312,9 +317,9 @@ def test_csv_import_reports_a_result_for_every_row(client, world):
     token = csrf(client, "/cameras/import")
     hamlet = world["a"].hamlets[0].code
     text = ("code,name,hamlet_code,host,username,password,donor_name,latitude,longitude\n"
-            f"WA-20,Cổng làng,{hamlet},192.0.2.20,admin,pw-123456,Bà Trần Thị Lan,\"21,01\",105.8\n"
-            f"WA-1,Đã có,{hamlet},192.0.2.21,admin,pw-123456,,,\n"
-            f"WA-21,Sai thôn,NO-SUCH,192.0.2.22,admin,pw-123456,,,\n")
+            f"WA-20,Cổng làng,{hamlet},10.255.2.20,admin,pw-123456,Bà Trần Thị Lan,\"21,01\",105.8\n"
+            f"WA-1,Đã có,{hamlet},10.255.2.21,admin,pw-123456,,,\n"
+            f"WA-21,Sai thôn,NO-SUCH,10.255.2.22,admin,pw-123456,,,\n")
     r = client.post("/cameras/import", data={"csrf_token": token},
                     files={"file": ("cameras.csv", text.encode("utf-8"), "text/csv")})
     assert r.status_code == 200, r.text

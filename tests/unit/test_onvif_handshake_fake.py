@@ -52,6 +52,8 @@ class FakeOnvifDevice:
         self.broken_profiles = broken_profiles
         self.port = 0
         self.password_types = []
+        self.received = bytearray()  # every byte any client sent
+        self.connections = 0
 
     def auth_ok(self, root):
         token = root.find(".//wsse:UsernameToken", NS)
@@ -125,11 +127,14 @@ class FakeOnvifDevice:
         return 400, "<s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text>no</s:Text></s:Reason></s:Fault>"
 
     async def handle(self, reader, writer):
+        self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-                status, inner = self.answer(await reader.readexactly(length))
+                body = await reader.readexactly(length)
+                self.received += head + body
+                status, inner = self.answer(body)
                 data = ENVELOPE.format(inner).encode() if inner is not None else b"\x00\x01garbage{]"
                 reason = "OK" if status == 200 else "Bad Request"
                 writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/soap+xml; charset=utf-8\r\n"
@@ -153,10 +158,10 @@ async def serving(device):
         server.close()
 
 
-async def test_camera_accepting_only_plain_text_tokens_falls_back_to_text():
+async def test_camera_accepting_only_plain_text_tokens_falls_back_to_text_when_allowed():
     device = FakeOnvifDevice(accepts=("text",))
     async with serving(device) as port:
-        result = await handshake("127.0.0.1", port, USER, PASSWORD, timeout_s=5)
+        result = await handshake("127.0.0.1", port, USER, PASSWORD, timeout_s=5, allow_plaintext=True)
     assert result.auth_method == "text" and device.password_types[:2] == ["digest", "text"]
     assert (result.manufacturer, result.serial, result.mac) == ("Cheapo", "SN42", "00:1a:2b:3c:4d:5e")
     assert result.main_stream_uri == "rtsp://127.0.0.1:554/main" and result.sub_stream_uri == "rtsp://127.0.0.1:554/sub"
@@ -198,3 +203,31 @@ async def test_answer_that_is_not_xml_is_a_protocol_error():
     async with serving(FakeOnvifDevice(broken_profiles=True)) as port:
         with pytest.raises(CameraProtocolError):
             await handshake("127.0.0.1", port, USER, PASSWORD, timeout_s=5)
+
+
+async def test_a_server_refusing_digest_never_receives_the_password_in_plain_text():
+    """Issue 12 finding 1: a fake ONVIF server that refuses PasswordDigest used to get the stored
+    password as a PasswordText token. Without permission, the handshake stops at the refusal."""
+    device = FakeOnvifDevice(accepts=("text",))
+    async with serving(device) as port:
+        with pytest.raises(CameraAuthFailed) as info:
+            await handshake("127.0.0.1", port, USER, PASSWORD, timeout_s=5)
+    assert info.value.field == "password" and info.value.details == {"plaintext_needed": True}
+    assert device.password_types == ["digest"]
+    assert PASSWORD.encode() not in device.received and b"#PasswordText" not in device.received
+
+
+async def test_a_camera_outside_the_camera_networks_is_never_contacted():
+    from camera_ops import netpolicy
+    from camera_ops.errors import CameraNetworkRefused
+
+    device = FakeOnvifDevice()
+    async with serving(device) as port:
+        netpolicy.configure(["192.168.0.0/16"])
+        try:
+            with pytest.raises(CameraNetworkRefused) as info:
+                await handshake("127.0.0.1", port, USER, PASSWORD, timeout_s=5)
+        finally:
+            netpolicy.configure(netpolicy.DEFAULT_CAMERA_NETWORKS)
+    assert info.value.field == "host" and "CAMERA_OPS_CAMERA_NETWORKS" in info.value.message
+    assert device.connections == 0

@@ -50,7 +50,8 @@ def maintenance(camera_id: int, page: FormPage, session: SessionDep, on: Annotat
     if switch is not None:
         switch.switch_maintenance(session, camera, on == "1")
     else:
-        camera_service.set_lifecycle(session, camera, Lifecycle.maintenance if on == "1" else Lifecycle.active)
+        camera_service.set_lifecycle(session, camera, Lifecycle.maintenance if on == "1" else Lifecycle.active,
+                                      actor=page.actor)
     return RedirectResponse(_local(back, "/board"), status_code=303)
 
 

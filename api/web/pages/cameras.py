@@ -31,6 +31,7 @@ from storage.models import (
     PlaybackClock,
     PlaybackStyle,
     RegistrationState,
+    Role,
     Watches,
 )
 from storage.types import utcnow
@@ -110,7 +111,8 @@ def add_camera(page: FormPage, session: SessionDep) -> Response:
         data = _camera_input(form)
         outcome = camera_service.register_camera(
             session, page.settings, data, scope=page.scope, pending=forms.checked(form, "pending"),
-            save_if_unreachable=forms.checked(form, "save_if_unreachable"))
+            save_if_unreachable=forms.checked(form, "save_if_unreachable"), actor=page.actor,
+            detailed_errors=page.user.role == Role.admin)
         error = outcome.error
     except CameraOpsError as exc:
         error = exc
@@ -256,10 +258,12 @@ def edit_camera(camera_id: int, page: FormPage, session: SessionDep) -> Response
         if forms.text(form, "password"):
             changes["password"] = str(form["password"])
         with session.begin_nested():
-            camera_service.update_camera(session, page.settings, camera, changes, scope=page.scope)
+            camera_service.update_camera(session, page.settings, camera, changes, scope=page.scope,
+                                         may_redirect_credentials=page.user.role == Role.admin, actor=page.actor)
             area_id = forms.integer(form, "area_id")
             if area_id is not None and area_id != camera.area_id:
-                camera_service.move_camera(session, camera, area_id=area_id, scope=page.scope, reason="edited")
+                camera_service.move_camera(session, camera, area_id=area_id, scope=page.scope, reason="edited",
+                                           actor=page.actor)
     except CameraOpsError as exc:
         session.expire(camera)
         values = {k: v for k, v in form.items() if k != "password" and isinstance(v, str)}
@@ -272,7 +276,7 @@ def edit_camera(camera_id: int, page: FormPage, session: SessionDep) -> Response
 def retire(camera_id: int, page: FormPage, session: SessionDep) -> Response:
     page.require(Action.edit_cameras)
     camera = camera_service.get_camera(session, camera_id, scope=page.scope)
-    camera_service.set_lifecycle(session, camera, Lifecycle.retired)
+    camera_service.set_lifecycle(session, camera, Lifecycle.retired, actor=page.actor)
     return RedirectResponse(f"/cameras/{camera.id}", status_code=303)
 
 
