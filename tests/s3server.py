@@ -1,8 +1,9 @@
-"""moto's standalone S3 server with TLS, for tests and benches.
+"""moto's standalone S3 server, over TLS (a certificate made here by a throw-away CA that the
+client trusts) or plain HTTP, for tests and benches.
 
-minio-py sends ``Content-MD5`` (which moto requires for PUTs into an object-lock bucket) only over
-HTTPS, so the server runs with a certificate made here by a throw-away CA that the client trusts
-(see PROTOCOL_NOTES). ``stop()``/``start()`` on the same port simulate the S3 server going away;
+S3 requires ``Content-MD5`` (or a checksum) on PUTs into an object-lock bucket; minio-py sends it
+only over HTTPS, so the store's client (:class:`storage.clipstore.minio_store.LockSafeMinio`) adds
+it itself — the HTTP server proves that it does. ``stop()``/``start()`` on the same port simulate the S3 server going away;
 moto keeps its state in memory, so a restarted server is empty.
 """
 
@@ -68,8 +69,9 @@ def free_port() -> int:
 
 
 class S3Server:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, tls: bool = True) -> None:
         self.ca, self.cert, self.key = make_tls_files(directory)
+        self.tls = tls
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -81,8 +83,9 @@ class S3Server:
         exe = shutil.which("moto_server")
         if exe is None:
             pytest.skip("moto_server is not installed (pip install 'moto[server]')")
+        tls = ["-c", str(self.cert), "-k", str(self.key)] if self.tls else []
         self._process = subprocess.Popen(
-            [exe, "-H", HOST, "-p", str(self.port), "-c", str(self.cert), "-k", str(self.key)],
+            [exe, "-H", HOST, "-p", str(self.port), *tls],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self._wait_ready()
@@ -93,6 +96,8 @@ class S3Server:
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection((HOST, self.port), timeout=1) as raw:
+                    if not self.tls:
+                        return
                     with context.wrap_socket(raw, server_hostname=HOST):
                         return
             except OSError:
@@ -112,13 +117,13 @@ class S3Server:
 
     def settings_overrides(self, bucket: str) -> dict[str, object]:
         return {"clip_store": "minio", "minio_endpoint": self.endpoint, "minio_access_key": ACCESS_KEY,
-                "minio_secret_key": SECRET_KEY, "minio_secure": True, "minio_ca_file": self.ca,
+                "minio_secret_key": SECRET_KEY, "minio_secure": self.tls, "minio_ca_file": self.ca if self.tls else None,
                 "minio_bucket": bucket}
 
     def store(self, bucket: str | None = None, *, retention_days: int = 1) -> MinioClipStore:
-        from minio import Minio
+        from storage.clipstore.minio_store import LockSafeMinio
 
-        client = Minio(self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=True,
+        client = LockSafeMinio(self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=self.tls,
                        region="us-east-1", http_client=http_client(str(self.ca)))
         return MinioClipStore(client, bucket or new_bucket_name(), retention_days=retention_days)
 
@@ -131,6 +136,15 @@ def new_bucket_name() -> str:
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """One moto TLS server for the test session; use a fresh bucket per test."""
     server = S3Server(tmp_path_factory.mktemp("s3"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One moto server over plain HTTP (``CAMERA_OPS_MINIO_SECURE=false``, as the env example ships)."""
+    server = S3Server(tmp_path_factory.mktemp("s3http"), tls=False)
     server.start()
     yield server
     server.stop()

@@ -19,6 +19,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
 from minio.error import MinioException, S3Error
+from minio.helpers import md5sum_hash
 from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.retention import Retention
 
@@ -39,6 +40,20 @@ _LOCK_HEADERS = {
     "x-amz-object-lock-retain-until-date": "retain_until",
     "x-amz-object-lock-legal-hold": "legal_hold",
 }
+
+
+class LockSafeMinio(Minio):
+    """S3 requires an integrity header (Content-MD5 or an x-amz-checksum) on every PUT into an
+    object-lock bucket (AWS, MinIO, moto: ``MissingUploadObjectWithObjectLockHeaders``). minio-py
+    7.2 adds Content-MD5 only over TLS (``Minio._build_headers``: over plain HTTP it signs the
+    payload's SHA-256 instead), so every locked upload over HTTP is refused. Here each object or
+    part PUT carries its Content-MD5 over either transport (minio then does not add a second)."""
+
+    def _put_object(self, bucket_name: str, object_name: str, data: bytes, headers: Any = None,
+                    query_params: Any = None) -> Any:
+        headers = dict(headers or {})
+        headers["Content-MD5"] = md5sum_hash(data)
+        return super()._put_object(bucket_name, object_name, data, headers, query_params)
 
 
 def http_client(ca_file: str | None) -> urllib3.PoolManager:
@@ -62,7 +77,7 @@ class MinioClipStore:
     @classmethod
     def from_settings(cls, settings: Settings) -> MinioClipStore:
         ca = str(settings.minio_ca_file) if settings.minio_ca_file else None
-        client = Minio(
+        client = LockSafeMinio(
             settings.minio_endpoint, access_key=settings.minio_access_key, secret_key=settings.minio_secret_key,
             secure=settings.minio_secure, region=settings.minio_region, http_client=http_client(ca),
         )

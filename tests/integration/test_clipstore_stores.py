@@ -1,5 +1,6 @@
 """Both clip stores behind one interface: never overwrite, ASCII metadata, ranges; the MinIO
-store against moto's S3 server over TLS: object-lock bucket, retention, legal hold, multipart."""
+store against moto's S3 server over TLS and over plain HTTP: object-lock bucket, retention, legal
+hold, multipart — locked uploads work over both (issue 11: Content-MD5 over HTTP)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,21 @@ from minio.error import S3Error
 from camera_ops.errors import Conflict, ValidationFailed
 from storage.clipstore.base import ObjectLock
 from storage.clipstore.local import LocalClipStore
-from storage.clipstore.minio_store import MinioClipStore
-from tests.s3server import S3Server, s3_server  # noqa: F401  (fixture)
+from storage.clipstore.minio_store import PART_SIZE, MinioClipStore
+from tests.s3server import S3Server, s3_http_server, s3_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.s3
 LOCK = ObjectLock(datetime.now(timezone.utc) + timedelta(days=1), "GOVERNANCE", legal_hold=True)
 
 
-@pytest.fixture(params=["local", "minio"])
-def store(request, tmp_path, s3_server: S3Server):
+@pytest.fixture(params=["local", "minio", "minio-http"])
+def store(request, tmp_path, s3_server: S3Server, s3_http_server: S3Server):
     if request.param == "local":
         store = LocalClipStore(tmp_path / "clips")
-    else:
+    elif request.param == "minio":
         store = s3_server.store()
+    else:
+        store = s3_http_server.store()
     store.ensure_ready()
     return store
 
@@ -80,3 +83,29 @@ def test_local_store_files_are_read_only(tmp_path):
     assert store.path_of("a/b.mp4").stat().st_mode & 0o222 == 0
     with pytest.raises(ValidationFailed):
         store.path_of("../etc/passwd")
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "http"])
+def test_locked_multipart_upload_works_over_tls_and_plain_http(tls, s3_server: S3Server, s3_http_server: S3Server):
+    server = s3_server if tls else s3_http_server
+    store: MinioClipStore = server.store()
+    store.ensure_ready()
+    data = os.urandom(PART_SIZE + 1234)  # two parts, unknown length
+
+    stored = put(store, "cases/1/clip-2/big.mp4", data, length=None)
+
+    # (moto does not carry lock headers from CreateMultipartUpload to the completed object; MinIO does)
+    assert stored.size == len(data) and stored.version_id
+    assert b"".join(store.read("cases/1/clip-2/big.mp4")) == data
+
+
+def test_the_sdk_alone_is_refused_over_http_which_is_why_the_store_adds_content_md5(s3_http_server: S3Server):
+    from minio import Minio
+    from minio.retention import Retention
+
+    store = s3_http_server.store()
+    store.ensure_ready()
+    plain = Minio(s3_http_server.endpoint, access_key="testing", secret_key="testing-secret", secure=False)
+    with pytest.raises(S3Error) as refused:
+        plain.put_object(store.bucket, "k/x.mp4", io.BytesIO(b"x"), 1, retention=Retention("GOVERNANCE", LOCK.retain_until))
+    assert refused.value.code == "MissingUploadObjectWithObjectLockHeaders"
