@@ -489,6 +489,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.verified": ("Đã kiểm tra mã băm", "Hashes verified"),
     "event.archived": ("Đã lưu trữ (khóa)", "Archived (locked)"),
     "event.acquisition_failed": ("Trích xuất thất bại", "Acquisition failed"),
+    "event.attempt_aborted": ("Lần trích xuất bị gián đoạn", "Archive attempt cut short"),
     "event.viewed": ("Xem", "Viewed"),
     "event.streamed": ("Phát trực tuyến", "Streamed"),
     "event.downloaded": ("Tải xuống", "Downloaded"),

@@ -49,6 +49,7 @@ class EventType(str, enum.Enum):
     verified = "verified"
     archived = "archived"
     acquisition_failed = "acquisition_failed"
+    attempt_aborted = "attempt_aborted"  # an archive attempt cut short (its worker died); the next one resumes
     viewed = "viewed"
     streamed = "streamed"
     downloaded = "downloaded"

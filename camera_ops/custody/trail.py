@@ -27,7 +27,8 @@ CSV_COLUMNS = ("seq", "at", "event_type", "actor", "role", "case", "clip", "purp
 EVENT_LABELS_VI = {
     "case_opened": "Mở hồ sơ vụ việc", "case_closed": "Đóng hồ sơ", "member_added": "Thêm cán bộ",
     "requested": "Yêu cầu trích xuất", "acquired": "Đã lấy dữ liệu từ camera", "verified": "Đã kiểm tra mã băm",
-    "archived": "Đã lưu trữ (khóa)", "acquisition_failed": "Trích xuất thất bại", "viewed": "Xem",
+    "archived": "Đã lưu trữ (khóa)", "acquisition_failed": "Trích xuất thất bại",
+    "attempt_aborted": "Lần trích xuất bị gián đoạn", "viewed": "Xem",
     "streamed": "Phát trực tuyến", "downloaded": "Tải xuống", "link_issued": "Cấp liên kết tạm thời",
     "package_exported": "Xuất gói chứng cứ", "hold_placed": "Đặt giữ pháp lý", "hold_released": "Bỏ giữ pháp lý",
     "retention_changed": "Đổi thời hạn lưu", "metadata_edited": "Sửa thông tin", "integrity_checked": "Kiểm tra toàn vẹn",

@@ -18,10 +18,12 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, joinedload
 
+from camera_ops import faults
 from camera_ops.custody.ledger import Actor, EventType, append
 from camera_ops.errors import (
     CameraAuthFailed,
@@ -107,9 +109,15 @@ def run_claim(engine: Engine, store: ClipStore, settings: Settings, claim: jobs.
         job = _load(session, settings, claim.clip_id)
         clip = session.get(Clip, claim.clip_id)
         assert clip is not None
+        if claim.aborted_by is not None:  # the previous attempt's worker died mid-job: on the trail
+            append(session, EventType.attempt_aborted, actor, case_id=clip.case_id, clip_id=clip.id,
+                   details={"attempt": claim.aborted_attempt, "worker": claim.aborted_by,
+                            "status": clip.status.value})
         if clip.status in (ClipStatus.archived, ClipStatus.partial):  # finished before a crash
             jobs.finish(session, claim)
             return Outcome(clip.id, clip.status)
+        if claim.exhausted:
+            return _give_up_exhausted(session, settings, claim, clip, actor)
         clip.status, clip.status_reason = ClipStatus.acquiring, None
     keeper = _LeaseKeeper(engine, claim, settings.worker_lease_s)
     keeper.start()
@@ -121,6 +129,19 @@ def run_claim(engine: Engine, store: ClipStore, settings: Settings, claim: jobs.
     finally:
         keeper.stopped.set()
         keeper.join()
+
+
+def _give_up_exhausted(session: Session, settings: Settings, claim: jobs.Claim, clip: Clip, actor: Actor) -> Outcome:
+    """Every allowed attempt was used (the last ones died mid-job): failed, never a 6th try."""
+    reason = f"gave up after {claim.aborted_attempt} attempts (the last was cut short: worker {claim.aborted_by} died)"
+    jobs.give_up(session, claim, reason)
+    clip.status, clip.status_reason = ClipStatus.failed, reason
+    append(session, EventType.acquisition_failed, actor, case_id=clip.case_id, clip_id=clip.id,
+           details={"reason": reason, "error": "attempts_exhausted", "attempts": claim.aborted_attempt})
+    spool, facts_path = spool_paths(settings, clip.id)
+    spool.unlink(missing_ok=True)
+    facts_path.unlink(missing_ok=True)
+    return Outcome(clip.id, clip.status, reason)
 
 
 def _run(engine: Engine, store: ClipStore, settings: Settings, claim: jobs.Claim, job: _Job, actor: Actor) -> Outcome:
@@ -135,6 +156,16 @@ def _run(engine: Engine, store: ClipStore, settings: Settings, claim: jobs.Claim
         raise
     except CameraOpsError as exc:
         return _failed(engine, settings, claim, job, actor, exc, spool, facts_path)
+    except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen fault: an attempt that counts, not a crash loop
+        log.exception("clip %s: attempt %s broke", job.clip_id, claim.attempt)
+        return _failed(engine, settings, claim, job, actor, UnexpectedFailure(f"{type(exc).__name__}: {exc}"),
+                       spool, facts_path)
+
+
+class UnexpectedFailure(StorageUnavailable):
+    """An exception the pipeline does not name: retried like a transient fault, within the limit."""
+
+    code = "archive_attempt_broke"
 
 
 def _load(session: Session, settings: Settings, clip_id: int) -> _Job:
@@ -164,13 +195,16 @@ def _acquire_and_store(
     existing = store.stat(job.key)
     acquired = _spooled(facts_path, spool)
     if existing is not None:
-        # A crashed attempt stored it already: adopt it if its bytes match what it says it is.
+        # A crashed attempt stored it already: adopt it if its bytes match what it says it is
+        # (the caller re-hashes it from the store before anything is recorded).
         if acquired is None:
             raise IntegrityError(f"object {job.key} exists but its acquisition facts are lost; check it by hand")
+        _complete(engine, store, settings, job, job.key, "video/mp4", acquired, existing.lock)
         return acquired, existing.version_id
     if acquired is None:
         acquired = asyncio.run(acquire(job.target, job.method, job.start, job.end, spool))
         _write_json(facts_path, acquired.to_dict())
+    faults.reached("after_spool")
     with session_scope(engine) as session:
         clip = session.get(Clip, job.clip_id)
         assert clip is not None
@@ -180,9 +214,37 @@ def _acquire_and_store(
         assert clip is not None
         metadata = object_metadata(clip, clip.camera, acquired)
     with spool.open("rb") as source:
-        stored = store.put(job.key, source, length=acquired.size, content_type="video/mp4", metadata=metadata,
-                           lock=_lock(settings, job.legal_hold))
+        stored = store.put(job.key, _Reading(source), length=acquired.size, content_type="video/mp4",
+                           metadata=metadata, lock=_lock(settings, job.legal_hold))
+    faults.reached("after_sidecar")
     return acquired, stored.version_id
+
+
+class _Reading:
+    """The spool file as the store reads it; marks the ``during_upload`` crash point."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self.source, self.reads = source, 0
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        if self.reads == 2:
+            faults.reached("during_upload")
+        return self.source.read(size)
+
+
+def _complete(engine: Engine, store: ClipStore, settings: Settings, job: _Job, key: str, content_type: str,
+              acquired: Acquired, lock: dict[str, str]) -> None:
+    """An object a crashed put left without its sidecar (local store): write the sidecar now."""
+    repair = getattr(store, "repair_sidecar", None)
+    if lock or repair is None:
+        return
+    with session_scope(engine) as session:
+        clip = session.get(Clip, job.clip_id, options=[joinedload(Clip.camera)])
+        assert clip is not None
+        metadata = object_metadata(clip, clip.camera, acquired) if key == job.key else {"clip-id": str(job.clip_id)}
+    if repair(key, content_type=content_type, metadata=metadata, lock=_lock(settings, job.legal_hold)):
+        log.warning("clip %s: %s had no sidecar (a put was cut short); written now", job.clip_id, key)
 
 
 def _spooled(facts_path: Path, spool: Path) -> Acquired | None:
@@ -219,7 +281,10 @@ def _finish(
     if found is None:
         found = store.put(job.manifest_key, io.BytesIO(body), length=len(body), content_type="application/json",
                           metadata={"clip-id": str(job.clip_id)}, lock=lock)
+    else:
+        _complete(engine, store, settings, job, job.manifest_key, "application/json", acquired, found.lock)
     manifest_digest = rehash(store, job.manifest_key, found.version_id)
+    faults.reached("before_final")
     with session_scope(engine) as session:
         jobs.finish(session, claim)
         clip = session.get(Clip, job.clip_id)

@@ -29,6 +29,9 @@ class Claim:
     clip_id: int
     attempt: int
     owner: str
+    aborted_by: str | None = None  # the worker whose lease ran out mid-job (it died), if any
+    aborted_attempt: int | None = None
+    exhausted: bool = False  # that was the last allowed attempt: close the job, do not run it
 
 
 def backoff_s(attempt: int, *, base_s: float, cap_s: float) -> float:
@@ -36,8 +39,13 @@ def backoff_s(attempt: int, *, base_s: float, cap_s: float) -> float:
     return min(cap_s, base_s * 2 ** max(0, attempt - 1))
 
 
-def claim_next(session: Session, *, owner: str, lease_s: float, now: datetime | None = None) -> Claim | None:
-    """Lease the next due job (commits nothing: the caller's transaction does)."""
+def claim_next(session: Session, *, owner: str, lease_s: float, now: datetime | None = None,
+               max_attempts: int | None = None) -> Claim | None:
+    """Lease the next due job (commits nothing: the caller's transaction does).
+
+    A job still ``running`` with an expired lease was cut short (its worker died): the claim says
+    so (``aborted_by``), and if that was attempt ``max_attempts`` it is ``exhausted`` — claimed
+    only to be closed, its attempt count unchanged."""
     now = now or utcnow()
     due = or_(
         and_(ArchiveJob.state == JobState.queued, ArchiveJob.not_before <= now),
@@ -48,11 +56,15 @@ def claim_next(session: Session, *, owner: str, lease_s: float, now: datetime | 
     job = session.scalars(query).first()
     if job is None:
         return None
+    aborted_by = job.lease_owner if job.state is JobState.running else None
+    aborted_attempt = job.attempts if aborted_by is not None else None
+    exhausted = aborted_by is not None and max_attempts is not None and job.attempts >= max_attempts
     job.state, job.lease_owner = JobState.running, owner
     job.lease_until = now + timedelta(seconds=lease_s)
-    job.attempts += 1
+    if not exhausted:
+        job.attempts += 1
     session.flush()
-    return Claim(job.id, job.clip_id, job.attempts, owner)
+    return Claim(job.id, job.clip_id, job.attempts, owner, aborted_by, aborted_attempt, exhausted)
 
 
 def renew_lease(session: Session, claim: Claim, *, lease_s: float) -> None:

@@ -40,7 +40,8 @@ class Worker:
     def run_once(self) -> Outcome | None:
         """Claim and run one due job; None when nothing is due."""
         with session_scope(self.engine) as session:
-            claim = jobs.claim_next(session, owner=self.name, lease_s=self.settings.worker_lease_s)
+            claim = jobs.claim_next(session, owner=self.name, lease_s=self.settings.worker_lease_s,
+                                    max_attempts=self.settings.archive_max_attempts)
         if claim is None:
             return None
         log.info("job %s (clip %s), attempt %s", claim.job_id, claim.clip_id, claim.attempt)

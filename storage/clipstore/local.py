@@ -14,8 +14,9 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from camera_ops import faults
 from camera_ops.errors import Conflict, NotFound, StorageUnavailable, ValidationFailed
 from storage.clipstore.base import READ_CHUNK_BYTES, ObjectLock, StoredObject, check_metadata
 
@@ -46,11 +47,24 @@ class LocalClipStore:
         return self._path(key)
 
     def stat(self, key: str, version_id: str | None = None) -> StoredObject | None:
+        """The object; a missing, empty or unreadable sidecar (a put killed between linking the
+        file and writing it) gives empty metadata and lock: the object is there, its sidecar is
+        not, and :meth:`repair_sidecar` completes it."""
         path = self._path(key)
         if not path.exists():
             return None
-        side = json.loads(path.with_name(path.name + SIDECAR_SUFFIX).read_text("utf-8"))
+        side = _read_sidecar(path)
         return StoredObject(key, path.stat().st_size, None, side.get("metadata", {}), side.get("lock", {}))
+
+    def repair_sidecar(self, key: str, *, content_type: str, metadata: dict[str, str], lock: ObjectLock | None) -> bool:
+        """Write the sidecar of an object whose put was cut short; False when it was complete."""
+        path = self._path(key)
+        if not path.exists() or _read_sidecar(path).get("lock"):
+            return False
+        self._write_sidecar(path, {"content_type": content_type, "metadata": {k.lower(): v for k, v in
+                                                                             check_metadata(metadata).items()},
+                                   "lock": _lock_dict(lock)})
+        return True
 
     def put(
         self, key: str, source: BinaryIO, *, length: int | None, content_type: str,
@@ -86,15 +100,25 @@ class LocalClipStore:
                 raise Conflict(f"object {path.name} already exists; clips are never overwritten") from exc
         finally:
             os.unlink(tmp)
+        faults.reached("after_object")
         return size
 
     @staticmethod
     def _write_sidecar(path: Path, sidecar: dict[str, object]) -> None:
+        """Atomically (temporary file + rename): a crash leaves the old sidecar or the new one, never
+        a half-written (or 0-byte) one."""
         side = path.with_name(path.name + SIDECAR_SUFFIX)
-        if side.exists():
-            os.chmod(side, stat.S_IRUSR | stat.S_IWUSR)
-        side.write_text(json.dumps(sidecar, sort_keys=True), "utf-8")
-        os.chmod(side, READ_ONLY)
+        fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(sidecar, sort_keys=True))
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, READ_ONLY)
+            os.replace(tmp, side)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def read(
         self, key: str, *, version_id: str | None = None, offset: int = 0, length: int | None = None
@@ -111,7 +135,7 @@ class LocalClipStore:
         found = self.stat(key)
         if found is None:
             raise NotFound(f"object {key} is not in the clip store")
-        side = json.loads(path.with_name(path.name + SIDECAR_SUFFIX).read_text("utf-8"))
+        side = _read_sidecar(path)
         side.setdefault("lock", {})["legal_hold"] = "ON" if on else "OFF"
         self._write_sidecar(path, side)
 
@@ -129,6 +153,14 @@ class LocalClipStore:
 
     def presigned_url(self, key: str, version_id: str | None, expires_s: int) -> str | None:
         return None
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    try:
+        side = json.loads(path.with_name(path.name + SIDECAR_SUFFIX).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):  # never written, or cut short (0 bytes) by a crash
+        return {}
+    return side if isinstance(side, dict) else {}
 
 
 def _chunks(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
