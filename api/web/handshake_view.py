@@ -79,6 +79,8 @@ def describe(handshake: dict[str, Any] | None, error: CameraOpsError | None, *, 
         failed_step, fix = FAILED_AT[error.code]
         if error.details.get("speaks") == "rtsp":
             fix = "add.fix.rtsp_port_onvif"
+        elif error.code == "camera_timeout" and error.field == "port":  # listens, but not ONVIF
+            failed_step, fix = "onvif", "add.fix.port"
         index = STEPS.index(failed_step)
         reached = [StepLine(s, "found") for s in STEPS[:index]]
         return reached + [StepLine(failed_step, "failed", error.message, fix)] + [

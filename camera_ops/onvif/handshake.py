@@ -42,13 +42,21 @@ from camera_ops.errors import (
     NotOnvif,
 )
 from camera_ops.netpolicy import resolve_camera_address
-from camera_ops.onvif.rawsoap import get_system_date_and_time
+from camera_ops.onvif.rawsoap import (
+    PROTOCOL_SNIFF_BYTES,
+    WSSE_CLOCK_WINDOW_S,
+    CameraTime,
+    get_system_date_and_time,
+    rtsp_port_error,
+)
 from camera_ops.registry.reach import Reach, rewrite_uri
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 10.0  # per camera call; the library's own default is 90 s
 CLOCK_WARNING_S = 300.0  # camera clock further off than this: warn (never set the camera's clock)
+RTSP_SNIFF_AFTER_S = 1.0  # a device service answers GetSystemDateAndTime in well under a second
+RTSP_SNIFF_TIMEOUT_S = 2.0  # an RTSP server answers OPTIONS at once
 SEARCH_WAIT = "PT2S"  # GetRecordingSearchResults may block up to this long
 SEARCH_KEEPALIVE = "PT10S"
 SEARCH_MAX_RESULTS = 32
@@ -152,11 +160,13 @@ def _camera_error(exc: BaseException, step: str, *, device_service: bool) -> Cam
         return CameraTimeout(f"camera did not answer {step} in time", field="port")
     if isinstance(exc, zeep.exceptions.Fault):
         if is_auth_error(exc):
-            return CameraAuthFailed("camera refused the username/password", field="password")
+            return CameraAuthFailed("camera refused the username/password (WS-Security, SOAP fault)",
+                                    field="password", details={"auth": "wsse"})
         return CameraProtocolError(f"camera answered {step} with a SOAP fault ({exc.code or 'no code'})")
     if isinstance(exc, zeep.exceptions.TransportError):
         if exc.status_code == 401:
-            return CameraAuthFailed("camera refused the username/password", field="password")
+            return CameraAuthFailed("camera refused the username/password (HTTP 401)", field="password",
+                                    details={"auth": "http"})
         if device_service:
             return NotOnvif(f"port answers HTTP {exc.status_code} to {step}, not ONVIF", field="port")
         return CameraProtocolError(f"camera answered {step} with HTTP {exc.status_code}")
@@ -365,6 +375,54 @@ async def _allowed_xaddrs(xaddrs: dict[str, str], warnings: list[str]) -> dict[s
     return kept
 
 
+async def speaks_rtsp(host: str, port: int, *, timeout_s: float) -> bool:
+    """Does ``host:port`` answer an RTSP OPTIONS? (A silent port given as the ONVIF port.)"""
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(f"OPTIONS rtsp://{host}:{port}/ RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode())
+            return (await reader.readexactly(PROTOCOL_SNIFF_BYTES)) == b"RTSP/"
+    except (TimeoutError, OSError, asyncio.IncompleteReadError):
+        return False
+    finally:
+        if writer is not None:
+            writer.transport.abort()
+
+
+async def camera_clock(host: str, port: int, username: str, password: str, *, timeout_s: float) -> CameraTime:
+    """``GetSystemDateAndTime``; when the port stays silent past ``RTSP_SNIFF_AFTER_S``, ask it in
+    RTSP meanwhile: an RTSP port typed as the ONVIF port is named at once, not at the deadline."""
+    clock = asyncio.ensure_future(get_system_date_and_time(host, port, username=username, password=password,
+                                                           timeout_s=timeout_s))
+    sniff: asyncio.Future[bool] | None = None
+    try:
+        done, _ = await asyncio.wait({clock}, timeout=RTSP_SNIFF_AFTER_S)
+        if not done:
+            sniff = asyncio.ensure_future(speaks_rtsp(host, port, timeout_s=RTSP_SNIFF_TIMEOUT_S))
+            done, _ = await asyncio.wait({clock, sniff}, return_when=asyncio.FIRST_COMPLETED)
+            if clock not in done and sniff.result():
+                raise rtsp_port_error(host, port)
+        return await clock
+    finally:
+        for task in (clock, sniff):
+            if task is not None and not task.done():
+                task.cancel()
+                with suppress(asyncio.CancelledError, CameraError):
+                    await task
+
+
+def clock_warnings(clock: CameraTime) -> list[str]:
+    warnings = []
+    if abs(clock.clock_offset_s) > CLOCK_WARNING_S:
+        warnings.append(f"camera clock is {clock.clock_offset_s:+.0f} s off true time; fix it on the camera (NTP)")
+    signed = clock.signed_on_camera_clock_s
+    if signed is not None and abs(signed) > WSSE_CLOCK_WINDOW_S:
+        warnings.append(f"the camera checks WS-Security signatures against its own clock ({signed:+.0f} s off): "
+                        "we signed on the camera's time; set its clock (NTP) or it may refuse other clients")
+    return warnings
+
+
 async def handshake(
     host: str, port: int, username: str, password: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
     allow_plaintext: bool = False,
@@ -375,10 +433,8 @@ async def handshake(
     camera refuses the digest? Only when the person asking typed this password for this host, or
     the camera was registered needing it (``Camera.plaintext_auth``)."""
     host = await resolve_camera_address(host, port)
-    clock = await get_system_date_and_time(host, port, username=username, password=password, timeout_s=timeout_s)
-    warnings: list[str] = []
-    if abs(clock.clock_offset_s) > CLOCK_WARNING_S:
-        warnings.append(f"camera clock is {clock.clock_offset_s:+.0f} s off true time; fix it on the camera (NTP)")
+    clock = await camera_clock(host, port, username, password, timeout_s=timeout_s)
+    warnings = clock_warnings(clock)
     camera = ONVIFCamera(host, port, username, password, encrypt=True, no_cache=True, adjust_time=False)
     camera.dt_diff = timedelta(seconds=clock.clock_offset_s)  # WS-Security Created on the camera's clock
     state = _Handshake(camera, timeout_s, allow_plaintext=allow_plaintext)

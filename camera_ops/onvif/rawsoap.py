@@ -56,6 +56,17 @@ _ENVELOPE_TAGS = (f"{{{NS_SOAP12}}}Envelope", f"{{{NS_SOAP11}}}Envelope")
 
 
 
+ONVIF_PORTS_TO_TRY = (80, 8000, 8080, 2020, 8899)  # where cameras usually serve ONVIF
+PROTOCOL_SNIFF_BYTES = 5  # "HTTP/" or "RTSP/": enough to know what the port speaks
+WSSE_CLOCK_WINDOW_S = 5.0  # cameras refuse a Created further off than a few seconds
+
+
+def rtsp_port_error(host: str, port: int) -> NotOnvif:
+    ports = ", ".join(str(p) for p in ONVIF_PORTS_TO_TRY)
+    return NotOnvif(f"{host}:{port} is an RTSP (video) port, not ONVIF; ONVIF is usually on port {ports}",
+                    field="port", details={"speaks": "rtsp", "try_ports": list(ONVIF_PORTS_TO_TRY)})
+
+
 class SoapAuthRequired(CameraAuthFailed):
     """The camera answered GetSystemDateAndTime with an authentication fault (or HTTP 401)."""
 
@@ -66,6 +77,7 @@ class CameraTime:
     clock_offset_s: float  # camera UTC − our UTC at the middle of the exchange (±1 s resolution)
     rtt_s: float
     auth: str | None  # None (answered without auth) | "http-digest" | "http-basic" | "wsse-digest"
+    signed_on_camera_clock_s: float | None = None  # WS-Security signed with this offset read from the camera
 
 
 def build_wsse_header(username: str, password: str, created_utc: datetime, nonce: bytes) -> str:
@@ -131,6 +143,8 @@ def _dechunk(data: bytes) -> bytes:
 
 
 def parse_http_response(data: bytes) -> HttpResponse:
+    if data.startswith(b"RTSP/"):
+        raise NotOnvif("the port answers RTSP, not HTTP", field="port", details={"speaks": "rtsp"})
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep or not head.startswith(b"HTTP/"):
         raise NotOnvif("the port does not answer HTTP", field="port")
@@ -179,6 +193,9 @@ class _Exchange(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._data += data
+        if len(self._data) >= PROTOCOL_SNIFF_BYTES and not self._data.startswith(b"HTTP/"):
+            self._finish(bytes(self._data))  # not HTTP (RTSP, a banner, binary): say so now, not at the deadline
+            return
         if len(self._data) > MAX_RESPONSE_BYTES:
             self._finish(CameraProtocolError("ONVIF answer too large"))
             return
@@ -205,8 +222,9 @@ class _Exchange(asyncio.Protocol):
             self._transport.close()
 
 
-async def _exchange(host: str, port: int, request: bytes) -> tuple[bytes, float, float]:
-    """Returns (raw response, wall-clock send time, RTT). Caller holds the deadline."""
+async def _exchange(host: str, port: int, request: bytes, connected: list[bool] | None = None) -> tuple[bytes, float, float]:
+    """Returns (raw response, wall-clock send time, RTT). Caller holds the deadline; ``connected``
+    gets True appended once the TCP connection stands (a later timeout is then the port's)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[bytes] = loop.create_future()
     address = await resolve_camera_address(host, port)  # outside the camera networks: refused, nothing sent
@@ -216,6 +234,8 @@ async def _exchange(host: str, port: int, request: bytes) -> tuple[bytes, float,
         raise
     except UNREACHABLE_OS_ERRORS as exc:
         raise CameraUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}", field="host") from exc
+    if connected is not None:
+        connected.append(True)
     sent_wall, started = time.time(), time.perf_counter()
     try:
         raw = await done
@@ -334,26 +354,59 @@ async def get_system_date_and_time(
     camera's clock, which cameras check within a few seconds. Without one (registration), the
     HTTP ``Date`` of the camera's refusal is used when it sent one.
     """
+    connected: list[bool] = []
+    signed_offset: float | None = None
     try:
         async with asyncio.timeout(timeout_s):
-            raw, sent, rtt = await _exchange(host, port, plain_request(host, port, path))
-            response = parse_http_response(raw)
+            raw, sent, rtt = await _exchange(host, port, plain_request(host, port, path), connected)
+            try:
+                response = parse_http_response(raw)
+            except NotOnvif as exc:
+                raise (rtsp_port_error(host, port) if exc.details.get("speaks") == "rtsp" else exc) from exc
             auth: str | None = None
             try:
                 camera_utc = parse_system_date_and_time(response)
             except SoapAuthRequired:
                 if not username:
                     raise
-                request, auth = _authenticated_request(host, port, path, response, username, password or "", clock_offset_s)
-                raw, sent, rtt = await _exchange(host, port, request)
-                try:
-                    camera_utc = parse_system_date_and_time(parse_http_response(raw))
-                except SoapAuthRequired as exc:
-                    raise CameraAuthFailed("camera refused the username/password", field="password") from exc
+                camera_utc, sent, rtt, auth, signed_offset = await _with_credentials(
+                    host, port, path, response, username, password or "", clock_offset_s)
     except TimeoutError as exc:
+        if connected:  # something listens there, but does not answer ONVIF: the port, not the host
+            raise CameraTimeout(f"{host}:{port} accepts connections but gave no ONVIF answer within {timeout_s:g} s",
+                                field="port", details={"connected": True}) from exc
         raise CameraTimeout(f"{host}:{port} did not answer within {timeout_s:g} s", field="host") from exc
     ours = datetime.fromtimestamp(sent + rtt / 2, timezone.utc)
-    return CameraTime(camera_utc, (camera_utc - ours).total_seconds(), rtt, auth)
+    return CameraTime(camera_utc, (camera_utc - ours).total_seconds(), rtt, auth, signed_offset)
+
+
+async def _with_credentials(
+    host: str, port: int, path: str, refusal: HttpResponse, username: str, password: str, clock_offset_s: float
+) -> tuple[datetime, float, float, str, float | None]:
+    """The authenticated retry. HTTP 401 → HTTP digest/basic (no clock involved); a SOAP auth fault →
+    WS-Security signed on the camera's clock. When the camera refuses that signature and its own
+    ``Date`` shows our guess of its clock was far off, sign once more on the camera's time."""
+    request, auth, signed = _authenticated_request(host, port, path, refusal, username, password, clock_offset_s)
+    raw, sent, rtt = await _exchange(host, port, request)
+    answer = parse_http_response(raw)
+    try:
+        return parse_system_date_and_time(answer), sent, rtt, auth, signed
+    except SoapAuthRequired as exc:
+        camera_date = _http_date(answer.header("Date"))
+        if auth == "wsse-digest" and camera_date is not None:
+            offset = (camera_date - datetime.now(timezone.utc)).total_seconds()
+            if signed is None or abs(offset - signed) > WSSE_CLOCK_WINDOW_S:
+                header = build_wsse_header(username, password, datetime.now(timezone.utc) + timedelta(seconds=offset),
+                                           os.urandom(WSSE_NONCE_BYTES))
+                raw, sent, rtt = await _exchange(host, port, build_request(host, port, path, header_xml=header))
+                try:
+                    return parse_system_date_and_time(parse_http_response(raw)), sent, rtt, auth, offset
+                except SoapAuthRequired:
+                    pass
+        how = "HTTP digest/basic (HTTP 401)" if auth.startswith("http") else \
+            "WS-Security digest (SOAP fault), signed on the camera's clock"
+        raise CameraAuthFailed(f"camera refused the username/password ({how})", field="password",
+                               details={"auth": auth}) from exc
 
 
 def _http_date(value: str | None) -> datetime | None:
@@ -369,15 +422,16 @@ def _http_date(value: str | None) -> datetime | None:
 
 def _authenticated_request(
     host: str, port: int, path: str, challenge: HttpResponse, username: str, password: str, clock_offset_s: float
-) -> tuple[bytes, str]:
+) -> tuple[bytes, str, float | None]:
+    """(request, scheme, offset the WS-Security Created was signed with when read from the camera)."""
     if challenge.status == 401:
         authorizer = choose_authorizer(challenge.header_all("WWW-Authenticate"), username, password)
         if authorizer is not None:
             scheme = "http-basic" if authorizer.__class__.__name__ == "BasicAuth" else "http-digest"
-            return build_request(host, port, path, authorization=authorizer.authorization("POST", path)), scheme
-    offset = clock_offset_s
+            return build_request(host, port, path, authorization=authorizer.authorization("POST", path)), scheme, None
+    offset, from_camera = clock_offset_s, None
     if not offset and (camera_date := _http_date(challenge.header("Date"))) is not None:
-        offset = (camera_date - datetime.now(timezone.utc)).total_seconds()  # best clock we have
+        offset = from_camera = (camera_date - datetime.now(timezone.utc)).total_seconds()  # best clock we have
     created = datetime.now(timezone.utc) + timedelta(seconds=offset)
     header = build_wsse_header(username, password, created, os.urandom(WSSE_NONCE_BYTES))
-    return build_request(host, port, path, header_xml=header), "wsse-digest"
+    return build_request(host, port, path, header_xml=header), "wsse-digest", from_camera

@@ -28,6 +28,8 @@ class Faults:
     replay_unsupported: bool = False  # RTSP 551 on replay / playback
     recording_gap: tuple[datetime, datetime] | None = None  # (start, end) in camera time: no footage
     flapping: tuple[float, float] | None = None  # (up seconds, down seconds), repeating
+    time_needs_auth: bool = False  # GetSystemDateAndTime demands WS-Security (SOAP fault, no HTTP challenge)
+    silent_to_http: bool = False  # the RTSP port says nothing to an HTTP request (waits for more, as many do)
     mjpeg_only: bool = False  # the streams are Motion JPEG (old or misconfigured cameras): no H.264/H.265
     # --- picture ------------------------------------------------------------------------------
     black: bool = False

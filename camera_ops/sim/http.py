@@ -27,7 +27,7 @@ async def serve_http(camera: SimCamera, reader: asyncio.StreamReader, writer: as
             await asyncio.sleep(faults.latency_s)
         status, headers, body = route_http(camera, request)
         close = request.header("connection").lower() == "close" or request.version == "HTTP/1.0"
-        headers = [("Server", camera.personality.server_header), ("Date", http_date()), *headers]
+        headers = [("Server", camera.personality.server_header), ("Date", http_date(camera.now())), *headers]
         if close:
             headers.append(("Connection", "close"))
         writer.write(response_bytes("HTTP/1.1", status, REASONS.get(status, "Error"), headers, body))

@@ -91,8 +91,8 @@ def handle_soap(camera: SimCamera, path: str, body: bytes, authorization: str | 
         return SoapReply(400, fault("Sender", "ter:InvalidArgs", "No SOAP body"))
     op_el = body_el[0]
     operation = etree.QName(op_el).localname
-    if operation not in PRE_AUTH:
-        verdict = _authenticate(camera, doc, authorization)
+    if operation not in PRE_AUTH or (operation == "GetSystemDateAndTime" and camera.faults.time_needs_auth):
+        verdict = _authenticate(camera, doc, authorization, soap_only=operation == "GetSystemDateAndTime")
         if verdict is not None:
             return verdict
     handler = HANDLERS.get((service, operation))
@@ -111,11 +111,13 @@ class _InvalidArgs(Exception):
 # --- authentication ------------------------------------------------------------------------------
 
 
-def _authenticate(camera: SimCamera, doc: etree._Element, authorization: str | None) -> SoapReply | None:
-    """None when the request may proceed, else the fault to send."""
+def _authenticate(camera: SimCamera, doc: etree._Element, authorization: str | None, *,
+                  soap_only: bool = False) -> SoapReply | None:
+    """None when the request may proceed, else the fault to send (``soap_only``: a SOAP fault,
+    never an HTTP challenge, as cheap cameras answer GetSystemDateAndTime)."""
     token = doc.find(".//{*}Security/{*}UsernameToken")
-    if token is not None:
-        return None if _wsse_ok(camera, token) else not_authorized(camera, status=400)
+    if token is not None or soap_only:
+        return None if token is not None and _wsse_ok(camera, token) else not_authorized(camera, status=400)
     if authorization:
         result = check_digest(authorization, method="POST", realm=camera.realm,
                               username=camera.spec.username, password=camera.password)

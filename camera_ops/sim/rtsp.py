@@ -146,7 +146,7 @@ class RtspConnection:
             await asyncio.sleep(faults.latency_s)
         status, headers, body = await self._dispatch(request)
         headers = [("CSeq", request.header("cseq", "0")), ("Server", self.camera.personality.server_header),
-                   ("Date", http_date()), *headers]
+                   ("Date", http_date(self.camera.now())), *headers]
         self.writer.write(response_bytes("RTSP/1.0", status, REASONS.get(status, "Error"), headers, body))
         await self.writer.drain()
         if request.method == "PLAY" and status == 200:

@@ -35,6 +35,9 @@ async def handle_connection(
         protocol = "rtsp" if request.is_rtsp else "http"
         if protocol not in accepts:
             (port_protocol,) = accepts
+            if port_protocol == "rtsp" and camera.faults.silent_to_http:
+                await swallow(reader)  # waits for an RTSP request that never comes
+                return
             writer.write(WRONG_PROTOCOL_REPLY[port_protocol])
             await writer.drain()
             return

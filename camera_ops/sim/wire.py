@@ -91,8 +91,9 @@ async def swallow(reader: asyncio.StreamReader) -> None:
         pass
 
 
-def http_date() -> str:
-    return formatdate(usegmt=True)
+def http_date(at: float | None = None) -> str:
+    """An HTTP/RTSP ``Date`` value; cameras send their own clock (``at``, epoch seconds)."""
+    return formatdate(at, usegmt=True)
 
 
 def response_bytes(version: str, status: int, reason: str, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
