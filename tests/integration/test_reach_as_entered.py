@@ -110,11 +110,11 @@ def test_vendor_playback_and_rtsp_only_streams_follow_the_entered_ports(session,
         assert outcome.camera.main_stream_uri == f"rtsp://{outside}:{plain_rtsp.port}/live/main"
         # every URI can be set by hand (kept across handshakes), never towards another host
         camera = camera_service.update_camera(session, settings, outcome.camera, {
-            "sub_stream_uri": f"rtsp://{outside}:{plain_rtsp.port}/live/sub"}, scope=None)
+            "sub_stream_uri": f"rtsp://{outside}:{plain_rtsp.port}/live/sub", "password": plain.password}, scope=None)
         assert camera.sub_stream_uri.endswith("/live/sub")
         with pytest.raises(Exception) as err:
-            camera_service.update_camera(session, settings, camera, {"snapshot_uri": "http://203.0.113.9/x.jpg"},
-                                         scope=None)
+            camera_service.update_camera(session, settings, camera, {"snapshot_uri": "http://203.0.113.9/x.jpg",
+                                                                     "password": plain.password}, scope=None)
         assert getattr(err.value, "field", None) == "snapshot_uri"
 
 
