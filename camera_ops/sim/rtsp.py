@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 from camera_ops.sim.camera import REPLAY_PATH, SimCamera
 from camera_ops.sim.replay import Plan, live_plan, stream_plan, window_plan
@@ -76,22 +77,24 @@ def route(camera: SimCamera, url: str) -> Source | None:
     vendor = camera.spec.vendor
     try:
         if vendor == "hikvision" and path in ("/Streaming/tracks/101", "/Streaming/tracks/102"):
-            start = _parse_vendor_time(query.get("starttime"), "%Y%m%dT%H%M%SZ")
-            end = _parse_vendor_time(query.get("endtime"), "%Y%m%dT%H%M%SZ")
+            start = _parse_vendor_time(query.get("starttime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
+            end = _parse_vendor_time(query.get("endtime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
             return Source("playback", "main" if path.endswith("1") else "sub", start, end)
         if vendor == "dahua" and path == "/cam/playback" and query.get("channel", "1") == "1":
-            start = _parse_vendor_time(query.get("starttime"), "%Y_%m_%d_%H_%M_%S")
-            end = _parse_vendor_time(query.get("endtime"), "%Y_%m_%d_%H_%M_%S")
+            start = _parse_vendor_time(query.get("starttime"), "%Y_%m_%d_%H_%M_%S", camera.spec.playback_local_tz)
+            end = _parse_vendor_time(query.get("endtime"), "%Y_%m_%d_%H_%M_%S", camera.spec.playback_local_tz)
             return Source("playback", "sub" if query.get("subtype") == "1" else "main", start, end)
     except ValueError:
         return None
     return None
 
 
-def _parse_vendor_time(value: str | None, fmt: str) -> float | None:
+def _parse_vendor_time(value: str | None, fmt: str, local_tz: str | None = None) -> float | None:
+    """Camera epoch seconds from a playback URL time (UTC, or the camera's local time)."""
     if not value:
         return None
-    return datetime.strptime(value, fmt).replace(tzinfo=timezone.utc).timestamp()
+    zone = ZoneInfo(local_tz) if local_tz else timezone.utc
+    return datetime.strptime(value, fmt).replace(tzinfo=zone).timestamp()
 
 
 def parse_clock_range(value: str) -> tuple[float | None, float | None] | None:

@@ -130,6 +130,8 @@ class CameraSpec:
     fps: int = DEFAULT_FPS
     host: str | None = None  # None: the fleet allocates one
     auth: Literal["digest", "basic"] = "digest"  # RTSP and snapshot authentication scheme
+    oem_brand: str | None = None  # an OEM camera reporting another brand name (same firmware, same URLs)
+    playback_local_tz: str | None = None  # vendor playback URLs read as local time in this zone (not UTC)
     lan_address: str | None = None  # behind a router: every URI the camera reports names this address
     # (and its own ports 80/554), as a camera reached through a port-forward or VPN does
     faults: Faults = field(default_factory=Faults)
@@ -145,7 +147,8 @@ class CameraSpec:
 
     @property
     def personality(self) -> Personality:
-        return PERSONALITIES[self.vendor]
+        base = PERSONALITIES[self.vendor]
+        return dataclasses.replace(base, manufacturer=self.oem_brand) if self.oem_brand else base
 
     @property
     def has_profile_g(self) -> bool:
