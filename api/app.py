@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine
 
+from api.bounds import bound_integers, bounded_int_params
 from api.concurrency import ConcurrencyLimit, size_thread_pool
-from api.errors import install_error_handlers, lang_of_header
+from api.errors import COMMON_RESPONSES, install_error_handlers, lang_of_header
 from api.headers import SecurityHeadersMiddleware
 from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
@@ -61,12 +62,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine or engine_for(settings.resolved_database_url, settings.api_concurrency)
     install_error_handlers(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=COMMON_RESPONSES, dependencies=[Depends(bounded_int_params)])
     for module in (auth, users, areas, donors, dossiers, cameras, cases, clips, custody, health, reports):
         api.include_router(module.router)
     app.include_router(api)
     install_web(app)
     _install_docs(app)
+    _bound_openapi_integers(app)
     _install_health(app, settings)
     app.state.metrics = ApiMetrics(app.state.engine)
     # added innermost first: metrics (timing the wait for a slot too) → headers → request slots → body limits
@@ -117,3 +119,14 @@ def _install_docs(app: FastAPI) -> None:
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+
+def _bound_openapi_integers(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            bound_integers(build())  # FastAPI caches the document in app.openapi_schema
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +21,32 @@ from camera_ops.errors import CameraOpsError, NotAuthenticated, PasswordRequired
 from camera_ops.i18n import DEFAULT_LANG, Lang, parse_lang
 
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable code, e.g. camera_auth_failed, validation_failed, csrf_failed")
+    message: str
+    field: str | None = Field(default=None, description="the input field to fix, when one is to blame")
+    details: dict[str, Any] = {}
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+# Answers any API operation may give (declared once, on the API router, so the OpenAPI document
+# lists every status code an operation can return).
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "the request cannot be carried out as asked"},
+    401: {"model": ErrorOut, "description": "not logged in, or the login expired"},
+    403: {"model": ErrorOut, "description": "the role or area does not allow it, or the CSRF check failed"},
+    404: {"model": ErrorOut, "description": "no such thing, or outside the caller's areas"},
+    409: {"model": ErrorOut, "description": "conflicts with what exists (duplicate code, wrong state)"},
+    413: {"model": ErrorOut, "description": "the request body is over its size limit"},
+    422: {"model": ErrorOut, "description": "invalid input; `error.field` names the field to fix"},
+}
 
 
 def accept_lang(request: Request) -> Lang:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.bounds import in_db_range, out_of_range_message
+from camera_ops.i18n import t
 from camera_ops.registry.validation import control_char, control_char_message
 from storage.models import (
     AreaKind,
@@ -28,27 +30,60 @@ from storage.models import (
 T = TypeVar("T")
 
 
-def _texts(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
+def _items(value: Any) -> list[Any]:
+    """The value, or the members of a list/set/dict (keys and values), to check one by one."""
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [v for v in value if isinstance(v, str)]
+        return list(value)
     if isinstance(value, dict):
-        return [v for pair in value.items() for v in pair if isinstance(v, str)]
-    return []
+        return [v for pair in value.items() for v in pair]
+    return [value]
+
+
+# The longest text any input field takes unless it sets its own limit: a page of notes or review
+# findings is a few thousand characters; a 128 KiB field is an attack or an accident.
+MAX_TEXT_CHARS = 20_000
+
+
+def _input_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """OpenAPI of an input model: every text has a maximum length, and a field listed in
+    ``NOT_NULL`` may be left out but is never ``null``."""
+    for prop in schema.get("properties", {}).values():
+        for option in [prop, *prop.get("anyOf", [])]:
+            if option.get("type") == "string" and "maxLength" not in option and "format" not in option:
+                option["maxLength"] = MAX_TEXT_CHARS
+    for name in getattr(model, "NOT_NULL", ()):
+        prop = schema.get("properties", {}).get(name, {})
+        options = [o for o in prop.get("anyOf", []) if o.get("type") != "null"]
+        if "anyOf" in prop and len(options) == 1:
+            del prop["anyOf"]
+            prop.update(options[0])
+            prop.pop("default", None)
+        elif "anyOf" in prop:
+            prop["anyOf"] = options
 
 
 class In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_input_schema)
+    # Fields that may be omitted (left unchanged) but not sent as null: the column behind them is
+    # NOT NULL (an explicit null used to reach the database as an IntegrityError, a 500).
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
-        """Every text of every input refuses control characters, naming the field (issue 12,
-        finding 5: a NUL in a camera name broke the commune's XLSX report)."""
-        for text in _texts(value):
-            if (char := control_char(text)) is not None:
-                raise ValueError(control_char_message(info.field_name or "value", char))
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every text of every input refuses control characters (issue 12, finding 5: a NUL in a
+        camera name broke the commune's XLSX report) and every integer fits the database's integer columns
+        (finding 7), naming the field."""
+        field = info.field_name or "value"
+        if value is None and field in cls.NOT_NULL:
+            raise ValueError(t("api.not_null", "en", field=field))
+        for item in _items(value):
+            if isinstance(item, str) and (char := control_char(item)) is not None:
+                raise ValueError(control_char_message(field, char))
+            if isinstance(item, str) and len(item) > MAX_TEXT_CHARS:
+                raise ValueError(t("api.text_too_long", "en", field=field, limit=MAX_TEXT_CHARS))
+            if isinstance(item, int) and not in_db_range(item):
+                raise ValueError(out_of_range_message(field))
         return value
 
 
@@ -167,6 +202,7 @@ class DonorIn(In):
 
 
 class DonorPatch(In):
+    NOT_NULL = frozenset({"kind", "name"})
     kind: DonorKind | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
     contact_name: str | None = None
@@ -214,6 +250,7 @@ class ModelIn(In):
 
 
 class ModelPatch(In):
+    NOT_NULL = frozenset({"name", "decision_number", "decision_date", "managing_unit", "members"})
     name: str | None = None
     decision_number: str | None = None
     decision_date: date | None = None
@@ -294,6 +331,7 @@ class CameraIn(In):
 
 
 class CameraPatch(In):
+    NOT_NULL = frozenset({"name", "host", "onvif_port", "username", "password", "watches", "playback_clock"})
     name: str | None = Field(default=None, min_length=1, max_length=200)
     host: str | None = None
     onvif_port: int | None = None

@@ -572,6 +572,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Tệp CSV không đọc được: hãy lưu ở dạng UTF-8 (hoặc UTF-16 có BOM).",
         "The CSV file cannot be read: save it as UTF-8 (or UTF-16 with a BOM).",
     ),
+    "api.not_null": ("{field}: không được để null (bỏ trường này nếu không đổi).",
+                     "{field}: may not be null (leave the field out to keep it unchanged)."),
+    "api.text_too_long": ("{field}: dài quá {limit} ký tự.", "{field}: longer than {limit} characters."),
+    "api.int_range": (
+        "{field}: số nằm ngoài khoảng cho phép ({low} … {high}).",
+        "{field}: the number is outside the allowed range ({low} … {high}).",
+    ),
     "api.csv_malformed": ("Tệp CSV hỏng ở dòng {line}: {reason}", "The CSV file is malformed at line {line}: {reason}"),
 }
 
