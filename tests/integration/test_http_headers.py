@@ -4,6 +4,7 @@ forwarded headers believed only from configured proxies (through a real uvicorn 
 from __future__ import annotations
 
 import re
+import secrets
 
 import httpx
 import pytest
@@ -54,7 +55,7 @@ def test_hsts_in_production(engine, tmp_path):
     from camera_ops.settings import Settings
 
     settings = Settings(environment="production", data_dir=tmp_path, database_url="sqlite://", _env_file=None,
-                        secret_key="s" * 48, credentials_key=Fernet.generate_key().decode())  # type: ignore[call-arg]
+                        secret_key=secrets.token_urlsafe(48), credentials_key=Fernet.generate_key().decode())  # type: ignore[call-arg]
     with TestClient(create_app(settings, engine=engine)) as c:
         r = c.get("/healthz")
     assert r.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
