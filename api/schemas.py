@@ -421,6 +421,9 @@ class CameraDetailOut(CameraOut):
     profiles: list[Any] | None
     hardware_id: str | None
     replay_uri: str | None
+    recording_from: datetime | None = None  # recording reach, true UTC (from the camera)
+    recording_until: datetime | None = None
+    recording_checked_at: datetime | None = None
     playback_style: PlaybackStyle | None
     playback_clock: PlaybackClock
     playback_url_template: str | None

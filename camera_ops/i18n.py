@@ -35,6 +35,11 @@ def parse_lang(value: str | None) -> Lang | None:
 # key: (Vietnamese, English). Placeholders use str.format names.
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # recording reach (camera page)
+    "camera.recording_reach": ("Dữ liệu ghi trên camera", "Footage on the camera"),
+    "camera.recording_reach_value": ("từ {earliest} đến {latest}", "from {earliest} to {latest}"),
+    "camera.recording_checked": ("kiểm tra lúc {at}", "checked {at}"),
+    "camera.recording_reach_unknown": ("Camera không cho biết", "The camera does not tell"),
     # WS-Discovery (find cameras on a network)
     "discover.title": ("Tìm camera trên mạng", "Find cameras on the network"),
     "discover.intro": (

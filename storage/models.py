@@ -326,6 +326,10 @@ class Camera(Base):
         _enum(RecordingCapability, "recording_capability_override")
     )
     replay_uri: Mapped[str | None] = mapped_column(String(500))
+    # recording reach (true UTC): oldest and newest footage the camera holds, and when we asked it
+    recording_from: Mapped[datetime | None] = mapped_column()
+    recording_until: Mapped[datetime | None] = mapped_column()
+    recording_checked_at: Mapped[datetime | None] = mapped_column()
     playback_url_template: Mapped[str | None] = mapped_column(String(500))
     playback_style: Mapped[PlaybackStyle | None] = mapped_column(_enum(PlaybackStyle, "playback_style"))
     playback_clock: Mapped[PlaybackClock] = mapped_column(_enum(PlaybackClock, "playback_clock"),

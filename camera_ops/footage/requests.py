@@ -11,6 +11,13 @@ from sqlalchemy.orm import Session
 
 from camera_ops.custody.ledger import Actor, EventType, MIN_PURPOSE_CHARS, append
 from camera_ops.errors import Conflict, ValidationFailed
+from camera_ops.footage.reach import (
+    RecordingReach,
+    ReachVerdict,
+    check_window_reach,
+    overwrite_warning,
+    reach_of,
+)
 from camera_ops.registry.cameras import get_camera
 from camera_ops.settings import Settings
 from storage.models import Camera, RecordingCapability, User
@@ -30,6 +37,11 @@ MAX_CAMERAS_PER_REQUEST = 50  # a request covers a scene, not a province
 LIVE_MAX_LEAD = timedelta(hours=24)  # live capture may be booked up to a day ahead
 LIVE_START_SLACK = timedelta(seconds=5)  # "now" typed by a person is a few seconds old on arrival
 LIVE_WAKE_LEAD = timedelta(seconds=10)  # a worker claims a live job this long before it starts
+URGENT_QUEUE_JUMP = timedelta(days=365)  # ahead of any job queued normally (they are due "now" or later)
+
+
+def recording_reach(camera: Camera) -> RecordingReach | None:
+    return reach_of(camera.recording_from, camera.recording_until, camera.recording_checked_at)
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,7 @@ class Window:
 
 
 def check_window(
-    window: Window, *, now: datetime, live: bool, max_minutes: int, keeps_hours: float
+    window: Window, *, now: datetime, live: bool, max_minutes: int, keeps_hours: float | None
 ) -> None:
     """Raise ``ValidationFailed`` naming the field to fix; pure (``now`` is given)."""
     start, end = window.start, window.end
@@ -61,7 +73,7 @@ def check_window(
         return
     if end > now:
         raise ValidationFailed("the window ends in the future; only live capture can record ahead", field="end")
-    if start < now - timedelta(hours=keeps_hours):
+    if keeps_hours is not None and start < now - timedelta(hours=keeps_hours):
         raise ValidationFailed(f"cameras keep about {keeps_hours:g} hours of footage; this window is older",
                                field="start")
 
@@ -93,21 +105,31 @@ def create_request(
     ids = list(dict.fromkeys(camera_ids))  # one clip per camera, order kept
     if not ids or len(ids) > MAX_CAMERAS_PER_REQUEST:
         raise ValidationFailed(f"name 1 to {MAX_CAMERAS_PER_REQUEST} cameras", field="camera_ids")
-    check_window(window, now=now or utcnow(), live=live, max_minutes=settings.max_clip_minutes,
-                 keeps_hours=settings.camera_footage_hours)
+    now = now or utcnow()
     cameras = [get_camera(session, camera_id, scope=scope) for camera_id in ids]
+    reaches = [recording_reach(camera) for camera in cameras]
+    # cameras that told us their reach are judged by it; the general footage-hours rule is for the rest
+    keeps_hours = None if all(r is not None for r in reaches) else settings.camera_footage_hours
+    check_window(window, now=now, live=live, max_minutes=settings.max_clip_minutes, keeps_hours=keeps_hours)
     methods = [method_for(camera, live=live) for camera in cameras]
+    verdicts = [ReachVerdict(None) if live else check_window_reach(
+        window.start, window.end, reach, now=now, camera_code=camera.code, tz=settings.timezone)
+        for camera, reach in zip(cameras, reaches)]
     request = ClipRequest(case_id=case.id, requested_by_id=user.id, purpose=purpose.strip(),
                           start_at=window.start, end_at=window.end, live=live)
     session.add(request)
     session.flush()
     not_before = window.start - LIVE_WAKE_LEAD if live else utcnow()
-    for camera, method in zip(cameras, methods):
+    for camera, method, verdict in zip(cameras, methods, verdicts):
         clip = Clip(request_id=request.id, case_id=case.id, camera_id=camera.id, start_at=window.start,
                     end_at=window.end, method=method, status=ClipStatus.queued, legal_hold=case.legal_hold, gaps=[])
+        if verdict.overwritten_in is not None:
+            clip.status_reason = overwrite_warning(verdict.overwritten_in)
         session.add(clip)
         session.flush()
-        session.add(ArchiveJob(clip_id=clip.id, not_before=not_before))
+        # jobs are claimed by not_before: one about to be overwritten is due "long ago", so it goes first
+        due = not_before - URGENT_QUEUE_JUMP if verdict.urgent else not_before
+        session.add(ArchiveJob(clip_id=clip.id, not_before=due))
         append(session, EventType.requested, actor, case_id=case.id, clip_id=clip.id, purpose=request.purpose,
                details={"request": request.id, "camera": camera.code, "camera_mac": camera.mac,
                         "start": window.start.isoformat(), "end": window.end.isoformat(),

@@ -36,6 +36,7 @@ REASON_LABELS: dict[Reason, dict[Lang, str]] = {
     Reason.TURNED_AWAY: {"vi": "Lệch hướng", "en": "Turned away"},
     Reason.CLOCK_DRIFT: {"vi": "Sai giờ", "en": "Clock wrong"},
     Reason.NO_SNAPSHOT: {"vi": "Không lấy được ảnh", "en": "No snapshot"},
+    Reason.NOT_RECORDING: {"vi": "Không ghi hình (thẻ nhớ?)", "en": "Not recording (SD card?)"},
 }
 
 

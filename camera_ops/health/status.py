@@ -65,6 +65,7 @@ class ProbeOutcome:
     rtt_ms: float | None = None
     picture: Collection[PictureProblem | Reason] | None = None  # None: no snapshot assessed this time
     snapshot_failed: bool = False  # a snapshot was tried and could not be fetched or decoded
+    not_recording: bool = False  # the camera's newest recording is hours old (its reach, checked daily)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +133,12 @@ def decide(state: CameraHealthState | None, outcome: ProbeOutcome, *, policy: St
     if state.in_maintenance:
         status, reasons = Status.MAINTENANCE, ()
     elif failure is None:
-        reasons = ordered((*picture, *_clock_reasons(clock, policy)))
+        reasons = ordered((*picture, *_clock_reasons(clock, policy), *_recording_reasons(outcome)))
         status = Status.DEGRADED if reasons else Status.ONLINE
     elif failures >= policy.failures_to_offline:
         status, reasons = failure.status, failure.reasons
         if status is Status.DEGRADED:
-            reasons = ordered((*reasons, *picture, *_clock_reasons(clock, policy)))
+            reasons = ordered((*reasons, *picture, *_clock_reasons(clock, policy), *_recording_reasons(outcome)))
     else:  # unconfirmed: hold the status, look again soon
         status, reasons = state.status, state.reasons
         reprobe = policy.quick_reprobe_s
@@ -212,6 +213,10 @@ def _picture_verdict(state: CameraHealthState, o: ProbeOutcome) -> tuple[Reason,
     if o.snapshot_failed:
         return (Reason.NO_SNAPSHOT,)
     return state.last_picture
+
+
+def _recording_reasons(o: ProbeOutcome) -> tuple[Reason, ...]:
+    return (Reason.NOT_RECORDING,) if o.not_recording else ()
 
 
 def _clock_reasons(offset_s: float | None, policy: StatusPolicy) -> tuple[Reason, ...]:

@@ -37,6 +37,7 @@ class Reason(StrEnum):
     TURNED_AWAY = "turned_away"
     CLOCK_DRIFT = "clock_drift"
     NO_SNAPSHOT = "no_snapshot"
+    NOT_RECORDING = "not_recording"  # its newest recording is hours old (SD card missing, full, failed)
 
 
 class PictureProblem(StrEnum):
@@ -80,6 +81,7 @@ REASON_BIT: dict[Reason, int] = {
     Reason.TURNED_AWAY: 11,
     Reason.CLOCK_DRIFT: 12,
     Reason.NO_SNAPSHOT: 13,
+    Reason.NOT_RECORDING: 14,
 }
 
 _REASON_ORDER = {reason: i for i, reason in enumerate(Reason)}

@@ -402,6 +402,8 @@ class Monitor:
             facts = await probe_camera(runtime.target, timeout_s=self.settings.monitor_call_timeout_s,
                                        clock_offset_s=runtime.state.last_clock_offset_s, rtsp_link=runtime.rtsp_link)
             outcome = facts.outcome
+            if runtime.target.not_recording:
+                outcome = replace(outcome, not_recording=True)
             if self._snapshot_wanted(runtime, outcome):
                 outcome = await self._with_picture(runtime, outcome)
             if self.cameras.get(camera_id) is runtime:  # not retired or handed over meanwhile

@@ -14,6 +14,7 @@ import signal
 from camera_ops.alerts.detector import AlertJob
 from camera_ops.alerts.digest import DigestJob
 from camera_ops.alerts.outbox import DeliveryJob
+from camera_ops.footage.reach_job import RecordingReachJob
 from camera_ops.leases import SingleRunJob, node_name
 from camera_ops.monitor.engine import Job, Monitor
 from camera_ops.monitor.membership import default_ttl_s
@@ -28,7 +29,8 @@ def default_jobs(settings: Settings, node: str | None = None) -> list[Job]:
     """The side jobs, each under a lease: with several monitors, one node runs each at a time."""
     node = node or node_name()
     maker = session_factory(engine_for(settings.resolved_database_url), write=True)
-    jobs: list[Job] = [AlertJob(maker, settings), DeliveryJob(maker, settings), RollupJob(maker), DigestJob(maker, settings)]
+    jobs: list[Job] = [AlertJob(maker, settings), DeliveryJob(maker, settings), RollupJob(maker), DigestJob(maker, settings),
+                       RecordingReachJob(maker, settings)]
     ttl = settings.monitor_member_ttl_s or default_ttl_s(settings.monitor_cycle_s)
     return [SingleRunJob(job, maker, node, min_ttl_s=ttl) for job in jobs]
 

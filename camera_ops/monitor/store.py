@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import ConfigurationError
+from camera_ops.footage.reach import not_recording, reach_of
 from camera_ops.health.vocabulary import Reason, Status, reasons_to_mask
 from camera_ops.security import decrypt_secret
 from camera_ops.settings import Settings
@@ -40,6 +41,7 @@ class ProbeTarget:
     snapshot_url: str | None  # HTTP JPEG, digest auth
     keyframe_url: str | None  # RTSP sub stream, when there is no snapshot URI
     onvif: bool = True  # False: an RTSP-only camera (no ONVIF probe: it would only say "not ONVIF")
+    not_recording: bool = False  # its recording reach says the newest footage is hours old
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,7 @@ _CAMERA_COLUMNS = (
     Camera.id, Camera.area_id, Camera.host, Camera.onvif_port, Camera.username, Camera.password_encrypted,
     Camera.main_stream_uri, Camera.sub_stream_uri, Camera.snapshot_uri, Camera.lifecycle, Camera.status,
     Camera.status_since, Camera.status_reasons, Camera.kind, CameraHealth.maintenance_requested_at,
-    CameraHealth.reference_requested_at,
+    CameraHealth.reference_requested_at, Camera.recording_from, Camera.recording_until, Camera.recording_checked_at,
 )
 STATE_CHUNK = 500  # ids per IN (...) when fetching saved states (SQLite allows 32,766 parameters)
 
@@ -123,6 +125,7 @@ def load_cameras(
             camera_id=r.id, area_id=r.area_id, host=r.host, onvif_port=r.onvif_port, username=r.username,
             password=password, rtsp_url=r.main_stream_uri or r.sub_stream_uri, snapshot_url=r.snapshot_uri,
             keyframe_url=r.sub_stream_uri or r.main_stream_uri, onvif=r.kind is not CameraKind.rtsp,
+            not_recording=not_recording(reach_of(r.recording_from, r.recording_until, r.recording_checked_at)),
         )
         rows[r.id] = CameraRow(
             target=target, in_maintenance=r.lifecycle == Lifecycle.maintenance, status=Status(r.status.value),

@@ -29,6 +29,7 @@ from camera_ops.errors import (
     PasswordRequired,
     ValidationFailed,
 )
+from camera_ops.footage.reach import from_camera_clock
 from camera_ops.netpolicy import check_camera_host
 from camera_ops.registry.areas import get_area, in_scope, path_in_scope
 from camera_ops.registry.validation import (
@@ -409,10 +410,25 @@ def _apply_handshake(camera: Camera, result: Any, found: dict[str, Any]) -> None
     for name, uri in apply_reach(reported, reach_of(camera), camera.uri_overrides).items():
         setattr(camera, name, uri)
     camera.clock_offset_s = result.clock_offset_s
+    store_reach(camera, result.recording_earliest, result.recording_latest, clock_offset_s=result.clock_offset_s)
     apply_playback(camera)
     camera.plaintext_auth = result.auth_method == "text"
     camera.registration = RegistrationState.registered
     camera.handshake_at, camera.handshake_error = utcnow(), None
+
+
+def store_reach(camera: Camera, earliest: datetime | None, latest: datetime | None, *,
+                clock_offset_s: float | None) -> None:
+    """The camera's recording reach (its own clock) in true UTC, with the time we learnt it."""
+    if earliest is None or latest is None:
+        return  # the camera cannot tell: keep what we knew
+    reach = from_camera_clock(_aware(earliest), _aware(latest), clock_offset_s=clock_offset_s, checked_at=utcnow())
+    camera.recording_from, camera.recording_until = reach.earliest, reach.latest
+    camera.recording_checked_at = reach.checked_at
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)  # ONVIF xs:dateTime is UTC
 
 
 def reach_of(camera: Camera) -> Reach:
