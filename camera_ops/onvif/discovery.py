@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from camera_ops.errors import ValidationFailed
+from camera_ops.netpolicy import address_allowed
 
 MULTICAST_GROUP = "239.255.255.250"
 WSD_PORT = 3702
@@ -121,6 +122,10 @@ def parse_range(text: str) -> list[str]:
         raise ValidationFailed(f"not an IPv4 address range: {text!r} ({exc})", field="range") from exc
     if hosts is None:
         raise ValidationFailed(f"at most {MAX_RANGE_ADDRESSES} addresses may be probed at once", field="range")
+    refused = [h for h in hosts if not address_allowed(h)]
+    if refused:  # the same allow-list as every camera connection (CAMERA_OPS_CAMERA_NETWORKS)
+        raise ValidationFailed(f"{refused[0]} is outside the networks cameras may be reached on "
+                               "(CAMERA_OPS_CAMERA_NETWORKS)", field="range")
     return [str(h) for h in hosts]
 
 

@@ -329,3 +329,21 @@ def test_web_discover_shows_results_in_vietnamese_and_links_to_a_prefilled_form(
         assert form.status_code == 200 and f'value="{info.host}"' in form.text and f'value="{info.onvif_port}"' in form.text
         bad = client.post("/cameras/discover", data={"range": "nonsense", "csrf_token": token})
         assert bad.status_code == 422 and "range" in bad.text
+
+
+@pytest.mark.parametrize(("text", "count"), [("192.168.1.10-192.168.1.12", 3), ("192.168.1.10-12", 3),
+                                             ("10.8.0.0/30", 2), ("127.21.0.5", 1)])
+def test_address_ranges_in_every_form(text: str, count: int) -> None:
+    from camera_ops.onvif.discovery import parse_range
+
+    assert len(parse_range(text)) == count
+
+
+@pytest.mark.parametrize("text", ["", "nonsense", "192.168.1.20-10", "10.0.0.0/8", "8.8.8.8", "192.168.1.300"])
+def test_bad_or_forbidden_ranges_name_the_range_field(text: str) -> None:
+    from camera_ops.errors import ValidationFailed
+    from camera_ops.onvif.discovery import parse_range
+
+    with pytest.raises(ValidationFailed) as info:
+        parse_range(text)
+    assert info.value.field == "range"
