@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, Response, UploadFile
+from pydantic import TypeAdapter
 
 from api.deps import ActorDep, CameraEditor, Reader, Scope, SessionDep, SettingsDep
+from api.responses import json_response
 from api.routers.areas import to_import_out
 from api.schemas import (
     CameraDetailOut,
@@ -30,6 +32,8 @@ from camera_ops.registry.discovered import find_cameras, rejected_message
 from storage.models import CameraStatus, Lifecycle, RegistrationState, Role
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
+CAMERA_PAGE = TypeAdapter(Page[CameraOut])
+CAMERA_OUT_COLUMNS = tuple(name for name in CameraOut.model_fields if name != "area")  # each is a camera column
 
 
 @router.get("", response_model=Page[CameraOut], summary="List cameras with filters")
@@ -40,12 +44,14 @@ def list_cameras(
     lifecycle: Lifecycle | None = None, registration: RegistrationState | None = None,
     q: Annotated[str | None, Query(description="code, name, address, serial, MAC or host contains")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
-) -> Page[CameraOut]:
+) -> Response:
     filters = camera_service.CameraFilter(area_id=area_id, status=status, donor_id=donor_id,
                                           security_model_id=security_model_id, lifecycle=lifecycle,
                                           registration=registration, q=q)
-    rows, total = camera_service.list_cameras(session, scope=scope, filters=filters, limit=limit, offset=offset)
-    return Page(items=[CameraOut.model_validate(c) for c in rows], total=total or 0, limit=limit, offset=offset)
+    rows, total = camera_service.camera_rows(session, scope=scope, filters=filters, columns=CAMERA_OUT_COLUMNS,
+                                             limit=limit, offset=offset)
+    return json_response(CAMERA_PAGE.validate_python({"items": rows, "total": total, "limit": limit, "offset": offset}),
+                         adapter=CAMERA_PAGE)
 
 
 @router.get("/{camera_id}", response_model=CameraDetailOut)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import Scope, SessionDep, require
+from api.responses import json_response
 from api.schemas_health import (
     AlertOut,
     AreaCountsOut,
@@ -75,9 +76,9 @@ def _reasons(codes: list[str]) -> list[ReasonOut]:
 
 @router.get("/summary", response_model=FleetSummaryOut, summary="Counts per status by area, cameras down longest first")
 def fleet_summary(session: SessionDep, _: HealthReader, scope: Scope,
-                  area_id: Annotated[int | None, Query(description="province, commune or hamlet")] = None) -> FleetSummaryOut:
+                  area_id: Annotated[int | None, Query(description="province, commune or hamlet")] = None) -> Response:
     s = health_service.fleet_summary(session, scope=scope, area_id=area_id)
-    return FleetSummaryOut(
+    return json_response(FleetSummaryOut(
         area_id=s.area_id, total=sum(s.counts.values()), counts=dict(s.counts),
         children=[AreaCountsOut(area_id=c.area_id, code=c.code, name=c.name, kind=c.kind, total=sum(c.counts.values()),
                                 counts=dict(c.counts)) for c in s.children],
@@ -87,7 +88,7 @@ def fleet_summary(session: SessionDep, _: HealthReader, scope: Scope,
                       since=p.since, duration_s=p.duration_s, problem_id=p.problem_id, problem_state=p.problem_state,
                       assignee_name=p.assignee_name)
                   for p in s.problems],
-    )
+    ))
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraHealthOut)

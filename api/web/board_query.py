@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from camera_ops.monitor.counts import area_counts, without_retired
+from camera_ops.monitor.counts import area_counts, covering_areas, without_retired
 from camera_ops.registry.areas import in_scope
 from storage.models import Area, AreaKind, Camera, CameraStatus, Lifecycle
 
@@ -110,13 +110,8 @@ def _fill(rollup: Rollup, counts: Mapping[str, int]) -> None:
 
 
 def _totals(session: Session, scope: Sequence[str] | None) -> Rollup:
-    if scope is None:
-        covering = list(session.scalars(select(Area.id).where(Area.parent_id.is_(None))))
-    else:
-        covering = [int(p.strip("/").split("/")[-1]) for p in set(scope)
-                    if not any(p != q and p.startswith(q) for q in scope)]  # nested scopes count once
     totals = Rollup(0, "", "")
-    for found in area_counts(session, covering).values():
+    for found in area_counts(session, covering_areas(session, scope)).values():
         _fill(totals, found)
     return totals
 

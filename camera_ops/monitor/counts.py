@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine, delete, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,6 +47,17 @@ def area_counts(session: Session, area_ids: Iterable[int]) -> dict[int, Counter[
         if n:
             out[area_id][status] += int(n)
     return out
+
+
+def covering_areas(session: Session, scope: Sequence[str] | None) -> list[int]:
+    """The areas whose subtrees make up ``scope`` exactly once: every top-level area for everyone,
+    else the scope's own areas with those nested inside another left out."""
+    from storage.models import Area
+
+    if scope is None:
+        return list(session.scalars(select(Area.id).where(Area.parent_id.is_(None))))
+    return sorted({int(p.strip("/").split("/")[-1]) for p in scope
+                   if not any(p != q and p.startswith(q) for q in scope)})
 
 
 def without_retired(counts: Counter[str]) -> Counter[str]:

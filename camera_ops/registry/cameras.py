@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from camera_ops import audit
@@ -703,11 +703,27 @@ class CameraFilter:
     q: str | None = None
 
 
-def list_cameras(
-    session: Session, *, scope: Sequence[str] | None, filters: CameraFilter, limit: int = 100, offset: int = 0,
-    with_total: bool = True,
-) -> tuple[list[Camera], int | None]:
-    stmt = select(Camera).join(Area, Camera.area_id == Area.id)
+def _total_from_counts(session: Session, scope: Sequence[str] | None, filters: CameraFilter) -> int | None:
+    """Without filters other than the area, the total is a sum of the per-area status counts the
+    database keeps (a few rows, instead of counting 100,000 cameras per page); None otherwise."""
+    from dataclasses import astuple
+
+    from camera_ops.monitor.counts import area_counts, covering_areas
+
+    if any(v is not None for v in astuple(replace(filters, area_id=None))):
+        return None
+    if filters.area_id is not None:
+        area = get_area(session, filters.area_id)
+        if not path_in_scope(area.path, scope):
+            return None  # partly in scope (or not at all): count the rows
+        areas = [area.id]
+    else:
+        areas = covering_areas(session, scope)
+    return sum(sum(c.values()) for c in area_counts(session, areas).values())
+
+
+def _filtered(session: Session, stmt: Select, scope: Sequence[str] | None, filters: CameraFilter) -> Select:  # type: ignore[type-arg]
+    stmt = stmt.join(Area, Camera.area_id == Area.id)
     if scope is not None:
         stmt = stmt.where(in_scope(Area.path, scope))
     if filters.area_id is not None:
@@ -723,7 +739,42 @@ def list_cameras(
         like = f"%{filters.q.strip().lower()}%"
         stmt = stmt.where(or_(*(func.lower(c).like(like) for c in (
             Camera.code, Camera.name, Camera.address, Camera.install_point, Camera.serial, Camera.mac, Camera.host))))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) if with_total else None
+    return stmt
+
+
+def _total(session: Session, stmt: Select, scope: Sequence[str] | None, filters: CameraFilter) -> int:  # type: ignore[type-arg]
+    total = _total_from_counts(session, scope, filters)
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return total
+
+
+def list_cameras(
+    session: Session, *, scope: Sequence[str] | None, filters: CameraFilter, limit: int = 100, offset: int = 0,
+    with_total: bool = True,
+) -> tuple[list[Camera], int | None]:
+    stmt = _filtered(session, select(Camera), scope, filters)
+    total = _total(session, stmt, scope, filters) if with_total else None
     rows = session.scalars(stmt.options(joinedload(Camera.area)).order_by(Camera.code).limit(limit).offset(offset))
     return list(rows), total
+
+
+def camera_rows(
+    session: Session, *, scope: Sequence[str] | None, filters: CameraFilter, columns: Sequence[str],
+    limit: int = 100, offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """The same page as :func:`list_cameras` as plain dicts of the named camera columns plus
+    ``area`` (id, code, name, kind): no ORM objects, for the API's list (a third of the CPU)."""
+    wanted = [Camera.__table__.c[name] for name in columns]
+    area_cols = (Area.id.label("area__id"), Area.code.label("area__code"), Area.name.label("area__name"),
+                 Area.kind.label("area__kind"))
+    stmt = _filtered(session, select(*wanted, *area_cols), scope, filters)
+    total = _total(session, _filtered(session, select(Camera.id), scope, filters), scope, filters)
+    out = []
+    for row in session.execute(stmt.order_by(Camera.code).limit(limit).offset(offset)).mappings():
+        item = {name: row[name] for name in columns}
+        item["area"] = {"id": row["area__id"], "code": row["area__code"], "name": row["area__name"],
+                        "kind": row["area__kind"]}
+        out.append(item)
+    return out, total
 
