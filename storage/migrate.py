@@ -24,8 +24,30 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+MIGRATION_LOCK = "camera-ops: alembic upgrade"  # every process that migrates takes this lock first
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    """``alembic upgrade``, safe when several processes start at once (compose, several nodes): on
+    PostgreSQL under a session advisory lock, so the second waits for the first and then finds the
+    schema at head (without it, two upgrades of a fresh database both inserted into
+    ``alembic_version``). SQLite has one writer at a time anyway."""
+    from camera_ops.leases import advisory_lock
+
+    if not url.startswith("postgresql"):
+        command.upgrade(alembic_config(url), revision)
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            with advisory_lock(conn, MIGRATION_LOCK):
+                conn.commit()  # the lock is the session's; the migration runs in transactions of its own
+                cfg = alembic_config(url)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+            conn.commit()
+    finally:
+        engine.dispose()
 
 
 def wait_for_database(url: str, *, attempts: int = 30, delay_s: float = 1.0) -> None:
