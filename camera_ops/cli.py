@@ -246,6 +246,34 @@ def _checkpoints_in_background(engine, settings, kind: str) -> Iterator[None]:  
         keeper.stop()
 
 
+@app.command("healthcheck")
+def healthcheck(
+    url: Annotated[str, typer.Argument(help="a /healthz or /readyz address")] = "http://127.0.0.1:8000/readyz",
+    wait: Annotated[float, typer.Option(help="keep trying this many seconds before giving up")] = 0.0,
+) -> None:
+    """Exit 0 when URL answers 200, else 1 (container healthchecks, systemd ExecStartPost)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=HEALTHCHECK_TIMEOUT_S) as answer:  # noqa: S310 - ours
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "code", None) or getattr(exc, "reason", exc)
+            if time.monotonic() >= deadline:
+                console.print(f"[red]not ready[/red]: {url}: {reason}")
+                raise typer.Exit(1) from None
+        time.sleep(HEALTHCHECK_RETRY_S)
+
+
+HEALTHCHECK_TIMEOUT_S = 15.0  # /readyz checks the database and the clip store, each with its own timeouts
+HEALTHCHECK_RETRY_S = 2.0
+
+
 custody_app = typer.Typer(help="Custody ledger of archived footage.", no_args_is_help=True)
 app.add_typer(custody_app, name="custody")
 
@@ -261,10 +289,14 @@ def worker(
 
     from camera_ops.footage.worker import Worker
     from storage.db import get_engine
+    from storage.migrate import upgrade, wait_for_database
 
     _setup_logging()
-    announce_mode(get_settings(), "worker")
-    runner = Worker(get_engine(), get_settings())
+    settings = get_settings()
+    announce_mode(settings, "worker")
+    wait_for_database(settings.resolved_database_url)  # compose/systemd may start it before the database
+    upgrade(settings.resolved_database_url)  # at head already in a deployment; safe beside others (advisory lock)
+    runner = Worker(get_engine(), settings)
     if checkpoint:
         _checkpoint_now(runner.checkpoints)
         return
