@@ -294,6 +294,10 @@ def worker(
     _setup_logging()
     settings = get_settings()
     announce_mode(settings, "worker")
+    stop = threading.Event()  # a stop asked while waiting for the database ends the worker cleanly too
+    if not (once or checkpoint):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
     wait_for_database(settings.resolved_database_url)  # compose/systemd may start it before the database
     upgrade(settings.resolved_database_url)  # at head already in a deployment; safe beside others (advisory lock)
     runner = Worker(get_engine(), settings)
@@ -304,9 +308,6 @@ def worker(
         outcomes = runner.run_until_idle()
         console.print(f"{len(outcomes)} job(s) run")
         return
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     runner.run_forever(stop)
 
 
