@@ -196,7 +196,7 @@ class Settings(BaseSettings):
     signing_key_dir: Path | None = Field(
         default=None, description="Ed25519 signing key (outside the database); default data_dir/keys"
     )
-    presigned_link_s: int = Field(default=300, le=300, description="presigned links last at most 5 minutes")
+    presigned_link_s: int = Field(default=300, le=300, description="clip links (served through us) last at most 5 minutes")
 
     @field_validator("camera_networks")
     @classmethod

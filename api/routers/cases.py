@@ -14,7 +14,7 @@ from camera_ops.access import Action, allowed
 from camera_ops.custody.ledger import events_for
 from camera_ops.custody.trail import trail_csv, trail_html, trail_json
 from camera_ops.footage import cases as case_service
-from camera_ops.footage.access import CaseAction, actor_for, deny, require_case
+from camera_ops.footage.access import CaseAction, actor_for, deny, log_trail_read, require_case
 from camera_ops.footage.holds import set_case_hold
 from camera_ops.footage.requests import Window, create_request, request_status
 from storage.clipstore.base import ClipStore, clip_store_for
@@ -43,6 +43,7 @@ EngineDep = Annotated[Engine, Depends(engine_dep)]
 StoreDep = Annotated[ClipStore, Depends(store_dep)]
 ClientAddress = Annotated[str | None, Depends(client_address)]
 TrailFormat = Literal["json", "csv", "html"]
+TrailPurpose = Annotated[str | None, Query(max_length=500, description="why (logged; reading a trail is recorded)")]
 
 
 def request_out(request: ClipRequest) -> ClipRequestOut:
@@ -130,8 +131,10 @@ def case_clips(case_id: int, user: CurrentUser, session: SessionDep, engine: Eng
 
 @router.get("/cases/{case_id}/custody")
 def case_trail(case_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep, engine: EngineDep,
-               address: ClientAddress, format: Annotated[TrailFormat, Query()] = "json") -> Response:
+               address: ClientAddress, format: Annotated[TrailFormat, Query()] = "json",
+               purpose: TrailPurpose = None) -> Response:
     case = case_service.get_case(session, case_id)
     require_case(session, engine, user, case, CaseAction.read_trail, client_address=address)
+    log_trail_read(session, engine, user, client_address=address, case_id=case.id, purpose=purpose, shown_as=format)
     return trail_response(events_for(session, case_id=case.id), format, f"case {case.number} ({case.unit})",
                           f"custody-case-{case.id}", settings.timezone)

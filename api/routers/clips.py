@@ -1,5 +1,5 @@
-"""Clip requests and clips: status, retrieval (HTTP range streaming, download, presigned link,
-evidence package), integrity re-check and the clip's custody trail.
+"""Clip requests and clips: status, retrieval (HTTP range streaming, download, a short-lived link served
+through us, evidence package), integrity re-check and the clip's custody trail.
 
 Every retrieval is appended to the custody ledger and committed *before* the first byte is read;
 if that write fails the answer is 503 and nothing is sent.
@@ -8,26 +8,27 @@ if that write fails the answer is 503 and nothing is sent.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session, selectinload
 from starlette.background import BackgroundTask
 
 from api.deps import CookieRetrievalGuard, CurrentUser, SessionDep, SettingsDep
-from api.routers.cases import ClientAddress, EngineDep, StoreDep, TrailFormat, request_out, trail_response
+from api.routers.cases import ClientAddress, EngineDep, StoreDep, TrailFormat, TrailPurpose, request_out, trail_response
 from api.schemas_evidence import ClipCheckOut, ClipOut, ClipRequestOut, LinkIn, LinkOut
 from camera_ops.custody.ledger import MIN_PURPOSE_CHARS, EventType, append, append_now, events_for
 from camera_ops.custody.anchor import CheckpointKeeper, process_name
 from camera_ops.custody.checkpoint import covering
 from camera_ops.custody.package import build_package
-from camera_ops.errors import Conflict, NotFound
+from camera_ops.errors import NotFound, PermissionDenied
 from camera_ops.footage import cases as case_service
-from camera_ops.footage.access import CaseAction, actor_for, require_case
+from camera_ops.footage.access import CaseAction, actor_for, log_trail_read, require_case
 from camera_ops.footage.integrity import cross_check_clip
-from camera_ops.footage.retrieval import parse_range, require_archived
+from camera_ops.footage.links import issue_link, read_link
+from camera_ops.footage.retrieval import ByteRange, parse_range, require_archived
+from storage.clipstore.base import ClipStore
 from storage.models import User
 from storage.models_evidence import Case, Clip, ClipRequest
 from storage.types import utcnow
@@ -76,6 +77,11 @@ def clip_content(
     session.commit()  # end the request's transaction before the ledger takes the write lock
     append_now(engine, event, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id, purpose=purpose,
                details={"bytes": [span.start, span.end], "size": clip.size_bytes, "sha256": clip.sha256})
+    return _stream(store, clip, span, download=download)
+
+
+def _stream(store: ClipStore, clip: Clip, span: ByteRange, *, download: bool) -> StreamingResponse:
+    assert clip.object_key is not None
     chunks = store.read(clip.object_key, version_id=clip.version_id, offset=span.start, length=span.length)
     name = os.path.basename(clip.object_key)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(span.length), "X-Content-SHA256": clip.sha256 or "",
@@ -87,18 +93,36 @@ def clip_content(
 
 @router.post("/clips/{clip_id}/link", response_model=LinkOut)
 def clip_link(clip_id: int, body: LinkIn, user: CurrentUser, session: SessionDep, engine: EngineDep,
-              store: StoreDep, settings: SettingsDep, address: ClientAddress) -> LinkOut:
+              settings: SettingsDep, address: ClientAddress, request: Request) -> LinkOut:
+    """A short-lived link to send to a colleague or expert. It is served through us (never a
+    direct link to the store): every use is a ``downloaded`` event, before its first byte."""
     clip = _retrievable(session, engine, user, clip_id, address, body.purpose)
-    assert clip.object_key is not None
     seconds = min(settings.presigned_link_s, 300)
-    url = store.presigned_url(clip.object_key, clip.version_id, seconds)
-    if url is None:
-        raise Conflict("this clip store cannot issue direct links; stream or download through the API")
-    expires = utcnow() + timedelta(seconds=seconds)
+    link = issue_link(settings, user, clip.id, body.purpose, seconds)
     append(session, EventType.link_issued, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
-           purpose=body.purpose, details={"expires_at": expires.isoformat(), "seconds": seconds})
+           purpose=body.purpose, details={"link": link.link_id, "expires_at": link.expires_at.isoformat(),
+                                          "seconds": seconds, "served_by": "camera-ops (each use logged)"})
     session.commit()  # on record before the link leaves the server
-    return LinkOut(url=url, expires_at=expires)
+    return LinkOut(url=str(request.url_for("use_link", token=link.token)), expires_at=link.expires_at)
+
+
+@router.get("/links/{token}", name="use_link", dependencies=[CookieRetrievalGuard])
+def use_link(token: str, session: SessionDep, engine: EngineDep, store: StoreDep, settings: SettingsDep,
+             address: ClientAddress, range_header: Annotated[str | None, Header(alias="Range")] = None
+             ) -> StreamingResponse:
+    """One use of a link: checked (signature, expiry, the issuer may still retrieve), logged, served."""
+    grant = read_link(settings, token)
+    user = session.get(User, grant.user_id)
+    if user is None or not user.is_active:
+        raise PermissionDenied("the person this link was issued to can no longer retrieve footage")
+    clip = _retrievable(session, engine, user, grant.clip_id, address, grant.purpose)
+    assert clip.size_bytes is not None and clip.object_key is not None
+    span = parse_range(range_header, clip.size_bytes)
+    session.commit()
+    append_now(engine, EventType.downloaded, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
+               purpose=grant.purpose, details={"link": grant.link_id, "bytes": [span.start, span.end],
+                                               "size": clip.size_bytes, "sha256": clip.sha256})
+    return _stream(store, clip, span, download=True)
 
 
 @router.get("/clips/{clip_id}/package", dependencies=[CookieRetrievalGuard])
@@ -132,9 +156,12 @@ def clip_verify(clip_id: int, user: CurrentUser, session: SessionDep, engine: En
 
 @router.get("/clips/{clip_id}/custody")
 def clip_trail(clip_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep, engine: EngineDep,
-               address: ClientAddress, format: Annotated[TrailFormat, Query()] = "json") -> Response:
+               address: ClientAddress, format: Annotated[TrailFormat, Query()] = "json",
+               purpose: TrailPurpose = None) -> Response:
     clip = case_service.get_clip(session, clip_id)
     require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
+    log_trail_read(session, engine, user, client_address=address, case_id=clip.case_id, clip_id=clip.id,
+                   purpose=purpose, shown_as=format)
     return trail_response(events_for(session, clip_id=clip.id), format,
                           f"case {clip.case.number}, clip #{clip.id} ({clip.camera.code})",
                           f"custody-clip-{clip.id}", settings.timezone)

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from camera_ops.access import Action, allowed
 from camera_ops.custody.ledger import Actor, EventType, append
 from camera_ops.errors import Conflict, NotFound, ValidationFailed
+from camera_ops.footage.access import case_scope_clause
+from camera_ops.registry.areas import scope_paths
 from storage.models import Role, User
 from storage.models_evidence import Case, CaseMember, CaseStatus, Clip
 from storage.types import utcnow
@@ -63,9 +65,27 @@ def _add_member(session: Session, case: Case, user_id: int) -> User:
     return user
 
 
+def commune_prefix(path: str) -> str:
+    """The commune part of an area path ("/province/commune/hamlet/" → "/province/commune/")."""
+    parts = [p for p in path.split("/") if p]
+    return "/" + "/".join(parts[:2]) + "/"
+
+
+def from_other_commune(officer: User, member: User) -> bool:
+    """Neither is scoped to the other's commune (unscoped users, admins, belong everywhere)."""
+    mine = {commune_prefix(a.path) for a in officer.areas}
+    theirs = {commune_prefix(a.path) for a in member.areas}
+    if not mine or not theirs:
+        return False
+    return not any(a.startswith(b) or b.startswith(a) for a in mine for b in theirs)
+
+
 def add_member(session: Session, actor: Actor, case: Case, user_id: int) -> Case:
     user = _add_member(session, case, user_id)
-    append(session, EventType.member_added, actor, case_id=case.id, details={"member": user.username})
+    details: dict[str, object] = {"member": user.username, "member_areas": sorted(a.name for a in user.areas)}
+    if from_other_commune(case.officer, user):
+        details["other_commune"] = True  # shown on the case page: footage leaves the commune's officers
+    append(session, EventType.member_added, actor, case_id=case.id, details=details)
     session.flush()
     session.refresh(case, ["members"])
     return case
@@ -97,7 +117,9 @@ def get_clip(session: Session, clip_id: int) -> Clip:
 
 def list_cases(session: Session, user: User) -> list[Case]:
     query = select(Case).options(selectinload(Case.members)).order_by(Case.created_at.desc(), Case.id.desc())
-    if user.role not in (Role.auditor, Role.admin):
+    if user.role is Role.auditor:  # the cases of their areas only
+        query = query.where(case_scope_clause(scope_paths(user) or []))
+    elif user.role is not Role.admin:
         member = exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == user.id)
         query = query.where(or_(Case.officer_id == user.id, member))
     return list(session.scalars(query))

@@ -116,8 +116,9 @@ def test_auditor_reads_the_trail_as_json_csv_and_html_and_verifies_the_ledger(ar
     as_html = client.get(f"/api/v1/cases/{case['id']}/custody", params={"format": "html"}, headers=auditor)
     verify = client.get("/api/v1/custody/verify", params={"clips": True}, headers=auditor)
 
-    types = [e["event_type"] for e in as_json.json()["events"]]
-    assert types == ["requested", "acquired", "verified", "archived"]
+    events = as_json.json()["events"]
+    assert [e["event_type"] for e in events] == ["requested", "acquired", "verified", "archived", "trail_read"]
+    assert events[-1]["actor"] == archived["names"]["auditor"]  # reading the trail is itself on it
     rows = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     assert rows[0]["event_type"] == "case_opened" and len(rows[0]["hash"]) == 64
     assert as_html.status_code == 200 and "Nhật ký truy xuất" in as_html.text and "Yêu cầu trích xuất" in as_html.text
@@ -150,7 +151,7 @@ def test_evidence_package_verifies_with_sha256sum_and_ffprobe_alone(archived, tm
     assert json.loads((tmp_path / "manifest.json").read_text("utf-8"))["object"]["sha256"] == clip["sha256"]
 
 
-def test_presigned_link_is_short_and_logged_on_minio(session, engine, settings, fleet, s3_server: S3Server):
+def test_a_link_is_served_through_us_and_each_use_is_logged(session, engine, settings, fleet, s3_server: S3Server):
     settings = settings.model_copy(update=s3_server.settings_overrides("evidence-links"))
     world = make_world(session)
     camera = sim_camera_row(session, settings, fleet.camera("api-gen"), world.hamlet)
@@ -170,10 +171,19 @@ def test_presigned_link_is_short_and_logged_on_minio(session, engine, settings, 
     r = client.post(f"/api/v1/clips/{clip['id']}/link", json={"purpose": "gửi giám định"}, headers=officer)
 
     assert r.status_code == 200, r.text
-    assert "X-Amz-Expires=300" in r.json()["url"]
+    url = r.json()["url"]
+    assert "/api/v1/links/" in url and "X-Amz" not in url  # served through us, never a direct store link
     event = session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq.desc())).first()
     assert event.event_type == "link_issued" and event.purpose == "gửi giám định"
     session.commit()  # release SQLite's write lock before the next request writes
+    fresh = TestClient(client.app)  # whoever holds the link: no login
+    uses = [fresh.get(url), fresh.get(url, headers={"Range": "bytes=0-9"})]
+    assert [u.status_code for u in uses] == [200, 206] and len(uses[0].content) == clip["size_bytes"]
+    downloads = session.scalars(select(CustodyEvent).where(CustodyEvent.event_type == "downloaded")).all()
+    assert [d.details["bytes"] for d in downloads] == [[0, clip["size_bytes"] - 1], [0, 9]]
+    assert {d.details["link"] for d in downloads} == {event.details["link"]} and downloads[0].actor == officer_name
+    assert fresh.get(url[:-3] + "abc").status_code == 404
+    session.commit()
     r = client.post(f"/api/v1/cases/{case['id']}/legal-hold", json={"on": False, "reason": "vụ án đã xử xong"},
                     headers=officer)
     assert r.status_code == 200 and r.json()["legal_hold"] is False

@@ -29,7 +29,7 @@ from camera_ops.custody.signing import Keyring
 from camera_ops.custody.ledger import EventType, append, events_for
 from camera_ops.errors import CameraOpsError, NotFound, PermissionDenied, ValidationFailed
 from camera_ops.footage import cases as case_service
-from camera_ops.footage.access import CaseAction, actor_for, may, require_case
+from camera_ops.footage.access import CaseAction, actor_for, log_trail_read, may, require_case
 from camera_ops.footage.integrity import cross_check_clip
 from camera_ops.footage.requests import Window, create_request, request_status
 from camera_ops.i18n import parse_local_datetime
@@ -86,14 +86,22 @@ def _case_context(session: Session, page: WebPage, case: Case) -> dict[str, Any]
         select(ClipRequest).where(ClipRequest.case_id == case.id).options(
             selectinload(ClipRequest.clips).joinedload(Clip.camera)).order_by(ClipRequest.id.desc())))
     can_request = may(page.user, case, CaseAction.request)
-    ctx: dict[str, Any] = {"case": case, "requests": requests, "request_status": request_status,
+    outsiders = {m.id for m in case.members if case_service.from_other_commune(case.officer, m)}
+    ctx: dict[str, Any] = {"case": case, "requests": requests, "request_status": request_status, "outsiders": outsiders,
                            "can_request": can_request, "can_trail": may(page.user, case, CaseAction.read_trail),
                            "final": FINAL_CLIP_STATUSES}
     if can_request:
         ctx.update(_picker(session, page))
     if ctx["can_trail"]:
-        ctx["events"] = events_for(session, case_id=case.id)
+        ctx["events"] = _read_trail(session, page, case.id)
     return ctx
+
+
+def _read_trail(session: Session, page: WebPage, case_id: int, clip_id: int | None = None) -> list[Any]:
+    """The trail shown on a page; the reading is logged first (fail closed)."""
+    log_trail_read(session, _engine(page), page.user, client_address=_address(page.request), case_id=case_id,
+                   clip_id=clip_id)
+    return events_for(session, case_id=case_id if clip_id is None else None, clip_id=clip_id)
 
 
 def _picker(session: Session, page: WebPage) -> dict[str, Any]:
@@ -164,7 +172,7 @@ def clip_page(clip_id: int, page: Page, session: SessionDep) -> Response:
     _guard(session, page, clip.case, CaseAction.read, clip_id=clip.id)
     can_trail = may(page.user, clip.case, CaseAction.read_trail)
     return page.render("clip.html", clip=clip, check=None, can_retrieve=may(page.user, clip.case, CaseAction.retrieve),
-                       can_trail=can_trail, events=events_for(session, clip_id=clip.id) if can_trail else [])
+                       can_trail=can_trail, events=_read_trail(session, page, clip.case_id, clip.id) if can_trail else [])
 
 
 @router.post("/clips/{clip_id}/verify", response_class=HTMLResponse)
@@ -177,7 +185,7 @@ def clip_verify(clip_id: int, page: FormPage, session: SessionDep) -> Response:
            clip_id=clip.id, details={"ok": check.ok, "problem": check.problem})
     session.flush()
     return page.render("clip.html", clip=clip, check=check, can_retrieve=may(page.user, clip.case, CaseAction.retrieve),
-                       can_trail=True, events=events_for(session, clip_id=clip.id))
+                       can_trail=True, events=_read_trail(session, page, clip.case_id, clip.id))
 
 
 @router.get("/custody", response_class=HTMLResponse)
