@@ -80,7 +80,8 @@ def bounded_int_params(request: Request) -> None:
                 continue  # not a number at all: FastAPI's own validation answers 422
             if not in_db_range(number):
                 raise ValidationFailed(out_of_range_message(name), field=name,
-                                       details={"message_vi": out_of_range_message(name, "vi")})
+                                       details={"message_vi": out_of_range_message(name, "vi")},
+                                       key="err.field.out_of_range")
 
 
 def bound_integers(node: Any) -> None:

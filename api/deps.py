@@ -62,10 +62,10 @@ def current_user(
         if token:
             _check_cookie_call(request, token, settings)
     if not token:
-        raise NotAuthenticated("log in first")
+        raise NotAuthenticated("log in first", key="err.login.required")
     user = get_user(session, read_token(token, settings))
     if not user.is_active:
-        raise NotAuthenticated("this account is disabled")
+        raise NotAuthenticated("this account is disabled", key="err.login.disabled")
     request.state.actor = actor_of(user, client_address(request))  # refusals are attributed (audit log)
     return user
 
@@ -79,7 +79,7 @@ def _check_cookie_call(request: Request, login_token: str, settings: Settings) -
     from api.web.csrf import api_cookie_call_allowed
 
     if not api_cookie_call_allowed(request, login_token, settings.jwt_key, settings.public_url):
-        raise CsrfFailed(t("api.csrf_failed", accept_lang(request)))
+        raise CsrfFailed(t("api.csrf_failed", accept_lang(request)), key="api.csrf_failed")
 
 
 def cookie_retrieval_guard(request: Request, settings: SettingsDep) -> None:
@@ -93,7 +93,8 @@ def cookie_retrieval_guard(request: Request, settings: SettingsDep) -> None:
         return
     cookie = request.cookies.get(TOKEN_COOKIE)
     if cookie and not token_matches(request.query_params.get(CSRF_FIELD), cookie, settings.jwt_key):
-        raise PermissionDenied("open the footage from its page in camera-ops (missing or wrong form token)")
+        raise PermissionDenied("open the footage from its page in camera-ops (missing or wrong form token)",
+                               key="err.clip.form_token")
 
 
 CookieRetrievalGuard = Depends(cookie_retrieval_guard)
@@ -102,7 +103,8 @@ CookieRetrievalGuard = Depends(cookie_retrieval_guard)
 def require(action: Action) -> Callable[[User], User]:
     def check(user: CurrentUser) -> User:
         if not allowed(user.role, action):
-            raise PermissionDenied(f"role {user.role.value} may not {action.value.replace('_', ' ')}")
+            raise PermissionDenied(f"role {user.role.value} may not {action.value.replace('_', ' ')}",
+                                   key="err.role.denied", params={"role": user.role.value})
         return user
 
     return check

@@ -1,9 +1,15 @@
 """Errors we expect, named where they arise.
 
 Every error a user can see derives from :class:`CameraOpsError`. Each carries a stable ``code``
-(for clients and translations), a plain-language ``message`` that never contains a secret, and
-optionally the ``field`` the user must fix. The API maps them to HTTP in exactly one place
-(``api/errors.py``) using ``http_status``.
+(for clients and translations), a plain-language English ``message`` that never contains a secret
+(logs, developers), optionally the ``field`` the user must fix, and — for what users meet — a
+message ``key`` with its ``params``: the text a person reads is rendered from the catalogs in their
+language (``camera_ops.error_text.error_message``), never taken from ``message``::
+
+    raise ValidationFailed(f"name 1 to {n} cameras", field="camera_ids",
+                           key="err.request.camera_count", params={"max": n})
+
+The API maps them to HTTP in exactly one place (``api/errors.py``) using ``http_status``.
 """
 
 from __future__ import annotations
@@ -18,11 +24,20 @@ class CameraOpsError(Exception):
     code: str = "error"
     http_status: int = 400
 
-    def __init__(self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None):
+    def __init__(self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None,
+                 key: str | None = None, params: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
         self.details = details or {}
+        self.key = key  # message key in the catalogs (``err.*``); None: the code's generic text
+        self.params = params or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """What is stored when an error is kept for later display (e.g. a camera's last handshake)."""
+        return {"code": self.code, "field": self.field, "message": self.message, "key": self.key,
+                "params": {k: v if isinstance(v, (int, float, str)) or v is None else str(v)
+                           for k, v in self.params.items()}}
 
 
 # --- generic -------------------------------------------------------------------------------------

@@ -622,6 +622,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def _merge_error_messages() -> None:
+    from camera_ops.error_messages import ERROR_MESSAGES
+
+    for key, texts in ERROR_MESSAGES.items():
+        MESSAGES.setdefault(key, texts)
+
+
+_merge_error_messages()
+
+
+def has(key: str) -> bool:
+    return key in MESSAGES
+
+
 def t(key: str, lang: Lang = DEFAULT_LANG, **values: object) -> str:
     """The message ``key`` in ``lang``; raises KeyError for an unknown key."""
     vi, en = MESSAGES[key]

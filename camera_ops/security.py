@@ -83,4 +83,4 @@ def read_token(token: str, settings: Settings) -> int:
         claims = jwt.decode(token, settings.jwt_key, algorithms=[JWT_ALGORITHM])
         return int(claims["sub"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise NotAuthenticated("login expired or invalid; please log in again") from exc
+        raise NotAuthenticated("login expired or invalid; please log in again", key="err.login.expired") from exc

@@ -31,7 +31,8 @@ def get_area(area_id: int, session: SessionDep, _: Reader, scope: Scope) -> Area
     area = area_service.get_area(session, area_id)
     visible = area_service.path_in_scope(area.path, scope) or any(p.startswith(area.path) for p in scope or [])
     if not visible:
-        raise NotFound(f"area {area_id} does not exist", field="area_id")
+        raise NotFound(f"area {area_id} does not exist", field="area_id",
+                       key="err.area.missing", params={"id": area_id})
     return AreaDetailOut.model_validate(area)
 
 

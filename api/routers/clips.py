@@ -51,7 +51,8 @@ def get_request(request_id: int, user: CurrentUser, session: SessionDep, engine:
                 address: ClientAddress) -> ClipRequestOut:
     request = session.get(ClipRequest, request_id, options=[selectinload(ClipRequest.clips)])
     if request is None:
-        raise NotFound(f"request {request_id} does not exist", field="request_id")
+        raise NotFound(f"request {request_id} does not exist", field="request_id",
+                       key="err.request.missing", params={"id": request_id})
     case = session.get(Case, request.case_id, options=[selectinload(Case.members)])
     assert case is not None
     require_case(session, engine, user, case, CaseAction.read, client_address=address)

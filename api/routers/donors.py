@@ -31,7 +31,8 @@ def get_donor(donor_id: int, session: SessionDep, _: Reader, scope: Scope) -> Do
 @router.post("", response_model=DonorOut, status_code=201)
 def create_donor(body: DonorIn, session: SessionDep, _: DonorEditor, scope: Scope) -> DonorOut:
     if not path_in_scope(get_area(session, body.area_id).path, scope):
-        raise ValidationFailed(f"area {body.area_id} does not exist", field="area_id")
+        raise ValidationFailed(f"area {body.area_id} does not exist", field="area_id", key="err.area.missing",
+                               params={"id": body.area_id})
     return DonorOut.model_validate(donor_service.create_donor(session, **body.model_dump()))
 
 

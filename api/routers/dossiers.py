@@ -32,7 +32,8 @@ def get_model(model_id: int, session: SessionDep, _: Reader, scope: Scope) -> Mo
 @router.post("", response_model=ModelOut, status_code=201)
 def create_model(body: ModelIn, session: SessionDep, _: DossierEditor, scope: Scope) -> ModelOut:
     if not path_in_scope(get_area(session, body.area_id).path, scope):
-        raise ValidationFailed(f"area {body.area_id} does not exist", field="area_id")
+        raise ValidationFailed(f"area {body.area_id} does not exist", field="area_id", key="err.area.missing",
+                               params={"id": body.area_id})
     data = body.model_dump()
     return ModelOut.model_validate(dossier_service.create_model(session, **data))
 

@@ -61,7 +61,8 @@ def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
     start = start or end - DEFAULT_WINDOW
     for value in (start, end):
         if value.tzinfo is None:
-            raise ValidationFailed("give times with a zone (e.g. 2026-11-01T00:00:00Z)", field="start")
+            raise ValidationFailed("give times with a zone (e.g. 2026-11-01T00:00:00Z)", field="start",
+                                   key="err.window.no_zone")
     health_service.check_window(start, end)
     return start, end
 
@@ -171,7 +172,7 @@ def camera_snapshot(camera_id: int, session: SessionDep, _: HealthReader, scope:
     camera = get_camera(session, camera_id, scope=scope)
     health = health_service.health_row(session, camera.id)
     if health.thumbnail is None:
-        raise NotFound("no snapshot of this camera yet", field="camera_id")
+        raise NotFound("no snapshot of this camera yet", field="camera_id", key="err.camera.no_snapshot")
     return Response(health.thumbnail, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
 
 

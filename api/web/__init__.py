@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import audit_refusal
 from api.web import pages
-from api.web.context import CsrfRejected, LoginRequired, render
+from api.web.context import CsrfRejected, LoginRequired, render, request_lang
+from camera_ops.error_text import error_message
 from camera_ops.errors import CameraOpsError, NotAuthenticated, NotFound, PermissionDenied
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -59,4 +60,4 @@ def _install_error_pages(app: FastAPI) -> None:
             return render(request, "error.html", status_code=403, title_key="error.forbidden",
                           message_key="error.forbidden_text")
         return render(request, "error.html", status_code=exc.http_status, title_key="common.error",
-                      message=exc.message)
+                      message=error_message(exc, request_lang(request)))

@@ -19,7 +19,8 @@ from api.web.csrf import CSRF_FIELD, csrf_token, same_origin, token_matches
 from camera_ops import i18n
 from camera_ops.access import Action, allowed
 from camera_ops.audit import Actor, actor_of
-from camera_ops.errors import NotAuthenticated, NotFound, PermissionDenied
+from camera_ops.error_text import ShownError, field_label
+from camera_ops.errors import CameraOpsError, NotAuthenticated, NotFound, PermissionDenied
 from camera_ops.registry.areas import scope_paths
 from camera_ops.registry.users import get_user
 from camera_ops.security import read_token
@@ -90,6 +91,22 @@ class Formatter:
     def reason(self, value: str) -> str:
         return i18n.reason_text(value, self.lang)
 
+    def error(self, value: CameraOpsError | dict[str, Any] | None) -> str:
+        """An error (or one stored as a dict, e.g. a camera's last handshake) in this language."""
+        return ShownError.of(value, self.lang).message if value else ""
+
+    def field(self, name: str | None) -> str:
+        """The label of a form field (``end`` → "Đến (giờ Việt Nam)")."""
+        return field_label(name, self.lang) or ""
+
+    def row_message(self, row: dict[str, Any]) -> str:
+        """The detail of an import row: its error, or its note, in this language."""
+        note = i18n.t(row["note_key"], self.lang) if row.get("note_key") else ""
+        error = self.error(row.get("error"))
+        if note and error:
+            return f"{note}: {error}"
+        return note or error or str(row.get("message") or "")
+
 
 @dataclass
 class WebPage:
@@ -113,7 +130,8 @@ class WebPage:
 
     def require(self, action: Action) -> None:
         if not self.can(action):
-            raise PermissionDenied(f"role {self.user.role.value} may not {action.value}")
+            raise PermissionDenied(f"role {self.user.role.value} may not {action.value}", key="err.role.denied",
+                                   params={"role": self.user.role.value})
 
     @property
     def actor(self) -> Actor:
@@ -134,6 +152,8 @@ def render(
     """Render a template with the common context (language, formatter, navigation)."""
     settings: Settings = request.app.state.settings
     lang = request_lang(request)
+    if isinstance(context.get("error"), CameraOpsError):
+        context["error"] = ShownError.of(context["error"], lang, context.get("field_labels"))
     ctx = {
         "request": request, "user": user, "lang": lang, "f": Formatter(lang, settings.timezone),
         "t": lambda key, **v: i18n.t(key, lang, **v), "nav": navigation(user, lang) if user else [],

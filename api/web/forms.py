@@ -23,7 +23,7 @@ def text(form: dict[str, Any], name: str) -> str | None:
 def required(form: dict[str, Any], name: str) -> str:
     value = text(form, name)
     if value is None:
-        raise ValidationFailed(f"{name} is required", field=name)
+        raise ValidationFailed(f"{name} is required", field=name, key="err.field.required")
     return value
 
 
@@ -34,7 +34,8 @@ def integer(form: dict[str, Any], name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise ValidationFailed(f"{name}: {value!r} is not a whole number", field=name) from None
+        raise ValidationFailed(f"{name}: {value!r} is not a whole number", field=name, key="err.field.not_integer",
+                               params={"value": value}) from None
 
 
 def number(form: dict[str, Any], name: str) -> float | None:
@@ -45,7 +46,8 @@ def number(form: dict[str, Any], name: str) -> float | None:
     try:
         return float(value.replace(",", "."))
     except ValueError:
-        raise ValidationFailed(f"{name}: {value!r} is not a number", field=name) from None
+        raise ValidationFailed(f"{name}: {value!r} is not a number", field=name, key="err.field.not_number",
+                               params={"value": value}) from None
 
 
 def day(form: dict[str, Any], name: str) -> date | None:
@@ -55,7 +57,8 @@ def day(form: dict[str, Any], name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(f"{name}: {value!r} is not a date", field=name) from None
+        raise ValidationFailed(f"{name}: {value!r} is not a date", field=name, key="err.field.not_date",
+                               params={"value": value}) from None
 
 
 def choice(form: dict[str, Any], name: str, enum_cls: type[E], default: E | None = None) -> E | None:
@@ -65,7 +68,8 @@ def choice(form: dict[str, Any], name: str, enum_cls: type[E], default: E | None
     try:
         return enum_cls(value)
     except ValueError:
-        raise ValidationFailed(f"{name}: {value!r} is not allowed", field=name) from None
+        raise ValidationFailed(f"{name}: {value!r} is not allowed", field=name, key="err.field.choice",
+                               params={"value": value}) from None
 
 
 def checked(form: dict[str, Any], name: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from camera_ops.error_text import ShownError
 from camera_ops.errors import CameraOpsError
 
 State = Literal["found", "failed", "skipped", "warning"]
@@ -45,7 +46,7 @@ RTSP_FAILED_AT: dict[str, tuple[str, str]] = {
 }
 
 
-def describe_rtsp(check: dict[str, Any] | None, error: CameraOpsError | None) -> list[StepLine]:
+def describe_rtsp(check: dict[str, Any] | None, error: ShownError | CameraOpsError | None) -> list[StepLine]:
     """An RTSP-only camera's check, one line per stream."""
     if error is not None:
         if error.code == "conflict" or error.field not in RTSP_FAILED_AT:
@@ -69,7 +70,7 @@ def describe_rtsp(check: dict[str, Any] | None, error: CameraOpsError | None) ->
     return lines
 
 
-def describe(handshake: dict[str, Any] | None, error: CameraOpsError | None, *, host: str, port: int,
+def describe(handshake: dict[str, Any] | None, error: ShownError | CameraOpsError | None, *, host: str, port: int,
              username: str, clock_warning_s: float) -> list[StepLine]:
     if error is not None and error.code in ("conflict",) and handshake is None:
         return [StepLine("duplicate", "failed", error.message, "add.fix.duplicate")]

@@ -43,13 +43,14 @@ def get_problem(session: Session, problem_id: int, *, scope: Sequence[str] | Non
     row = session.execute(select(Problem, Camera, Area).join(Camera, Camera.id == Problem.camera_id)
                           .join(Area, Area.id == Camera.area_id).where(Problem.id == problem_id)).first()
     if row is None or not path_in_scope(row[2].path, scope):
-        raise NotFound(f"problem {problem_id} does not exist", field="problem_id")
+        raise NotFound(f"problem {problem_id} does not exist", field="problem_id",
+                       key="err.problem.missing", params={"id": problem_id})
     return ProblemView(*row)
 
 
 def _require_open(problem: Problem) -> None:
     if problem.closed_at is not None:
-        raise ValidationFailed("this problem is already closed", field="problem_id")
+        raise ValidationFailed("this problem is already closed", field="problem_id", key="err.problem.closed")
 
 
 def acknowledge(session: Session, view: ProblemView, user: User, note: str | None = None) -> Problem:
@@ -69,7 +70,7 @@ def assign(
     problem = view.problem
     _require_open(problem)
     if not name.strip():
-        raise ValidationFailed("say who the problem is assigned to", field="assignee_name")
+        raise ValidationFailed("say who the problem is assigned to", field="assignee_name", key="err.field.required")
     problem.assignee_kind, problem.assignee_name, problem.assignee_phone = kind, name.strip(), phone
     problem.assigned_at = utcnow()
     if problem.state == ProblemState.open:

@@ -134,7 +134,8 @@ def append_now(
 
 def _require_purpose(event_type: EventType, purpose: str | None) -> None:
     if event_type in ACCESS_EVENTS and len((purpose or "").strip()) < MIN_PURPOSE_CHARS:
-        raise ValidationFailed("say why you need this (purpose is mandatory for every access)", field="purpose")
+        raise ValidationFailed("say why you need this (purpose is mandatory for every access)", field="purpose",
+                               key="err.access.purpose")
 
 
 def _lock_head(session: Session | Connection) -> Row[Any]:

@@ -92,7 +92,7 @@ def deny(
     session.commit()
     append_now(engine, EventType.access_denied, actor_for(user, client_address), case_id=case_id, clip_id=clip_id,
                purpose=purpose, details={"attempted": what})
-    raise PermissionDenied(f"you may not {what} of this case")
+    raise PermissionDenied(f"you may not {what} of this case", key="err.case.denied")
 
 
 # A trail read without a stated purpose (a page that shows the trail) is recorded with this one.

@@ -161,7 +161,7 @@ def check_coverage(
     window is not a clip: ``ClipUnavailable``."""
     first, last = facts.first_frame_time, facts.last_frame_time
     if not isinstance(first, datetime) or not isinstance(last, datetime) or facts.frame_count == 0:
-        raise NoFootage("the camera delivered no dated frames")
+        raise NoFootage("the camera delivered no dated frames", key="err.acquire.no_frames")
     if first >= cam_end or last < cam_start - timedelta(seconds=START_TOLERANCE_S):
         raise NoFootage(
             f"the camera delivered footage from {first.isoformat()} to {last.isoformat()}, "
@@ -192,7 +192,8 @@ def _tick(progress: Any, last: float) -> float:
 
 async def _replay(target: CameraTarget, cam_start: datetime, cam_end: datetime, sink: HashingSink, progress: Any) -> ClipFacts:
     if not target.replay_uri:
-        raise ClipUnavailable(f"camera {target.code} has no replay address")
+        raise ClipUnavailable(f"camera {target.code} has no replay address",
+                              key="err.acquire.no_replay", params={"camera": target.code})
     replay = ReplayRequest(start=cam_start, end=cam_end, rate_control=False)
     try:
         async with RtspSession(target.replay_uri, target.username, target.password, timeout_s=RTSP_TIMEOUT_S,
@@ -213,7 +214,7 @@ async def _replay(target: CameraTarget, cam_start: datetime, cam_end: datetime, 
 
 def _no_footage(exc: CameraProtocolError) -> CameraProtocolError | NoFootage:
     if exc.details.get("status") == RTSP_NO_FOOTAGE:
-        return NoFootage("the camera has no footage in the requested window")
+        return NoFootage("the camera has no footage in the requested window", key="err.acquire.no_footage")
     return exc
 
 
@@ -235,7 +236,8 @@ def playback_url(template: str, cam_start: datetime, cam_end: datetime, tz: str 
 
 def _playback(target: CameraTarget, cam_start: datetime, cam_end: datetime, sink: HashingSink) -> ClipFacts:
     if not target.playback_url_template:
-        raise ClipUnavailable(f"camera {target.code} has no playback address")
+        raise ClipUnavailable(f"camera {target.code} has no playback address", key="err.acquire.no_playback",
+                              params={"camera": target.code})
     url = playback_url(target.playback_url_template, cam_start, cam_end, target.playback_tz)
     # The playback starts at the keyframe at or before the start: anchor frame times there.
     anchor = cam_start.replace(microsecond=0)
@@ -247,7 +249,8 @@ async def _live(
     target: CameraTarget, cam_start: datetime, cam_end: datetime, offset_s: float, sink: HashingSink, progress: Any
 ) -> ClipFacts:
     if not target.main_stream_uri:
-        raise ClipUnavailable(f"camera {target.code} has no stream address")
+        raise ClipUnavailable(f"camera {target.code} has no stream address",
+                              key="err.request.no_stream", params={"camera": target.code})
 
     def camera_now() -> datetime:
         from storage.types import utcnow
@@ -281,5 +284,5 @@ async def _live(
                 muxer.abort()
             raise
         if muxer is None:
-            raise ClipUnavailable("the live stream gave no keyframe inside the window")
+            raise ClipUnavailable("the live stream gave no keyframe inside the window", key="err.acquire.no_keyframe")
         return muxer.close()

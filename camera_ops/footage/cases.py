@@ -25,20 +25,22 @@ def create_case(
 ) -> Case:
     unit = (unit or creator.unit or "").strip()
     if not unit:
-        raise ValidationFailed("the unit the case belongs to is missing", field="unit")
+        raise ValidationFailed("the unit the case belongs to is missing", field="unit", key="err.case.unit_missing")
     for name, value in (("number", number), ("title", title), ("legal_basis", legal_basis)):
         if not value.strip():
-            raise ValidationFailed(f"{name.replace('_', ' ')} is empty", field=name)
+            raise ValidationFailed(f"{name.replace('_', ' ')} is empty", field=name, key="err.field.required")
     officer = _officer(session, officer_id or creator.id, field="officer_id")
     if session.scalar(select(exists().where(Case.unit == unit, Case.number == number.strip()))):
-        raise Conflict(f"case {number} already exists in {unit}", field="number")
+        raise Conflict(f"case {number} already exists in {unit}", field="number", key="err.case.duplicate",
+                       params={"number": number, "unit": unit})
     case = Case(number=number.strip(), unit=unit, title=title.strip(), legal_basis=legal_basis.strip(),
                 officer_id=officer.id, created_by_id=creator.id, legal_hold=legal_hold)
     session.add(case)
     try:
         session.flush()
     except DbIntegrityError as exc:  # a concurrent create of the same number
-        raise Conflict(f"case {number} already exists in {unit}", field="number") from exc
+        raise Conflict(f"case {number} already exists in {unit}", field="number", key="err.case.duplicate",
+                       params={"number": number, "unit": unit}) from exc
     for user_id in member_ids:
         _add_member(session, case, user_id)
     append(session, EventType.case_opened, actor, case_id=case.id,
@@ -52,9 +54,11 @@ def create_case(
 def _officer(session: Session, user_id: int, *, field: str) -> User:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
-        raise ValidationFailed(f"user {user_id} does not exist", field=field)
+        raise ValidationFailed(f"user {user_id} does not exist", field=field, key="err.user.missing",
+                               params={"id": user_id})
     if not allowed(user.role, Action.request_footage):
-        raise ValidationFailed(f"{user.username} ({user.role.value}) cannot work on case footage", field=field)
+        raise ValidationFailed(f"{user.username} ({user.role.value}) cannot work on case footage", field=field,
+                               key="err.case.member_role", params={"user": user.username, "role": user.role.value})
     return user
 
 
@@ -102,7 +106,8 @@ def close_case(session: Session, actor: Actor, case: Case) -> Case:
 def get_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id, options=[selectinload(Case.members)])
     if case is None:
-        raise NotFound(f"case {case_id} does not exist", field="case_id")
+        raise NotFound(f"case {case_id} does not exist", field="case_id",
+                       key="err.case.missing", params={"id": case_id})
     return case
 
 
@@ -111,7 +116,8 @@ def get_clip(session: Session, clip_id: int) -> Clip:
     clip = session.get(Clip, clip_id, options=[joinedload(Clip.camera),
                                                joinedload(Clip.case).selectinload(Case.members)])
     if clip is None:
-        raise NotFound(f"clip {clip_id} does not exist", field="clip_id")
+        raise NotFound(f"clip {clip_id} does not exist", field="clip_id",
+                       key="err.clip.missing", params={"id": clip_id})
     return clip
 
 

@@ -73,12 +73,13 @@ def check_window_reach(start: datetime, end: datetime, reach: RecordingReach | N
         raise ValidationFailed(
             f"Camera {camera_code} chỉ còn dữ liệu từ {span}; khoảng thời gian yêu cầu bắt đầu sớm hơn. "
             f"Camera {camera_code} holds footage from {span} (Vietnam time); this window starts before it.",
-            field="start")
+            field="start", key="err.reach.before", params={"camera": camera_code, "span": span})
     if not reach.recording and end > reach.latest:
         stopped = fmt_datetime(reach.latest, tz)
         raise ValidationFailed(
             f"Camera {camera_code} đã ngừng ghi hình lúc {stopped}; dữ liệu có từ {span}. "
-            f"Camera {camera_code} stopped recording at {stopped}; it holds footage from {span}.", field="end")
+            f"Camera {camera_code} stopped recording at {stopped}; it holds footage from {span}.", field="end",
+            key="err.reach.stopped", params={"camera": camera_code, "span": span, "stopped": stopped})
     left = start - oldest
     return ReachVerdict(left if left < NEAR_EDGE else None)
 

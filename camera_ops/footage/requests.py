@@ -57,32 +57,37 @@ def check_window(
     start, end = window.start, window.end
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValidationFailed(f"{name} has no time zone; give UTC (…Z) or an offset", field=name)
+            raise ValidationFailed(f"{name} has no time zone; give UTC (…Z) or an offset", field=name,
+                                   key="err.window.no_zone")
     if start >= end:
-        raise ValidationFailed("start must be before end", field="end")
+        raise ValidationFailed("start must be before end", field="end", key="err.window.order")
     if end - start > timedelta(minutes=max_minutes):
-        raise ValidationFailed(f"a clip may be at most {max_minutes} minutes long", field="end")
+        raise ValidationFailed(f"a clip may be at most {max_minutes} minutes long", field="end",
+                               key="err.window.too_long", params={"minutes": max_minutes})
     if live:
         if end <= now:
-            raise ValidationFailed("live capture needs a window that ends in the future", field="end")
+            raise ValidationFailed("live capture needs a window that ends in the future", field="end",
+                                   key="err.window.live_past")
         if start < now - LIVE_START_SLACK:
             raise ValidationFailed("live capture cannot reach back in time; request recorded footage for the past",
-                                   field="start")
+                                   field="start", key="err.window.live_back")
         if start > now + LIVE_MAX_LEAD:
-            raise ValidationFailed("live capture can be booked at most 24 hours ahead", field="start")
+            raise ValidationFailed("live capture can be booked at most 24 hours ahead", field="start",
+                                   key="err.window.live_ahead", params={"hours": 24})
         return
     if end > now:
-        raise ValidationFailed("the window ends in the future; only live capture can record ahead", field="end")
+        raise ValidationFailed("the window ends in the future; only live capture can record ahead", field="end",
+                               key="err.window.future")
     if keeps_hours is not None and start < now - timedelta(hours=keeps_hours):
         raise ValidationFailed(f"cameras keep about {keeps_hours:g} hours of footage; this window is older",
-                               field="start")
+                               field="start", key="err.window.too_old", params={"hours": keeps_hours})
 
 
 def method_for(camera: Camera, *, live: bool) -> AcquisitionMethod:
     if live:
         if not camera.main_stream_uri:
             raise ValidationFailed(f"camera {camera.code} has no stream address (not registered yet)",
-                                   field="camera_ids")
+                                   field="camera_ids", key="err.request.no_stream", params={"camera": camera.code})
         return AcquisitionMethod.live
     recording = camera.effective_recording
     if recording is RecordingCapability.onvif_replay and camera.replay_uri:
@@ -90,7 +95,7 @@ def method_for(camera: Camera, *, live: bool) -> AcquisitionMethod:
     if recording is RecordingCapability.vendor_playback and camera.playback_url_template:
         return AcquisitionMethod.vendor_playback
     raise ValidationFailed(f"camera {camera.code} keeps no recording we can fetch; only live capture is possible",
-                           field="camera_ids")
+                           field="camera_ids", key="err.request.no_recording", params={"camera": camera.code})
 
 
 def create_request(
@@ -99,12 +104,15 @@ def create_request(
     now: datetime | None = None,
 ) -> ClipRequest:
     if case.status is not CaseStatus.open:
-        raise Conflict(f"case {case.number} is closed", field="case_id")
+        raise Conflict(f"case {case.number} is closed", field="case_id", key="err.case.closed",
+                       params={"number": case.number})
     if len(purpose.strip()) < MIN_PURPOSE_CHARS:
-        raise ValidationFailed("say why the footage is needed (purpose)", field="purpose")
+        raise ValidationFailed("say why the footage is needed (purpose)", field="purpose", key="err.request.purpose",
+                               params={"min": MIN_PURPOSE_CHARS})
     ids = list(dict.fromkeys(camera_ids))  # one clip per camera, order kept
     if not ids or len(ids) > MAX_CAMERAS_PER_REQUEST:
-        raise ValidationFailed(f"name 1 to {MAX_CAMERAS_PER_REQUEST} cameras", field="camera_ids")
+        raise ValidationFailed(f"name 1 to {MAX_CAMERAS_PER_REQUEST} cameras", field="camera_ids",
+                               key="err.request.camera_count", params={"max": MAX_CAMERAS_PER_REQUEST})
     now = now or utcnow()
     cameras = [get_camera(session, camera_id, scope=scope) for camera_id in ids]
     reaches = [recording_reach(camera) for camera in cameras]

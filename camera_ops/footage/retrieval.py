@@ -52,6 +52,7 @@ def parse_range(header: str | None, size: int) -> ByteRange:
 
 def require_archived(clip: Clip) -> None:
     if clip.status not in (ClipStatus.archived, ClipStatus.partial) or not clip.object_key:
-        raise Conflict(f"clip {clip.id} is {clip.status.value}, not archived yet")
+        raise Conflict(f"clip {clip.id} is {clip.status.value}, not archived yet", key="err.clip.not_archived",
+                       params={"id": clip.id})
     if clip.size_bytes is None:
-        raise NotFound(f"clip {clip.id} has no stored object")
+        raise NotFound(f"clip {clip.id} has no stored object", key="err.clip.no_object", params={"id": clip.id})

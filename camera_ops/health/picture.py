@@ -358,7 +358,8 @@ def retake_reference(
     work = _prepare(picture)
     metrics = _measure(work, thresholds)
     if _is_black(metrics, thresholds) or _is_covered(metrics, thresholds):
-        raise ValidationFailed("The picture is black or covered; it cannot be the reference.", field="reference")
+        raise ValidationFailed("The picture is black or covered; it cannot be the reference.", field="reference",
+                               key="err.picture.bad_reference")
     fresh = SceneReference(stack=work.thumbnail.tobytes(), last_added_at=_posix(at))
     return replace(
         state or PictureState(),
@@ -386,7 +387,7 @@ def decode_picture(
     size = jpeg_size(raw)
     image = cv2.imdecode(np.frombuffer(raw, np.uint8), _decode_flag(size, min_size, colour)) if raw else None
     if image is None or image.size == 0:
-        raise CameraProtocolError("The camera's snapshot is not a readable image.")
+        raise CameraProtocolError("The camera's snapshot is not a readable image.", key="err.picture.unreadable")
     width, height = size if size is not None else (image.shape[1], image.shape[0])
     return DecodedPicture(image=image, width=width, height=height)
 

@@ -65,9 +65,10 @@ class FleetSummary:
 
 def check_window(start: datetime, end: datetime) -> None:
     if end <= start:
-        raise ValidationFailed("the window must end after it starts", field="end")
+        raise ValidationFailed("the window must end after it starts", field="end", key="err.window.order")
     if (end - start).days > MAX_WINDOW_DAYS:
-        raise ValidationFailed(f"the window is longer than {MAX_WINDOW_DAYS} days", field="start")
+        raise ValidationFailed(f"the window is longer than {MAX_WINDOW_DAYS} days", field="start",
+                               key="err.window.too_many_days", params={"days": MAX_WINDOW_DAYS})
 
 
 def _subtree(session: Session, scope: Sequence[str] | None, area_id: int | None) -> tuple[Area | None, list]:  # type: ignore[type-arg]
@@ -76,7 +77,8 @@ def _subtree(session: Session, scope: Sequence[str] | None, area_id: int | None)
     if area_id is not None:
         root = get_area(session, area_id)
         if not path_in_scope(root.path, scope):
-            raise NotFound(f"area {area_id} does not exist", field="area_id")
+            raise NotFound(f"area {area_id} does not exist", field="area_id",
+                           key="err.area.missing", params={"id": area_id})
         conditions.append(Area.path.like(f"{root.path}%"))
     if scope is not None:
         conditions.append(in_scope(Area.path, scope))
@@ -172,7 +174,8 @@ def switch_maintenance(session: Session, camera: Camera, on: bool) -> Camera:
 
 def request_reference(session: Session, camera: Camera) -> datetime:
     if camera.lifecycle == Lifecycle.retired:
-        raise ValidationFailed("a retired camera is not monitored", field="camera_id")
+        raise ValidationFailed("a retired camera is not monitored", field="camera_id",
+                               key="err.camera.retired_unmonitored")
     now = utcnow()
     health_row(session, camera.id).reference_requested_at = now
     session.flush()
@@ -188,7 +191,7 @@ def cameras_of_group(
     """Cameras of an area subtree (hamlet, commune, province) or of a security model, in scope.
     Retired cameras are included: their past uptime counts for the past."""
     if area_id is None and security_model_id is None:
-        raise ValidationFailed("give an area or a security model", field="area_id")
+        raise ValidationFailed("give an area or a security model", field="area_id", key="err.report.area_or_model")
     stmt = select(Camera.id).join(Area, Area.id == Camera.area_id)
     if scope is not None:
         stmt = stmt.where(in_scope(Area.path, scope))
@@ -197,7 +200,8 @@ def cameras_of_group(
         stmt = stmt.where(Area.path.like(f"{area.path}%"))
     if security_model_id is not None:
         if session.get(SecurityModel, security_model_id) is None:
-            raise NotFound(f"security model {security_model_id} does not exist", field="security_model_id")
+            raise NotFound(f"security model {security_model_id} does not exist", field="security_model_id",
+                           key="err.model.missing", params={"id": security_model_id})
         stmt = stmt.where(Camera.security_model_id == security_model_id)
     return list(session.scalars(stmt))
 

@@ -119,13 +119,16 @@ def parse_range(text: str) -> list[str]:
         else:
             hosts = [ipaddress.IPv4Address(text)]
     except ValueError as exc:
-        raise ValidationFailed(f"not an IPv4 address range: {text!r} ({exc})", field="range") from exc
+        raise ValidationFailed(f"not an IPv4 address range: {text!r} ({exc})", field="range",
+                               key="err.discover.range", params={"value": text}) from exc
     if hosts is None:
-        raise ValidationFailed(f"at most {MAX_RANGE_ADDRESSES} addresses may be probed at once", field="range")
+        raise ValidationFailed(f"at most {MAX_RANGE_ADDRESSES} addresses may be probed at once", field="range",
+                               key="err.discover.too_many", params={"max": MAX_RANGE_ADDRESSES})
     refused = [h for h in hosts if not address_allowed(h)]
     if refused:  # the same allow-list as every camera connection (CAMERA_OPS_CAMERA_NETWORKS)
         raise ValidationFailed(f"{refused[0]} is outside the networks cameras may be reached on "
-                               "(CAMERA_OPS_CAMERA_NETWORKS)", field="range")
+                               "(CAMERA_OPS_CAMERA_NETWORKS)", field="range", key="err.discover.outside_networks",
+                               params={"address": str(refused[0])})
     return [str(h) for h in hosts]
 
 
@@ -312,9 +315,10 @@ async def discover(
     as ``outside_range`` unless multicast was asked for too."""
     if not targets and not multicast:
         raise ValidationFailed("give an address range, or ask for the local network (multicast)",
-                               field="range")
+                               field="range", key="err.discover.nothing")
     if not 0 < timeout_s <= MAX_TIMEOUT_S:
-        raise ValidationFailed(f"timeout must be between 0 and {MAX_TIMEOUT_S:.0f} s", field="timeout_s")
+        raise ValidationFailed(f"timeout must be between 0 and {MAX_TIMEOUT_S:.0f} s", field="timeout_s",
+                               key="err.discover.timeout", params={"max": int(MAX_TIMEOUT_S)})
     message_id = f"urn:uuid:{uuid.uuid4()}"
     result = DiscoveryResult(probed=len(targets))
     allowed = None if multicast else frozenset(targets)

@@ -157,24 +157,31 @@ def _camera_error(exc: BaseException, step: str, *, device_service: bool) -> Cam
     if isinstance(exc, CameraError):
         return exc
     if isinstance(exc, TimeoutError):
-        return CameraTimeout(f"camera did not answer {step} in time", field="port")
+        return CameraTimeout(f"camera did not answer {step} in time", field="port", key="err.onvif.timeout",
+                             params={"step": step})
     if isinstance(exc, zeep.exceptions.Fault):
         if is_auth_error(exc):
             return CameraAuthFailed("camera refused the username/password (WS-Security, SOAP fault)",
-                                    field="password", details={"auth": "wsse"})
-        return CameraProtocolError(f"camera answered {step} with a SOAP fault ({exc.code or 'no code'})")
+                                    field="password", details={"auth": "wsse"}, key="err.onvif.auth")
+        return CameraProtocolError(f"camera answered {step} with a SOAP fault ({exc.code or 'no code'})",
+                                   key="err.onvif.fault", params={"step": step, "fault": str(exc.code or "-")})
     if isinstance(exc, zeep.exceptions.TransportError):
         if exc.status_code == 401:
             return CameraAuthFailed("camera refused the username/password (HTTP 401)", field="password",
-                                    details={"auth": "http"})
+                                    details={"auth": "http"}, key="err.onvif.auth")
         if device_service:
-            return NotOnvif(f"port answers HTTP {exc.status_code} to {step}, not ONVIF", field="port")
-        return CameraProtocolError(f"camera answered {step} with HTTP {exc.status_code}")
+            return NotOnvif(f"port answers HTTP {exc.status_code} to {step}, not ONVIF", field="port",
+                            key="err.onvif.http_not_onvif", params={"status": exc.status_code})
+        return CameraProtocolError(f"camera answered {step} with HTTP {exc.status_code}", key="err.onvif.http_status",
+                                   params={"step": step, "status": exc.status_code})
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return CameraUnreachable(f"cannot connect to the camera for {step}", field="host")
+        return CameraUnreachable(f"cannot connect to the camera for {step}", field="host", key="err.onvif.connect",
+                                 params={"step": step})
     if isinstance(exc, aiohttp.ClientError):
-        return CameraUnreachable(f"connection to the camera broke during {step}", field="host")
-    return CameraProtocolError(f"camera answered {step} with something we cannot read")
+        return CameraUnreachable(f"connection to the camera broke during {step}", field="host", key="err.onvif.broke",
+                                 params={"step": step})
+    return CameraProtocolError(f"camera answered {step} with something we cannot read", key="err.onvif.unreadable",
+                               params={"step": step})
 
 
 async def _call(step: str, call: Callable[[], Awaitable[T]], timeout_s: float, *, device_service: bool = False) -> T:
@@ -269,7 +276,7 @@ class _Handshake:
                 if xaddr := getattr(getattr(extension, name, None), "XAddr", None):
                     xaddrs.setdefault(namespace, xaddr)
         if NS_MEDIA not in xaddrs:
-            raise NoUsableProfile("camera offers no ONVIF media service", field="profile")
+            raise NoUsableProfile("camera offers no ONVIF media service", field="profile", key="err.onvif.no_media")
         # Behind a port-forward or VPN the camera names its LAN address: use the one entered.
         reach = Reach(self.camera.host, self.camera.port)
         return {namespace: rewrite_uri(xaddr, reach) or xaddr for namespace, xaddr in xaddrs.items()}
@@ -284,7 +291,7 @@ class _Handshake:
         answer = await self.call("GetStreamUri", lambda: media.GetStreamUri({"StreamSetup": STREAM_SETUP, "ProfileToken": token}))
         uri = clean_uri(answer)
         if not uri:
-            raise CameraProtocolError("camera returned an empty stream URI")
+            raise CameraProtocolError("camera returned an empty stream URI", key="err.onvif.empty_stream")
         return uri
 
     async def snapshot_uri(self, token: str) -> str | None:
@@ -347,7 +354,8 @@ def pick_main_and_sub(profiles: list[MediaProfile]) -> tuple[MediaProfile, Media
     usable = [p for p in profiles if p.encoding in USABLE_ENCODINGS.values()]
     if not usable:
         found = ", ".join(sorted({p.encoding or "none" for p in profiles})) or "no video profiles"
-        raise NoUsableProfile(f"camera offers no H.264/H.265 profile ({found})", field="profile")
+        raise NoUsableProfile(f"camera offers no H.264/H.265 profile ({found})", field="profile",
+                              key="err.onvif.no_profile", params={"found": found})
     ordered = sorted(usable, key=lambda p: (p.pixels, p.fps or 0))
     return ordered[-1], ordered[0]
 

@@ -147,11 +147,11 @@ def parse_http_response(data: bytes) -> HttpResponse:
         raise NotOnvif("the port answers RTSP, not HTTP", field="port", details={"speaks": "rtsp"})
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep or not head.startswith(b"HTTP/"):
-        raise NotOnvif("the port does not answer HTTP", field="port")
+        raise NotOnvif("the port does not answer HTTP", field="port", key="err.onvif.not_http")
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
     if len(parts) < 2 or not parts[1].isdigit():
-        raise NotOnvif("malformed HTTP status line", field="port")
+        raise NotOnvif("malformed HTTP status line", field="port", key="err.onvif.not_http")
     headers = [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:] if line)]
     response = HttpResponse(int(parts[1]), headers, body)
     try:
@@ -233,7 +233,8 @@ async def _exchange(host: str, port: int, request: bytes, connected: list[bool] 
     except TimeoutError:
         raise
     except UNREACHABLE_OS_ERRORS as exc:
-        raise CameraUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}", field="host") from exc
+        raise CameraUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}", field="host",
+                                key="err.onvif.connect_address", params={"address": f"{host}:{port}"}) from exc
     if connected is not None:
         connected.append(True)
     sent_wall, started = time.time(), time.perf_counter()
@@ -244,7 +245,7 @@ async def _exchange(host: str, port: int, request: bytes, connected: list[bool] 
     if not raw:
         raise NotOnvif(f"{host}:{port} accepted the connection and closed it without answering: a port-forward "
                        "to a camera that is off or elsewhere, or not the ONVIF port", field="port",
-                       details={"dropped": True})
+                       details={"dropped": True}, key="err.onvif.dropped", params={"address": f"{host}:{port}"})
     return raw, sent_wall, time.perf_counter() - started
 
 
@@ -323,15 +324,18 @@ def parse_system_date_and_time(response: HttpResponse) -> datetime:
     if response.status == 401 and "xml" not in content_type:
         raise SoapAuthRequired("camera requires HTTP authentication", field="password")
     if not response.body.lstrip().startswith(b"<"):
-        raise NotOnvif(f"port answers HTTP {response.status} but not SOAP", field="port")
+        raise NotOnvif(f"port answers HTTP {response.status} but not SOAP", field="port",
+                       key="err.onvif.http_not_onvif", params={"status": response.status})
     try:
         root = etree.fromstring(response.body, _PARSER)
     except etree.XMLSyntaxError as exc:
         if b"<html" in response.body[:512].lower():
-            raise NotOnvif(f"port answers HTTP {response.status} with a web page, not ONVIF", field="port") from exc
+            raise NotOnvif(f"port answers HTTP {response.status} with a web page, not ONVIF", field="port",
+                           key="err.onvif.http_not_onvif", params={"status": response.status}) from exc
         raise CameraProtocolError("malformed SOAP answer") from exc
     if root.tag not in _ENVELOPE_TAGS:
-        raise NotOnvif(f"port answers HTTP {response.status} with XML that is not SOAP", field="port")
+        raise NotOnvif(f"port answers HTTP {response.status} with XML that is not SOAP", field="port",
+                       key="err.onvif.http_not_onvif", params={"status": response.status})
     found = {element.tag: element for element in root.iter(_UTC_TAG, *_FAULT_TAGS)}
     fault = next((found[tag] for tag in _FAULT_TAGS if tag in found), None)
     if fault is not None:
@@ -374,8 +378,10 @@ async def get_system_date_and_time(
     except TimeoutError as exc:
         if connected:  # something listens there, but does not answer ONVIF: the port, not the host
             raise CameraTimeout(f"{host}:{port} accepts connections but gave no ONVIF answer within {timeout_s:g} s",
-                                field="port", details={"connected": True}) from exc
-        raise CameraTimeout(f"{host}:{port} did not answer within {timeout_s:g} s", field="host") from exc
+                                field="port", details={"connected": True}, key="err.onvif.silent_port",
+                                params={"address": f"{host}:{port}", "seconds": timeout_s}) from exc
+        raise CameraTimeout(f"{host}:{port} did not answer within {timeout_s:g} s", field="host",
+                            key="err.onvif.no_answer", params={"address": f"{host}:{port}", "seconds": timeout_s}) from exc
     ours = datetime.fromtimestamp(sent + rtt / 2, timezone.utc)
     return CameraTime(camera_utc, (camera_utc - ours).total_seconds(), rtt, auth, signed_offset)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -29,7 +29,8 @@ def get_area(session: Session, area_id: int, *, scope: Sequence[str] | None = No
     did not exist."""
     area = session.get(Area, area_id)
     if area is None or not path_in_scope(area.path, scope):
-        raise NotFound(f"area {area_id} does not exist", field="area_id")
+        raise NotFound(f"area {area_id} does not exist", field="area_id",
+                       key="err.area.missing", params={"id": area_id})
     return area
 
 
@@ -40,7 +41,8 @@ def find_current_by_code(session: Session, code: str) -> Area | None:
 def require_by_code(session: Session, code: str, *, field: str = "area_code") -> Area:
     area = find_current_by_code(session, code)
     if area is None:
-        raise ValidationFailed(f"unknown area code {code!r}", field=field)
+        raise ValidationFailed(f"unknown area code {code!r}", field=field, key="err.area.unknown_code",
+                               params={"code": code})
     return area
 
 
@@ -49,13 +51,16 @@ def create_area(
 ) -> Area:
     code, name = code.strip(), name.strip()
     if not code or len(code) > MAX_CODE_LEN:
-        raise ValidationFailed(f"area code must be 1–{MAX_CODE_LEN} characters", field="code")
+        raise ValidationFailed(f"area code must be 1–{MAX_CODE_LEN} characters", field="code",
+                               key="err.area.code_length",
+                               params={"max": MAX_CODE_LEN})
     if not name:
-        raise ValidationFailed("area name is empty", field="name")
+        raise ValidationFailed("area name is empty", field="name", key="err.field.required")
     parent = get_area(session, parent_id) if parent_id is not None else None
     _check_parent(kind, parent)
     if find_current_by_code(session, code) is not None:
-        raise Conflict(f"an area with code {code!r} already exists", field="code")
+        raise Conflict(f"an area with code {code!r} already exists", field="code", key="err.area.duplicate",
+                       params={"code": code})
     now = now or utcnow()
     area = Area(kind=kind, code=code, name=name, parent_id=parent.id if parent else None, valid_from=now)
     session.add(area)
@@ -69,18 +74,20 @@ def create_area(
 def _check_parent(kind: AreaKind, parent: Area | None) -> None:
     expected = AREA_PARENT_KIND[kind]
     if expected is None and parent is not None:
-        raise ValidationFailed("a province has no parent", field="parent_id")
+        raise ValidationFailed("a province has no parent", field="parent_id", key="err.area.province_parent")
     if expected is not None and (parent is None or parent.kind != expected):
-        raise ValidationFailed(f"a {kind.value} must sit under a {expected.value}", field="parent_id")
+        raise ValidationFailed(f"a {kind.value} must sit under a {expected.value}", field="parent_id",
+                               key="err.area.wrong_parent", params={"kind": kind.value, "parent": expected.value})
     if parent is not None and not parent.is_current:
-        raise ValidationFailed(f"area {parent.code!r} was closed (merged); use the unit it became", field="parent_id")
+        raise ValidationFailed(f"area {parent.code!r} was closed (merged); use the unit it became", field="parent_id",
+                               key="err.area.closed", params={"code": parent.code})
 
 
 def rename_area(session: Session, *, area_id: int, new_name: str, reason: str | None = None) -> Area:
     area = get_area(session, area_id)
     new_name = new_name.strip()
     if not new_name:
-        raise ValidationFailed("area name is empty", field="name")
+        raise ValidationFailed("area name is empty", field="name", key="err.field.required")
     if new_name == area.name:
         return area
     now = utcnow()
@@ -98,11 +105,11 @@ def merge_areas(session: Session, *, absorbed_id: int, into_id: int, reason: str
     closed, keeps its code and names, and points at the survivor."""
     absorbed, into = get_area(session, absorbed_id), get_area(session, into_id)
     if absorbed.id == into.id:
-        raise ValidationFailed("cannot merge an area into itself", field="into_id")
+        raise ValidationFailed("cannot merge an area into itself", field="into_id", key="err.area.merge_self")
     if absorbed.kind != into.kind:
-        raise ValidationFailed("only units of the same kind can merge", field="into_id")
+        raise ValidationFailed("only units of the same kind can merge", field="into_id", key="err.area.merge_kind")
     if not absorbed.is_current or not into.is_current:
-        raise ValidationFailed("one of the units was already merged", field="into_id")
+        raise ValidationFailed("one of the units was already merged", field="into_id", key="err.area.merge_done")
     now = utcnow()
     for child in session.scalars(select(Area).where(Area.parent_id == absorbed.id, Area.valid_to.is_(None))):
         child.parent_id = into.id
@@ -216,8 +223,10 @@ AREA_CSV_COLUMNS = ("code", "name", "kind", "parent_code")
 class RowResult:
     row: int  # 1-based line number in the file, header = line 1
     outcome: str  # created | unchanged | renamed | error
-    message: str = ""
+    message: str = ""  # English (CLI, logs); pages render ``error`` / ``note_key`` in the user's language
     key: str = ""
+    error: dict[str, Any] | None = None  # CameraOpsError.to_dict() of a failed row
+    note_key: str | None = None  # message key of a non-error note (``import.note.*``)
 
 
 def import_areas_csv(session: Session, source: str | TextIO) -> list[RowResult]:
@@ -227,7 +236,8 @@ def import_areas_csv(session: Session, source: str | TextIO) -> list[RowResult]:
     header, rows = dict_rows(source)
     missing = set(AREA_CSV_COLUMNS) - set(header)
     if missing:
-        raise ValidationFailed(f"CSV header lacks column(s): {', '.join(sorted(missing))}", field="file")
+        raise ValidationFailed(f"CSV header lacks column(s): {', '.join(sorted(missing))}", field="file",
+                               key="err.import.missing_columns", params={"columns": ", ".join(sorted(missing))})
     results = []
     for line_no, row in enumerate(rows, start=2):
         results.append(_import_area_row(session, line_no, row))
@@ -245,7 +255,10 @@ def _import_area_row(session: Session, line_no: int, row: dict[str, str | None])
     try:
         kind = AreaKind(kind_text)
     except ValueError:
-        return RowResult(line_no, "error", f"kind must be province, commune or hamlet, not {kind_text!r}", code)
+        bad = ValidationFailed(f"kind must be province, commune or hamlet, not {kind_text!r}", field="kind",
+                               key="err.field.not_allowed",
+                               params={"value": kind_text, "allowed": "province, commune, hamlet"})
+        return RowResult(line_no, "error", bad.message, code, error=bad.to_dict())
     existing = find_current_by_code(session, code) if code else None
     if existing is not None:
         if existing.name == name:
@@ -257,7 +270,7 @@ def _import_area_row(session: Session, line_no: int, row: dict[str, str | None])
             parent = require_by_code(session, parent_code, field="parent_code") if parent_code else None
             create_area(session, kind=kind, code=code, name=name, parent_id=parent.id if parent else None)
     except (ValidationFailed, Conflict, NotFound) as exc:
-        return RowResult(line_no, "error", exc.message, code)
+        return RowResult(line_no, "error", exc.message, code, error=exc.to_dict())
     return RowResult(line_no, "created", "", code)
 
 

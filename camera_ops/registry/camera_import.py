@@ -58,7 +58,9 @@ class _Lookups:
                 select(Area).where(Area.code == code, Area.valid_to.is_(None), Area.kind == AreaKind.hamlet))
         area = self.hamlets[code]
         if area is None or not path_in_scope(area.path, self.scope):
-            raise ValidationFailed(f"unknown hamlet code {code!r}", field="hamlet_code")
+            raise ValidationFailed(f"unknown hamlet code {code!r}", field="hamlet_code",
+                                   key="err.import.unknown_hamlet",
+                                   params={"code": code})
         return area
 
     def donor(self, commune_id: int, name: str, kind: DonorKind) -> Donor:
@@ -81,7 +83,8 @@ def import_cameras_csv(
     header, rows = dict_rows(source)
     missing = set(REQUIRED_COLUMNS) - set(header)
     if missing:
-        raise ValidationFailed(f"CSV header lacks column(s): {', '.join(sorted(missing))}", field="file")
+        raise ValidationFailed(f"CSV header lacks column(s): {', '.join(sorted(missing))}", field="file",
+                               key="err.import.missing_columns", params={"columns": ", ".join(sorted(missing))})
     lookups = _Lookups(session, scope)
     results: list[RowResult] = []
     batch: list[Camera] = []
@@ -114,9 +117,11 @@ def _import_row(
     """One row: a result, and the new pending camera to insert with the batch (None otherwise)."""
     code = (row.get("code") or "").strip()
     if not code:
-        return RowResult(line_no, "error", "camera code is empty", code), None
+        empty = ValidationFailed("camera code is empty", field="code", key="err.field.required")
+        return RowResult(line_no, "error", empty.message, code, error=empty.to_dict()), None
     if code in lookups.codes:
-        return RowResult(line_no, "duplicate", f"camera {code} already exists; unchanged", code), None
+        return RowResult(line_no, "duplicate", f"camera {code} already exists; unchanged", code,
+                         note_key="import.note.duplicate"), None
     camera = None
     try:
         data, donor = _row_input(session, lookups, row, code)
@@ -126,17 +131,19 @@ def _import_row(
                 data.donor_id = donor.id
             outcome = register_camera(session, settings, data, scope=lookups.scope, save_if_unreachable=True)
             if outcome.camera is None:
-                raise outcome.error or ValidationFailed("registration failed")
+                raise outcome.error or ValidationFailed("registration failed", key="err.import.registration")
             note = f"pending: {outcome.error.message}" if outcome.error else "registered"
+            note_error = outcome.error.to_dict() if outcome.error else None
+            note_key = "import.note.pending_error" if outcome.error else "import.note.registered"
         else:
             camera = _new_camera(data, lookups.hamlet(data_hamlet_code(row)), settings)
             camera.donor = donor
-            note = "pending handshake"
+            note, note_error, note_key = "pending handshake", None, "import.note.pending"
     except CameraOpsError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        return RowResult(line_no, "error", exc.message + where, code), None
+        return RowResult(line_no, "error", exc.message + where, code, error=exc.to_dict()), None
     lookups.codes.add(code)
-    return RowResult(line_no, "created", note, code), camera
+    return RowResult(line_no, "created", note, code, error=note_error, note_key=note_key), camera
 
 
 def data_hamlet_code(row: dict[str, Any]) -> str:
@@ -156,7 +163,8 @@ def _row_input(
     hamlet = lookups.hamlet(data_hamlet_code(row))
     camera_kind = _choice(CameraKind, text("kind") or ("rtsp" if text("stream_url") else "onvif"), "kind")
     if camera_kind is CameraKind.recorder_channel:
-        raise ValidationFailed("register a recorder's channels through the recorder", field="kind")
+        raise ValidationFailed("register a recorder's channels through the recorder", field="kind",
+                               key="err.camera.recorder_channel")
     host = check_host(row.get("host") or "") if camera_kind is CameraKind.onvif or text("host") else ""
     port = check_port(_int(text("onvif_port") or "80", "onvif_port"))
     rtsp_port = check_port(_int(text("rtsp_port"), "rtsp_port"), field="rtsp_port") if text("rtsp_port") else None
@@ -188,7 +196,8 @@ def _int(value: str, field: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValidationFailed(f"{field} {value!r} is not a whole number", field=field) from None
+        raise ValidationFailed(f"{field} {value!r} is not a whole number", field=field, key="err.field.not_integer",
+                               params={"value": value}) from None
 
 
 def _float(value: str | None, field: str) -> float | None:
@@ -197,7 +206,8 @@ def _float(value: str | None, field: str) -> float | None:
     try:
         return float(value.replace(",", "."))
     except ValueError:
-        raise ValidationFailed(f"{field} {value!r} is not a number", field=field) from None
+        raise ValidationFailed(f"{field} {value!r} is not a number", field=field, key="err.field.not_number",
+                               params={"value": value}) from None
 
 
 def _date(value: str | None) -> date | None:
@@ -206,7 +216,8 @@ def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(f"donated_on {value!r} is not a date (YYYY-MM-DD)", field="donated_on") from None
+        raise ValidationFailed(f"donated_on {value!r} is not a date (YYYY-MM-DD)", field="donated_on",
+                               key="err.field.not_date", params={"value": value}) from None
 
 
 def _choice(enum_cls: Any, value: str, field: str) -> Any:
@@ -214,4 +225,5 @@ def _choice(enum_cls: Any, value: str, field: str) -> Any:
         return enum_cls(value.strip().lower())
     except ValueError:
         allowed = ", ".join(m.value for m in enum_cls)
-        raise ValidationFailed(f"{field} {value!r} is not one of: {allowed}", field=field) from None
+        raise ValidationFailed(f"{field} {value!r} is not one of: {allowed}", field=field, key="err.field.not_allowed",
+                               params={"value": value, "allowed": allowed}) from None

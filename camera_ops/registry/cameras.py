@@ -110,7 +110,8 @@ def get_camera(session: Session, camera_id: int, *, scope: Sequence[str] | None)
     camera = session.get(Camera, camera_id, options=[joinedload(Camera.area)])
     if camera is None or not path_in_scope(camera.area.path, scope):
         # Out of scope looks exactly like absent: a user of commune A learns nothing about B.
-        raise NotFound(f"camera {camera_id} does not exist", field="camera_id")
+        raise NotFound(f"camera {camera_id} does not exist", field="camera_id", key="err.camera.missing",
+                       params={"id": camera_id})
     return camera
 
 
@@ -123,13 +124,14 @@ def camera_password(camera: Camera, settings: Settings) -> str:
 
 def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) -> Area:
     if not data.code.strip():
-        raise ValidationFailed("camera code is empty", field="code")
+        raise ValidationFailed("camera code is empty", field="code", key="err.field.required")
     if not data.name.strip():
-        raise ValidationFailed("camera name is empty", field="name")
+        raise ValidationFailed("camera name is empty", field="name", key="err.field.required")
     if data.kind is CameraKind.rtsp:
         take_stream_urls(data)
     elif data.kind is not CameraKind.onvif:
-        raise ValidationFailed("register a recorder's channels through the recorder", field="kind")
+        raise ValidationFailed("register a recorder's channels through the recorder", field="kind",
+                               key="err.camera.recorder_channel")
     data.host = check_host(data.host)
     check_port(data.onvif_port)
     for name in ("rtsp_port", "http_port"):
@@ -139,18 +141,22 @@ def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) 
     check_coordinates(data.latitude, data.longitude)
     check_bearing(data.bearing_deg)
     if not data.username and data.kind is CameraKind.onvif:
-        raise ValidationFailed("camera username is empty", field="username")
+        raise ValidationFailed("camera username is empty", field="username", key="err.field.required")
     area = _hamlet_in_scope(session, data.area_id, scope)
     if data.donor_id is not None:
         donor = session.get(Donor, data.donor_id)
         if donor is None or not path_in_scope(donor.area.path, scope):
-            raise ValidationFailed(f"donor {data.donor_id} does not exist", field="donor_id")
+            raise ValidationFailed(f"donor {data.donor_id} does not exist", field="donor_id", key="err.donor.missing",
+                                   params={"id": data.donor_id})
     if data.security_model_id is not None:
         model = session.get(SecurityModel, data.security_model_id)
         if model is None or not path_in_scope(model.area.path, scope):
-            raise ValidationFailed(f"security model {data.security_model_id} does not exist", field="security_model_id")
+            raise ValidationFailed(f"security model {data.security_model_id} does not exist", field="security_model_id",
+                                   key="err.model.missing", params={"id": data.security_model_id})
     if session.scalar(select(Camera.id).where(Camera.code == data.code.strip())) is not None:
-        raise Conflict(f"a camera with code {data.code!r} already exists", field="code")
+        raise Conflict(f"a camera with code {data.code!r} already exists", field="code",
+                       key="err.camera.duplicate_code",
+                       params={"code": data.code})
     return area
 
 
@@ -158,7 +164,8 @@ def take_stream_urls(data: CameraInput) -> None:
     """RTSP-only input: the stream URL is required; the host defaults to the URL's; credentials
     typed into the URL move to username/password (never stored in a URL)."""
     if not (data.stream_url or "").strip():
-        raise ValidationFailed("give the camera's rtsp:// stream address", field="stream_url")
+        raise ValidationFailed("give the camera's rtsp:// stream address", field="stream_url",
+                               key="err.camera.stream_required")
     main = parse_entered_url(data.stream_url or "", field="stream_url", schemes=("rtsp", "rtsps"))
     sub = (parse_entered_url(data.sub_stream_url, field="sub_stream_url", schemes=("rtsp", "rtsps"))
            if (data.sub_stream_url or "").strip() else None)
@@ -186,11 +193,14 @@ def _check_network(host: str) -> None:
 def _hamlet_in_scope(session: Session, area_id: int, scope: Sequence[str] | None) -> Area:
     area = session.get(Area, area_id)
     if area is None or not path_in_scope(area.path, scope):
-        raise ValidationFailed(f"area {area_id} does not exist", field="area_id")
+        raise ValidationFailed(f"area {area_id} does not exist", field="area_id", key="err.area.missing",
+                               params={"id": area_id})
     if area.kind != AreaKind.hamlet:
-        raise ValidationFailed("cameras are registered in a hamlet (thôn/ấp/tổ dân phố)", field="area_id")
+        raise ValidationFailed("cameras are registered in a hamlet (thôn/ấp/tổ dân phố)", field="area_id",
+                               key="err.camera.needs_hamlet")
     if not area.is_current:
-        raise ValidationFailed(f"hamlet {area.code} was merged; register in the unit it became", field="area_id")
+        raise ValidationFailed(f"hamlet {area.code} was merged; register in the unit it became", field="area_id",
+                               key="err.area.closed", params={"code": area.code})
     return area
 
 
@@ -345,7 +355,8 @@ def public_error(exc: CameraError, detailed: bool) -> CameraError:
     say nothing about other services on the host)."""
     if detailed or not isinstance(exc, (CameraUnreachable, NotOnvif)):
         return exc
-    return CameraUnreachable("no ONVIF camera answered at this host and port; check both", field="host")
+    return CameraUnreachable("no ONVIF camera answered at this host and port; check both", field="host",
+                             key="err.onvif.nothing_answers")
 
 
 def _new_camera(data: CameraInput, area: Area, settings: Settings) -> Camera:
@@ -366,7 +377,7 @@ def _new_camera(data: CameraInput, area: Area, settings: Settings) -> Camera:
 
 
 def _error_dict(exc: CameraOpsError) -> dict[str, Any]:
-    return {"code": exc.code, "field": exc.field, "message": exc.message}
+    return exc.to_dict()  # code, field, English message, and the key + params pages render per user
 
 
 def _check_stream_duplicate(session: Session, uri: str | None, *, exclude_id: int | None) -> None:
@@ -379,7 +390,8 @@ def _check_stream_duplicate(session: Session, uri: str | None, *, exclude_id: in
     existing = session.scalar(stmt)
     if existing is not None:
         raise Conflict(f"this stream is already registered as camera {existing!r}", field="stream_url",
-                       details={"duplicate_of": existing, "by": "stream address"})
+                       details={"duplicate_of": existing, "by": "stream address"},
+                           key="err.camera.duplicate_stream", params={"camera": existing})
 
 
 def _check_duplicates(session: Session, *, mac: str | None, serial: str | None, exclude_id: int | None,
@@ -396,6 +408,7 @@ def _check_duplicates(session: Session, *, mac: str | None, serial: str | None, 
             raise Conflict(
                 f"this device is already registered as camera {existing!r} (same {label} {value})",
                 field="host", details={"duplicate_of": existing, "by": label},
+                key="err.camera.duplicate_device", params={"camera": existing, "value": value},
             )
 
 
@@ -486,25 +499,25 @@ def check_custom_template(template: str | None, camera: Camera) -> str:
     text = (template or "").strip()
     if "{start" not in text or "{end" not in text:
         raise ValidationFailed("the playback template needs {start} and {end} placeholders",
-                               field="playback_template")
+                               field="playback_template", key="err.playback.placeholders")
     try:
         text.format(start=SAMPLE_TIME, end=SAMPLE_TIME)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise ValidationFailed(f"the playback template cannot be filled in ({exc.__class__.__name__}: {exc})",
-                               field="playback_template") from None
+                               field="playback_template", key="err.playback.unfillable") from None
     if text.startswith("/"):
         if not camera.main_stream_uri:
             raise ValidationFailed("a playback path needs the camera's stream address first",
-                                   field="playback_template")
+                                   field="playback_template", key="err.playback.needs_stream")
         return _base_url(camera.main_stream_uri) + text
     entered = parse_entered_url(text.replace("{", "").replace("}", ""), field="playback_template",
                                 schemes=("rtsp", "rtsps", "http", "https"))
     if entered.username or entered.password:
         raise ValidationFailed("put the camera's credentials in username/password, not in the template",
-                               field="playback_template")
+                               field="playback_template", key="err.playback.credentials")
     if entered.host.lower() != camera.host.lower():
         raise ValidationFailed(f"the playback template must point at the camera's host {camera.host}",
-                               field="playback_template")
+                               field="playback_template", key="err.playback.host", params={"host": camera.host})
     return text
 
 
@@ -524,11 +537,13 @@ def apply_playback(camera: Camera) -> None:
         return
     if style is PlaybackStyle.onvif_replay:
         if not camera.replay_uri:
-            raise ValidationFailed("the camera offers no ONVIF replay (Profile G)", field="playback_style")
+            raise ValidationFailed("the camera offers no ONVIF replay (Profile G)", field="playback_style",
+                                   key="err.playback.no_replay")
         camera.playback_url_template, camera.recording = None, RecordingCapability.onvif_replay
     elif style in (PlaybackStyle.hikvision, PlaybackStyle.dahua):
         if not main:
-            raise ValidationFailed("a playback style needs the camera's stream address first", field="playback_style")
+            raise ValidationFailed("a playback style needs the camera's stream address first", field="playback_style",
+                                   key="err.playback.needs_stream")
         camera.playback_url_template = style_template(style, main, camera.channel)
         camera.recording = RecordingCapability.vendor_playback
     elif style is PlaybackStyle.custom:
@@ -583,9 +598,10 @@ def update_camera(
     without the password (administrators)."""
     unknown = set(changes) - EDITABLE - {"password"}
     if unknown:
-        raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))} here", field=sorted(unknown)[0])
+        raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))} here", field=sorted(unknown)[0],
+                               key="err.field.not_editable")
     if changes.get("password") == "":
-        raise ValidationFailed("camera password is empty", field="password")
+        raise ValidationFailed("camera password is empty", field="password", key="err.field.required")
     check_credentials_move(camera, changes, may_redirect_credentials=may_redirect_credentials)
     lat = changes.get("latitude", camera.latitude)
     lon = changes.get("longitude", camera.longitude)
@@ -600,7 +616,9 @@ def update_camera(
     if changes.get("donor_id") is not None:
         donor = session.get(Donor, changes["donor_id"])
         if donor is None or not path_in_scope(donor.area.path, scope):
-            raise ValidationFailed(f"donor {changes['donor_id']} does not exist", field="donor_id")
+            raise ValidationFailed(f"donor {changes['donor_id']} does not exist", field="donor_id",
+                                   key="err.donor.missing",
+                                   params={"id": changes["donor_id"]})
     if "playback_clock" in changes and changes["playback_clock"] is None:
         del changes["playback_clock"]
     before = {key: getattr(camera, key, None) for key in changes if key != "password"}
@@ -644,13 +662,16 @@ def _set_uris_by_hand(camera: Camera, uris: dict[str, str | None]) -> None:
             if camera.kind is CameraKind.rtsp and name != "main_stream_uri":
                 setattr(camera, name, None)
             elif camera.kind is CameraKind.rtsp:
-                raise ValidationFailed("an RTSP-only camera needs its stream address", field=name)
+                raise ValidationFailed("an RTSP-only camera needs its stream address", field=name,
+                                       key="err.camera.stream_required")
             continue
         entered = parse_entered_url(value, field=name, schemes=schemes.get(name, ("rtsp", "rtsps")))
         if entered.username or entered.password:
-            raise ValidationFailed("put the camera's credentials in username/password, not in the address", field=name)
+            raise ValidationFailed("put the camera's credentials in username/password, not in the address", field=name,
+                                   key="err.camera.url_credentials")
         if entered.host.lower() != camera.host.strip("[]").lower():  # its password goes there too
-            raise ValidationFailed(f"the address must point at the camera's host {camera.host}", field=name)
+            raise ValidationFailed(f"the address must point at the camera's host {camera.host}", field=name,
+                                   key="err.playback.host", params={"host": camera.host})
         if camera.kind is CameraKind.onvif:
             overrides[name] = entered.url
         setattr(camera, name, entered.url)
@@ -680,7 +701,8 @@ def move_camera(
 
 def set_lifecycle(session: Session, camera: Camera, lifecycle: Lifecycle, *, actor: Actor | None = None) -> Camera:
     if camera.lifecycle == Lifecycle.retired and lifecycle != Lifecycle.retired:
-        raise ValidationFailed("a retired camera stays retired; register the device again", field="lifecycle")
+        raise ValidationFailed("a retired camera stays retired; register the device again", field="lifecycle",
+                               key="err.camera.retired")
     if lifecycle != camera.lifecycle:
         audit.record(session, actor, "camera.lifecycle", target_type="camera", target_id=camera.id,
                      target_label=camera.code, changes=audit.diff({"lifecycle": camera.lifecycle}, {"lifecycle": lifecycle}))

@@ -63,8 +63,10 @@ def _guard(step, reader: csv.DictReader):  # type: ignore[no-untyped-def]
         return step()
     except UnicodeError:
         raise ValidationFailed(t("api.csv_encoding", "en"), field="file",
-                               details={"message_vi": t("api.csv_encoding", "vi")}) from None
+                               details={"message_vi": t("api.csv_encoding", "vi")}, key="api.csv_encoding") from None
     except csv.Error as exc:
         line = reader.line_num + 1  # the line being parsed is not counted yet
         raise ValidationFailed(t("api.csv_malformed", "en", line=line, reason=exc), field="file",
-                               details={"message_vi": t("api.csv_malformed", "vi", line=line, reason=exc)}) from None
+                               details={"message_vi": t("api.csv_malformed", "vi", line=line, reason=exc)},
+                                                        key="api.csv_malformed",
+                                                        params={"line": line, "reason": str(exc)}) from None

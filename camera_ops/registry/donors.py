@@ -17,7 +17,8 @@ from storage.models import Area, Camera, Donor, DonorKind
 def get_donor(session: Session, donor_id: int, *, scope: Sequence[str] | None) -> Donor:
     donor = session.get(Donor, donor_id)
     if donor is None or not path_in_scope(donor.area.path, scope):
-        raise NotFound(f"donor {donor_id} does not exist", field="donor_id")
+        raise NotFound(f"donor {donor_id} does not exist", field="donor_id",
+                       key="err.donor.missing", params={"id": donor_id})
     return donor
 
 
@@ -29,7 +30,8 @@ def create_donor(session: Session, *, area_id: int, kind: DonorKind, name: str, 
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"donor {name!r} already exists in this area", field="name") from exc
+        raise Conflict(f"donor {name!r} already exists in this area", field="name", key="err.donor.duplicate",
+                       params={"name": name}) from exc
     return donor
 
 

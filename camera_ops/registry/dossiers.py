@@ -27,7 +27,8 @@ def get_model(session: Session, model_id: int, *, scope: Sequence[str] | None) -
     model = session.get(SecurityModel, model_id, options=[selectinload(SecurityModel.members),
                                                           selectinload(SecurityModel.reviews)])
     if model is None or not path_in_scope(model.area.path, scope):
-        raise NotFound(f"security model {model_id} does not exist", field="model_id")
+        raise NotFound(f"security model {model_id} does not exist", field="model_id", key="err.model.missing",
+                       params={"id": model_id})
     return model
 
 
@@ -37,7 +38,7 @@ def create_model(
 ) -> SecurityModel:
     area = get_area(session, area_id)
     if area.kind not in (AreaKind.commune, AreaKind.hamlet):
-        raise ValidationFailed("a model belongs to a commune or a hamlet", field="area_id")
+        raise ValidationFailed("a model belongs to a commune or a hamlet", field="area_id", key="err.model.area")
     model = SecurityModel(area_id=area.id, name=name, decision_number=decision_number, decision_date=decision_date,
                           managing_unit=managing_unit, note=note)
     model.members = [ModelMember(**m) for m in members]
@@ -61,7 +62,8 @@ def add_review(
     verdict: ReviewVerdict,
 ) -> ModelReview:
     if model.status == ModelStatus.ended:
-        raise ValidationFailed("this model has ended; it takes no further reviews", field="model_id")
+        raise ValidationFailed("this model has ended; it takes no further reviews", field="model_id",
+                               key="err.model.ended")
     review = ModelReview(model_id=model.id, review_date=review_date, kind=kind, findings=findings, verdict=verdict)
     model.reviews.append(review)
     session.flush()
@@ -70,11 +72,12 @@ def add_review(
 
 def end_model(session: Session, model: SecurityModel, *, ended_on: date, reason: str) -> SecurityModel:
     if model.status == ModelStatus.ended:
-        raise ValidationFailed("this model has already ended", field="model_id")
+        raise ValidationFailed("this model has already ended", field="model_id", key="err.model.ended")
     if not reason.strip():
-        raise ValidationFailed("give the reason for ending the model", field="reason")
+        raise ValidationFailed("give the reason for ending the model", field="reason", key="err.field.required")
     if ended_on < model.decision_date:
-        raise ValidationFailed("the end date is before the establishing decision", field="ended_on")
+        raise ValidationFailed("the end date is before the establishing decision", field="ended_on",
+                               key="err.model.end_before_decision")
     model.status, model.ended_on, model.end_reason = ModelStatus.ended, ended_on, reason.strip()
     session.flush()
     return model

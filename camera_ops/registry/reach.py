@@ -89,14 +89,16 @@ def parse_entered_url(value: str, *, field: str, schemes: tuple[str, ...]) -> En
         parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        raise ValidationFailed(f"{text!r} is not a valid URL (port?)", field=field) from None
+        raise ValidationFailed(f"{text!r} is not a valid URL (port?)", field=field,
+                               key="err.url.invalid", params={"value": text}) from None
     scheme = parts.scheme.lower()
     if scheme not in schemes:
-        raise ValidationFailed(f"the address must start with {' or '.join(s + '://' for s in schemes)}", field=field)
+        raise ValidationFailed(f"the address must start with {' or '.join(s + '://' for s in schemes)}", field=field,
+                               key="err.url.scheme", params={"schemes": " / ".join(s + "://" for s in schemes)})
     if not parts.hostname:
-        raise ValidationFailed("the address has no host", field=field)
+        raise ValidationFailed("the address has no host", field=field, key="err.url.no_host")
     if any(c.isspace() for c in text):
-        raise ValidationFailed("the address contains spaces", field=field)
+        raise ValidationFailed("the address contains spaces", field=field, key="err.url.spaces")
     username = password = None
     if "@" in parts.netloc:
         userinfo, _, hostport = parts.netloc.rpartition("@")

@@ -21,13 +21,16 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not username:
-        raise ValidationFailed("username is empty", field="username")
+        raise ValidationFailed("username is empty", field="username", key="err.field.required")
     if len(password) < MIN_PASSWORD_LEN:
-        raise ValidationFailed(f"password must be at least {MIN_PASSWORD_LEN} characters", field="password")
+        raise ValidationFailed(f"password must be at least {MIN_PASSWORD_LEN} characters", field="password",
+                               key="err.user.password_short", params={"min": MIN_PASSWORD_LEN})
     if role != Role.admin and not area_ids:
-        raise ValidationFailed("every user except an admin is scoped to at least one area", field="area_ids")
+        raise ValidationFailed("every user except an admin is scoped to at least one area", field="area_ids",
+                               key="err.user.needs_area")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} already exists", field="username")
+        raise Conflict(f"user {username!r} already exists", field="username", key="err.user.duplicate",
+                       params={"name": username})
     user = User(username=username, password_hash=hash_password(password), full_name=full_name, role=role,
                 unit=unit, phone=phone)
     user.areas = [get_area(session, a) for a in area_ids]
@@ -41,7 +44,8 @@ def get_user(session: Session, user_id: int) -> User:
     ``current_user`` calls it."""
     user = session.scalars(select(User).options(joinedload(User.areas)).where(User.id == user_id)).unique().first()
     if user is None:
-        raise NotFound(f"user {user_id} does not exist", field="user_id")
+        raise NotFound(f"user {user_id} does not exist", field="user_id",
+                       key="err.user.missing", params={"id": user_id})
     return user
 
 
@@ -51,7 +55,7 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     )
     # Same message whether the user exists or not: the login form reveals no usernames.
     if user is None or not user.is_active or not verify_password(password, user.password_hash):
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated("wrong username or password", key="err.login.failed")
     return user
 
 

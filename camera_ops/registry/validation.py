@@ -35,7 +35,8 @@ def check_text(value: str | None, field: str) -> str | None:
     """``value`` unchanged, or ValidationFailed naming ``field`` when it holds a control character."""
     if value is not None and (char := control_char(value)) is not None:
         raise ValidationFailed(control_char_message(field, char), field=field,
-                               details={"message_vi": control_char_message(field, char, "vi")})
+                               details={"message_vi": control_char_message(field, char, "vi")},
+                               key="api.control_chars", params={"code": f"U+{ord(char):04X}"})
     return value
 
 
@@ -43,23 +44,26 @@ def check_host(host: str) -> str:
     """An IPv4/IPv6 address or an RFC 1123 host name, without scheme, port or path."""
     host = host.strip()
     if not host:
-        raise ValidationFailed("camera host is empty", field="host")
+        raise ValidationFailed("camera host is empty", field="host", key="err.field.required")
     try:
         ipaddress.ip_address(host)
         return host
     except ValueError:
         pass
     if len(host) > 253 or any(c in host for c in "/:@ ?#"):
-        raise ValidationFailed(f"{host!r} is not an IP address or host name (no scheme, port or path)", field="host")
+        raise ValidationFailed(f"{host!r} is not an IP address or host name (no scheme, port or path)", field="host",
+                               key="err.camera.host_shape", params={"value": host})
     labels = host.rstrip(".").split(".")
     if not all(_HOST_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise ValidationFailed(f"{host!r} is not an IP address or host name", field="host")
+        raise ValidationFailed(f"{host!r} is not an IP address or host name", field="host", key="err.camera.host",
+                               params={"value": host})
     return host
 
 
 def check_port(port: int, *, field: str = "onvif_port") -> int:
     if not 1 <= port <= 65535:
-        raise ValidationFailed(f"port {port} is outside 1–65535", field=field)
+        raise ValidationFailed(f"port {port} is outside 1–65535", field=field, key="err.camera.port",
+                               params={"value": port})
     return port
 
 
@@ -67,21 +71,25 @@ def check_coordinates(latitude: float | None, longitude: float | None) -> None:
     if latitude is None and longitude is None:
         return
     if latitude is None or longitude is None:
-        raise ValidationFailed("give both latitude and longitude, or neither", field="latitude")
+        raise ValidationFailed("give both latitude and longitude, or neither", field="latitude",
+                               key="err.camera.coordinates_pair")
     if not VN_LAT_RANGE[0] <= latitude <= VN_LAT_RANGE[1]:
         raise ValidationFailed(
             f"latitude {latitude} is outside Vietnam ({VN_LAT_RANGE[0]}–{VN_LAT_RANGE[1]}); swapped with longitude?",
-            field="latitude",
+            field="latitude", key="err.camera.latitude",
+            params={"value": latitude, "low": VN_LAT_RANGE[0], "high": VN_LAT_RANGE[1]},
         )
     if not VN_LON_RANGE[0] <= longitude <= VN_LON_RANGE[1]:
         raise ValidationFailed(
-            f"longitude {longitude} is outside Vietnam ({VN_LON_RANGE[0]}–{VN_LON_RANGE[1]})", field="longitude"
+            f"longitude {longitude} is outside Vietnam ({VN_LON_RANGE[0]}–{VN_LON_RANGE[1]})", field="longitude",
+            key="err.camera.longitude", params={"value": longitude, "low": VN_LON_RANGE[0], "high": VN_LON_RANGE[1]},
         )
 
 
 def check_bearing(bearing: float | None) -> None:
     if bearing is not None and not 0 <= bearing < 360:
-        raise ValidationFailed(f"bearing {bearing} must be 0–359 degrees (0 = north)", field="bearing_deg")
+        raise ValidationFailed(f"bearing {bearing} must be 0–359 degrees (0 = north)", field="bearing_deg",
+                               key="err.camera.bearing", params={"value": bearing})
 
 
 def normalize_mac(mac: str | None) -> str | None:

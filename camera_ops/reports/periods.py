@@ -27,12 +27,15 @@ class Period:
 
 def period(kind: str, year: int, index: int = 1, *, tz: str = "Asia/Ho_Chi_Minh") -> Period:
     if kind not in MONTHS_PER:
-        raise ValidationFailed("period is month, quarter, half or year", field="period")
+        raise ValidationFailed("period is month, quarter, half or year", field="period", key="err.report.period")
     index = 1 if kind == "year" else index
     if not 1 <= index <= INDEX_MAX[kind]:
-        raise ValidationFailed(f"a {kind} index runs 1-{INDEX_MAX[kind]}", field="index")
+        raise ValidationFailed(f"a {kind} index runs 1-{INDEX_MAX[kind]}", field="index",
+                               key=f"err.report.index_{kind}",
+                               params={"max": INDEX_MAX[kind]})
     if not 2000 <= year <= 2100:
-        raise ValidationFailed("year out of range", field="year")
+        raise ValidationFailed("year out of range", field="year",
+                               key="err.report.year", params={"low": 2000, "high": 2100})
     months = MONTHS_PER[kind]
     first_month = (index - 1) * months + 1
     zone = ZoneInfo(tz)

@@ -48,9 +48,10 @@ def test_anonymous_requests_get_401_with_the_error_shape(client, world):
 
 def test_wrong_password_login_is_refused_without_saying_which_part(client, world):
     r = client.post("/api/v1/auth/token", data={"username": "police_a", "password": "nope-nope"})
-    assert r.status_code == 401 and r.json()["error"]["message"] == "wrong username or password"
-    r = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "nope-nope"})
-    assert r.json()["error"]["message"] == "wrong username or password"
+    assert r.status_code == 401 and r.json()["error"]["message"] == "Sai tên đăng nhập hoặc mật khẩu"
+    r = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "nope-nope"},
+                    headers={"Accept-Language": "en"})
+    assert r.json()["error"]["message"] == "Wrong username or password"
 
 
 def test_commune_police_cannot_read_or_change_another_communes_cameras(client, world):

@@ -101,7 +101,8 @@ def test_a_window_in_the_future_names_the_field_and_queues_nothing(client, sessi
     r = client.post(f"/cases/{case.id}/requests", data={
         "csrf_token": token, "camera_ids": [str(camera.id)], "start": "2099-01-01T10:00:00",
         "end": "2099-01-01T10:05:00", "purpose": "xác minh"})
-    assert r.status_code == 422 and "Mục cần sửa: end" in r.text
+    assert r.status_code == 422 and "Mục cần sửa: Đến (giờ Việt Nam)" in r.text
+    assert "chỉ ghi trực tiếp mới ghi trước được" in r.text and "only live capture" not in r.text
     assert session.scalar(select(Clip.id)) is None
 
 

@@ -61,7 +61,7 @@ def handle_problem(problem_id: int, action: str, page: FormPage, session: Sessio
     page.require(Action.handle_problems)
     service = integrations.problem_actions()
     if service is None or action not in ("acknowledge", "assign", "close"):
-        raise NotFound("no such problem action", field="action")
+        raise NotFound("no such problem action", field="action", key="err.problem.action")
     view = service.get_problem(session, problem_id, scope=page.scope)
     note = forms.text(page.form, "note")
     if action == "assign":
@@ -81,6 +81,6 @@ def snapshot(camera_id: int, page: Page, session: SessionDep) -> Response:
     camera_service.get_camera(session, camera_id, scope=page.scope)
     found = health_view.thumbnail(session, camera_id) if health_view.MONITORING else None
     if found is None:
-        raise NotFound("no snapshot yet", field="camera_id")
+        raise NotFound("no snapshot yet", field="camera_id", key="err.camera.no_snapshot")
     return Response(found[0], media_type="image/jpeg",
                     headers={"Cache-Control": f"private, max-age={THUMBNAIL_CACHE_S}"})

@@ -13,6 +13,7 @@ from api.deps import SessionDep
 from api.web import forms, health_view
 from api.web.context import FormPage, Page, WebPage
 from api.web.handshake_view import describe, describe_rtsp
+from camera_ops.error_text import ShownError
 from camera_ops.access import Action
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry import cameras as camera_service
@@ -47,7 +48,8 @@ def choices(session: Session, page: WebPage) -> dict[str, Any]:
     models, _ = list_models(session, scope=page.scope, limit=MAX_CHOICES)
     return {"hamlets": hamlets, "donors": [d for d, _ in donors], "models": models, "watches": list(Watches),
             "kinds": [CameraKind.onvif, CameraKind.rtsp], "playback_styles": list(PlaybackStyle),
-            "playback_clocks": list(PlaybackClock)}
+            "playback_clocks": list(PlaybackClock),
+            "field_labels": {"area_id": page.t("common.hamlet")}}  # the camera form's own label
 
 
 @router.get("/cameras", response_class=HTMLResponse)
@@ -117,13 +119,14 @@ def add_camera(page: FormPage, session: SessionDep) -> Response:
     except CameraOpsError as exc:
         error = exc
     camera = outcome.camera if outcome else None
+    shown = ShownError.of(error, page.lang) if error else None
     if forms.checked(form, "pending") and camera:
         steps = []
     elif form.get("kind") == CameraKind.rtsp.value:
-        steps = describe_rtsp(outcome.handshake if outcome else None, error)
+        steps = describe_rtsp(outcome.handshake if outcome else None, shown)
     else:
         steps = describe(
-            outcome.handshake if outcome else None, error, host=str(form.get("host") or ""), port=_port(form),
+            outcome.handshake if outcome else None, shown, host=str(form.get("host") or ""), port=_port(form),
             username=str(form.get("username") or ""), clock_warning_s=page.settings.clock_warning_s)
     values = {k: v for k, v in form.items() if k != "password" and isinstance(v, str)}
     return page.render("camera_form.html", status_code=201 if camera else 422, mode="add", values=values,
@@ -141,7 +144,7 @@ def _port(form: dict[str, Any]) -> int:
 def _camera_input(form: dict[str, Any]) -> camera_service.CameraInput:
     area_id = forms.integer(form, "area_id")
     if area_id is None:
-        raise ValidationFailed("choose the hamlet", field="area_id")
+        raise ValidationFailed("choose the hamlet", field="area_id", key="err.field.choose")
     kind = forms.choice(form, "kind", CameraKind, CameraKind.onvif) or CameraKind.onvif
     rtsp = kind is CameraKind.rtsp
     return camera_service.CameraInput(

@@ -54,7 +54,7 @@ def _guard(session: Session, page: WebPage, case: Case, action: CaseAction, **ex
 
 def _may_use_cases(page: WebPage) -> None:
     if not (page.can(Action.request_footage) or page.can(Action.read_ledger)):
-        raise PermissionDenied("footage is for investigating officers and auditors")
+        raise PermissionDenied("footage is for investigating officers and auditors", key="err.case.footage_roles")
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -137,7 +137,8 @@ def request_footage(case_id: int, page: FormPage, session: SessionDep) -> Respon
             window = Window(parse_local_datetime(start, page.settings.timezone),
                             parse_local_datetime(end, page.settings.timezone))
         except ValueError:
-            raise ValidationFailed("give the start and end as date and time", field="start") from None
+            raise ValidationFailed("give the start and end as date and time", field="start",
+                                   key="err.window.not_datetime") from None
         with session.begin_nested():
             request = create_request(session, page.settings, actor_for(page.user, _address(page.request)), page.user,
                                      case, camera_ids=camera_ids, window=window, purpose=purpose,
@@ -155,7 +156,8 @@ def request_progress(request_id: int, page: Page, session: SessionDep) -> JSONRe
     """What the case page polls while clips are being fetched."""
     request = session.get(ClipRequest, request_id, options=[selectinload(ClipRequest.clips)])
     if request is None:
-        raise NotFound(f"request {request_id} does not exist", field="request_id")
+        raise NotFound(f"request {request_id} does not exist", field="request_id",
+                       key="err.request.missing", params={"id": request_id})
     _guard(session, page, case_service.get_case(session, request.case_id), CaseAction.read)
     f = Formatter(page.lang, page.settings.timezone)
     clips = [{"id": c.id, "status": c.status.value, "label": f.label(c.status, "clip_status"),
@@ -192,7 +194,7 @@ def clip_verify(clip_id: int, page: FormPage, session: SessionDep) -> Response:
 def custody(page: Page, session: SessionDep) -> Response:
     """The whole ledger's verification (auditors and admins)."""
     if page.user.role.value not in ("auditor", "admin"):
-        raise PermissionDenied("the whole ledger is for auditors")
+        raise PermissionDenied("the whole ledger is for auditors", key="err.custody.auditors")
     report = verify_with_store(session, store_dep(page.request, page.settings), page.settings)
     keys = Keyring.from_settings(page.settings).public_keys()
     return page.render("custody.html", report=report, health=anchor_health(session, page.settings), keys=keys)

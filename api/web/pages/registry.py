@@ -157,7 +157,7 @@ def add_donor(page: FormPage, session: SessionDep) -> Response:
     try:
         area_id = forms.integer(form, "area_id")
         if area_id not in {c.id for c in communes}:
-            raise ValidationFailed("choose the commune", field="area_id")
+            raise ValidationFailed("choose the commune", field="area_id", key="err.field.choose")
         with session.begin_nested():
             create_donor(session, area_id=area_id, kind=forms.choice(form, "kind", DonorKind, DonorKind.household)
                          or DonorKind.household, name=forms.required(form, "name"),
@@ -167,7 +167,8 @@ def add_donor(page: FormPage, session: SessionDep) -> Response:
         rows, total = list_donors(session, scope=page.scope, limit=PAGE_SIZE)
         return page.render("donors.html", status_code=422, donors=rows, total=total, offset=0, limit=PAGE_SIZE,
                            q="", communes=communes, kinds=list(DonorKind),
-                           can_edit=True, error=exc, values={k: v for k, v in form.items() if isinstance(v, str)})
+                           can_edit=True, error=exc, values={k: v for k, v in form.items() if isinstance(v, str)},
+                           field_labels={"area_id": page.t("common.commune")})
     return RedirectResponse("/donors", status_code=303)
 
 
@@ -249,7 +250,7 @@ def new_review(model_id: int, page: FormPage, session: SessionDep) -> Response:
     try:
         review_date = forms.day(form, "review_date")
         if review_date is None:
-            raise ValidationFailed("give the review date", field="review_date")
+            raise ValidationFailed("give the review date", field="review_date", key="err.field.required")
         add_review(session, model, review_date=review_date,
                    kind=forms.choice(form, "kind", ReviewKind, ReviewKind.interim) or ReviewKind.interim,
                    findings=forms.required(form, "findings"),
