@@ -273,4 +273,5 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
                          "Camera {camera} holds footage from {span} (Vietnam time); this window starts before it"),
     "err.reach.stopped": ("Camera {camera} đã ngừng ghi hình lúc {stopped}; dữ liệu có từ {span}",
                           "Camera {camera} stopped recording at {stopped}; it holds footage from {span}"),
+    "error.code.link_expired": ("Liên kết đã hết hạn hoặc không hợp lệ", "The link expired or is not valid"),
 }
