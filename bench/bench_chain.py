@@ -11,6 +11,9 @@ from __future__ import annotations
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository (camera_ops, storage, tests)
 
 from camera_ops.custody.chain import EventRecord, canonical_bytes, link, next_record, verify_chain
 

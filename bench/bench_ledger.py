@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository (camera_ops, storage, tests)
 
 from camera_ops.custody.chain import EventRecord, next_record
 from camera_ops.custody.ledger import Actor, EventType, append_now, iter_events, verify_ledger

@@ -16,11 +16,15 @@ Decoding is mostly Huffman decoding, which no reduction avoids: its cost follows
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository (camera_ops, storage, tests)
 
 from camera_ops.health import synthetic as syn
 from camera_ops.health.picture import PictureState, assess_picture, decode_picture

@@ -29,6 +29,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository (camera_ops, storage, tests)
+
 from camera_ops.onvif.rawsoap import get_system_date_and_time
 from camera_ops.rtsp.client import AuthCache, rtsp_probe
 from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe
@@ -45,7 +47,6 @@ class Target:
     password: str
 
 
-SIM_BASE_ADDRESS = "127.23.0.1"  # away from the CLI default (127.20.0.x) and the tests (127.21.0.x)
 SIM_START_TIMEOUT_S = 60.0
 
 
@@ -61,7 +62,7 @@ def thread_cpu() -> tuple[float, float]:
 
 
 @contextmanager
-def cameras(count: int) -> Iterator[tuple[str, list[Target]]]:
+def cameras(count: int, base_address: str) -> Iterator[tuple[str, list[Target]]]:
     """(where the cameras come from, targets)."""
     if importlib.util.find_spec("camera_ops.sim") is None:
         with _local_responders(count) as targets:
@@ -69,9 +70,9 @@ def cameras(count: int) -> Iterator[tuple[str, list[Target]]]:
         return
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fleet.json"
-        http_port, rtsp_port = _free_port(SIM_BASE_ADDRESS), _free_port(SIM_BASE_ADDRESS)
+        http_port, rtsp_port = _free_port(base_address), _free_port(base_address)
         command = [sys.executable, "-m", "camera_ops.cli", "sim", "-n", str(count), "--out", str(out),
-                   "--base-address", SIM_BASE_ADDRESS, "--control-port", "0",
+                   "--base-address", base_address, "--control-port", "0",
                    "--http-port", str(http_port), "--rtsp-port", str(rtsp_port)]
         sim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -275,6 +276,8 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--base-address", default=None,
+                        help="first simulated camera's address (default: a free random 127.x block)")
     args = parser.parse_args()
     runners: list[tuple[str, Callable[[Awaitable[object]], object]]] = [("asyncio", asyncio.run)]
     try:
@@ -285,7 +288,12 @@ def main() -> None:
         pass
     soap_us, rtsp_us = pure_code_us()
     print(f"our code alone (no sockets, no loop): SOAP build+parse {soap_us:.1f} µs, RTSP OPTIONS+DESCRIBE messages+SDP+SPS+digest {rtsp_us:.1f} µs")
-    with cameras(args.cameras) as (source, targets):
+    base_address = args.base_address or "127.0.0.1"
+    if args.base_address is None and importlib.util.find_spec("camera_ops.sim") is not None:
+        from camera_ops.sim.testing import free_bench_base_address
+
+        base_address = free_bench_base_address()
+    with cameras(args.cameras, base_address) as (source, targets):
         print(f"{len(targets)} cameras from {source}; {args.rounds} rounds; concurrency {args.concurrency}")
         for loop_name, run in runners:
             for name, probe in (("raw SOAP GetSystemDateAndTime", soap_probe), ("RTSP OPTIONS+DESCRIBE (digest)", rtsp), ("RTSP, digest cached", rtsp_cached), ("both (SOAP + RTSP cached)", both),

@@ -24,6 +24,8 @@ from typing import Any
 import av
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository (camera_ops, storage, tests)
+
 from camera_ops.rtsp.depacketize import Depacketizer
 from camera_ops.rtsp.packetize import packetize_access_unit
 from camera_ops.rtsp.rtp import build_rtp, parse_rtp

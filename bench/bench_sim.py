@@ -25,6 +25,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository (camera_ops, storage, tests)
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CONCURRENCY = 64  # requests in flight: like a monitor probing a district
 SOAP_TIME = (
@@ -169,9 +171,14 @@ def main() -> None:
     parser.add_argument("--shared-port", action="store_true")
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--replay-seconds", type=int, default=120)
+    parser.add_argument("--base-address", default=None,
+                        help="first simulated camera's address (default: a free random 127.x block)")
     args = parser.parse_args()
+    from camera_ops.sim.testing import free_bench_base_address
+
     out = Path(tempfile.mkdtemp()) / "fleet.json"
     cmd = [sys.executable, "-m", "camera_ops.sim.cli", "--count", str(args.count), "--out", str(out),
+           "--base-address", args.base_address or free_bench_base_address(),
            "--control-port", "0", "--http-port", "0", "--rtsp-port", "0"]
     if args.shared_port:
         cmd.append("--shared-port")

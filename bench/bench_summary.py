@@ -22,6 +22,7 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from camera_ops.health.uptime import uptime  # noqa: E402
 from camera_ops.health.vocabulary import Status  # noqa: E402
+from camera_ops.monitor.counts import compact_all  # noqa: E402
 from camera_ops.monitor.history import load_histories, uptime_by_camera  # noqa: E402
 from camera_ops.monitor.summary import fleet_summary  # noqa: E402
 from camera_ops.registry.areas import create_area  # noqa: E402
@@ -74,6 +75,7 @@ def build_fleet(session, settings: Settings, cameras: int) -> tuple[int, int, li
          "status_since": now - timedelta(seconds=rng.randint(0, 86400 * 30)), "created_at": now, "updated_at": now}
         for i in range(cameras)])
     session.commit()
+    compact_all(session.get_bind())  # the steady state: a running API folds the status-count deltas within 2 s
     ids = [r[0] for r in session.execute(text("SELECT id FROM camera ORDER BY id"))]
     return province.id, first_commune or province.id, ids
 

@@ -26,6 +26,29 @@ def random_base_address() -> str:
     return f"127.{random.choice(TEST_ADDRESS_BLOCKS)}.{random.randrange(256)}.1"
 
 
+BENCH_ADDRESS_BLOCKS = range(64, 255)  # 127.64-254.x.y: clear of the CLI demo (127.20) and the tests (127.21-29)
+
+
+def free_bench_base_address(rng: random.Random | None = None, tries: int = 20) -> str:
+    """A random 127.X.Y.1 for a bench's simulator that nothing listens on (a running demo, a second
+    bench run): the default of the benches' ``--base-address``."""
+    import socket
+
+    rng = rng or random.Random()
+    for _ in range(tries):
+        base = f"127.{rng.choice(BENCH_ADDRESS_BLOCKS)}.{rng.randrange(256)}.1"
+        with socket.socket() as probe:
+            try:
+                probe.bind((base, 0))  # the address is usable ...
+            except OSError:
+                continue
+        with socket.socket() as probe:
+            probe.settimeout(0.05)
+            if probe.connect_ex((base, 554)) != 0:  # ... and no RTSP server already answers on it
+                return base
+    raise RuntimeError("no free 127.x block found; pass --base-address")
+
+
 class FleetHandle:
     """Thread-safe handle on a fleet running in a background loop."""
 
