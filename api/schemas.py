@@ -430,10 +430,42 @@ class CameraDetailOut(CameraOut):
     uri_overrides: dict[str, Any] | None
 
 
+class RecorderIn(In):
+    """A DVR/NVR: registered once, each channel becomes a camera ``{code}-K{n}``."""
+
+    code: str = Field(min_length=1, max_length=60)
+    name: str = Field(min_length=1, max_length=180)
+    area_id: int
+    kind: CameraKind = Field(default=CameraKind.onvif, description="onvif (channels = video sources) or rtsp")
+    host: str = Field(default="", max_length=255)
+    onvif_port: int = 80
+    rtsp_port: int | None = None
+    http_port: int | None = None
+    username: str = Field(default="", max_length=120)
+    password: str = Field(default="", max_length=200)
+    channels: list[int] | None = Field(default=None, description="ONVIF: none = every channel; RTSP: required")
+    stream_url_template: str | None = Field(default=None, max_length=500,
+                                            description="RTSP recorders: rtsp:// URL with {channel}")
+    sub_stream_url_template: str | None = Field(default=None, max_length=500)
+    playback_style: PlaybackStyle | None = None
+    playback_clock: PlaybackClock = PlaybackClock.utc
+    donor_id: int | None = None
+    security_model_id: int | None = None
+    watches: Watches = Watches.other
+    note: str | None = None
+
+
 class ProblemOut(BaseModel):
     code: str
     field: str | None
     message: str
+
+
+class RecorderOut(BaseModel):
+    saved: bool
+    cameras: list[CameraDetailOut]
+    handshake: dict[str, Any] | None
+    warnings: list[str]
 
 
 class RegistrationOut(BaseModel):

@@ -22,10 +22,13 @@ from api.schemas import (
     LifecycleIn,
     Page,
     ProblemOut,
+    RecorderIn,
+    RecorderOut,
     RegistrationOut,
     RejectedReplyOut,
 )
 from camera_ops.registry import cameras as camera_service
+from camera_ops.registry import recorders as recorder_service
 from camera_ops.registry.camera_import import import_cameras_csv
 from camera_ops.registry.csv_input import open_csv_text
 from camera_ops.registry.discovered import find_cameras, rejected_message
@@ -82,6 +85,19 @@ def register_camera(body: CameraIn, session: SessionDep, settings: SettingsDep, 
     if outcome.camera is None and outcome.error is not None:
         raise outcome.error
     return _registration_out(outcome)
+
+
+@router.post("/recorders", response_model=RecorderOut, status_code=201,
+             summary="Register a DVR/NVR: one handshake, each channel a camera",
+             responses={422: {"description": "a channel the recorder lacks, or bad input; `error.field` says which"}})
+def register_recorder(body: RecorderIn, session: SessionDep, settings: SettingsDep, user: CameraEditor,
+                      scope: Scope, actor: ActorDep) -> RecorderOut:
+    outcome = recorder_service.register_recorder(session, settings, recorder_service.RecorderInput(**body.model_dump()),
+                                                 scope=scope, actor=actor, detailed_errors=user.role == Role.admin)
+    if outcome.error is not None:
+        raise outcome.error
+    return RecorderOut(saved=True, cameras=[CameraDetailOut.model_validate(c) for c in outcome.cameras],
+                       handshake=outcome.handshake, warnings=outcome.warnings)
 
 
 @router.post("/discover", response_model=DiscoverOut, summary="Find ONVIF devices with WS-Discovery")

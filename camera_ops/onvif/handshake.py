@@ -100,10 +100,23 @@ class MediaProfile:
     width: int | None
     height: int | None
     fps: float | None
+    source: str | None = None  # video source token: a recorder has one per channel
 
     @property
     def pixels(self) -> int:
         return (self.width or 0) * (self.height or 0)
+
+
+@dataclass(frozen=True)
+class ChannelStreams:
+    """One video source of a recorder (DVR/NVR): channel number (1-based, in the recorder's order)."""
+
+    channel: int
+    source: str
+    main_profile_token: str
+    main_stream_uri: str
+    sub_stream_uri: str | None
+    snapshot_uri: str | None
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,7 @@ class HandshakeResult:
     replay_xaddr: str | None
     auth_method: str  # "digest" | "text" (WS-Security UsernameToken password type)
     warnings: list[str] = field(default_factory=list)
+    channels: list[ChannelStreams] = field(default_factory=list)  # a recorder: one per video source
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -346,6 +360,7 @@ def _media_profile(item: Any) -> MediaProfile | None:
         width=getattr(resolution, "Width", None),
         height=getattr(resolution, "Height", None),
         fps=float(rate.FrameRateLimit) if getattr(rate, "FrameRateLimit", None) else None,
+        source=_text(getattr(item, "VideoSourceConfiguration", None), "SourceToken"),
     )
 
 
@@ -381,6 +396,29 @@ async def _allowed_xaddrs(xaddrs: dict[str, str], warnings: list[str]) -> dict[s
             continue
         kept[namespace] = xaddr
     return kept
+
+
+async def _recorder_channels(state: _Handshake, profiles: list[MediaProfile]) -> list[ChannelStreams]:
+    """A recorder's channels: profiles grouped by video source, in the order the device lists them.
+    A device with one video source (a camera) has none."""
+    by_source: dict[str, list[MediaProfile]] = {}
+    for profile in profiles:
+        if profile.source:
+            by_source.setdefault(profile.source, []).append(profile)
+    if len(by_source) < 2:
+        return []
+    channels = []
+    for number, (source, own) in enumerate(by_source.items(), start=1):
+        try:
+            main, sub = pick_main_and_sub(own)
+        except NoUsableProfile:
+            state.warnings.append(f"channel {number} ({source}) has no H.264/H.265 profile; skipped")
+            continue
+        main_uri = await state.stream_uri(main.token)
+        sub_uri = await state.stream_uri(sub.token) if sub.token != main.token else None
+        channels.append(ChannelStreams(number, source, main.token, main_uri, sub_uri,
+                                       await _snapshot_uri(state, main.token, sub.token)))
+    return channels
 
 
 async def speaks_rtsp(host: str, port: int, *, timeout_s: float) -> bool:
@@ -457,6 +495,7 @@ async def handshake(
         main_uri = await state.stream_uri(main.token)
         sub_uri = await state.stream_uri(sub.token) if sub.token != main.token else None
         snapshot = await _snapshot_uri(state, main.token, sub.token)
+        channels = await _recorder_channels(state, profiles)
         search_xaddr, replay_xaddr = camera.xaddrs.get(NS_SEARCH), camera.xaddrs.get(NS_REPLAY)
         profile_g = bool(search_xaddr and replay_xaddr)
         recording: tuple[str | None, datetime | None, datetime | None] = (None, None, None)
@@ -495,6 +534,7 @@ async def handshake(
         replay_xaddr=replay_xaddr,
         auth_method=state.auth_method,
         warnings=warnings + state.warnings,
+        channels=channels,
     )
 
 

@@ -339,11 +339,20 @@ def retry_handshake(
         camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(error)
         session.flush()
         return RegistrationOutcome(camera=camera, error=error)
-    _check_duplicates(session, mac=normalize_mac(result.mac), serial=result.serial, exclude_id=camera.id)
+    streams = None
+    if camera.kind is CameraKind.recorder_channel:
+        streams = next((c for c in result.channels if c.channel == camera.channel), None)
+        if streams is None:
+            error = ValidationFailed(f"the recorder no longer has channel {camera.channel}", field="channel")
+            camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(error)
+            session.flush()
+            return RegistrationOutcome(camera=camera, error=error)
+    _check_duplicates(session, mac=normalize_mac(result.mac), serial=result.serial, exclude_id=camera.id,
+                      channel=camera.channel)
     if password is not None and password != stored:
         camera.password_encrypted = encrypt_secret(password, settings)
     found = result.to_dict()
-    _apply_handshake(camera, result, found)
+    _apply_handshake(camera, result, found, streams)
     session.flush()
     return RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings))
 
@@ -412,14 +421,19 @@ def _check_duplicates(session: Session, *, mac: str | None, serial: str | None, 
             )
 
 
-def _apply_handshake(camera: Camera, result: Any, found: dict[str, Any]) -> None:
-    """Copy what the camera told us onto the row (``found`` is ``result.to_dict()``)."""
+def _apply_handshake(camera: Camera, result: Any, found: dict[str, Any], streams: Any = None) -> None:
+    """Copy what the camera told us onto the row (``found`` is ``result.to_dict()``); a recorder
+    channel takes its own channel's ``streams`` (``ChannelStreams``) and no replay address."""
     camera.manufacturer, camera.device_model = result.manufacturer, result.model
     camera.firmware, camera.serial, camera.hardware_id = result.firmware, result.serial, result.hardware_id
     camera.mac = normalize_mac(result.mac)
     camera.profiles = found["profiles"]
     reported = {"main_stream_uri": result.main_stream_uri, "sub_stream_uri": result.sub_stream_uri,
                 "snapshot_uri": result.snapshot_uri, "replay_uri": result.replay_uri}
+    if streams is not None:
+        camera.profiles = [p for p in found["profiles"] if p.get("source") == streams.source]
+        reported = {"main_stream_uri": streams.main_stream_uri, "sub_stream_uri": streams.sub_stream_uri,
+                    "snapshot_uri": streams.snapshot_uri, "replay_uri": None}
     for name, uri in apply_reach(reported, reach_of(camera), camera.uri_overrides).items():
         setattr(camera, name, uri)
     camera.clock_offset_s = result.clock_offset_s

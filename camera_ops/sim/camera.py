@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ class SimCamera:
     @property
     def realm(self) -> str:
         vendor = self.spec.vendor
-        if vendor == "hikvision":
+        if vendor in ("hikvision", "nvr"):
             return f"IP Camera({self.spec.serial[-5:]})"
         if vendor == "dahua":
             return f"Login to {self.spec.serial}"
@@ -143,6 +144,13 @@ class SimCamera:
         if self.spec.auth == "basic":
             return basic_challenge(self.realm)
         return digest_challenge(self.realm, qop=qop, stale=stale)
+
+    def channel_url(self, url: str, channel: int) -> str:
+        """A Hikvision-style URL for another recorder channel (101 → 201, 102 → 202...)."""
+        if channel == 1:
+            return url
+        return re.sub(r"/(?:Channels|channels|tracks)/10([12])", lambda m: m.group(0)[:-3] + f"{channel}0{m.group(1)}",
+                      url)
 
     def as_reported(self, url: str) -> str:
         """A URL as this camera reports it over ONVIF: behind a router it names its LAN address and

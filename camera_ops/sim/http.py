@@ -48,7 +48,9 @@ def route_http(camera: SimCamera, request: Request) -> Reply:
             return 405, [("Allow", "POST")], b""
         reply = handle_soap(camera, path, request.body, request.header("authorization") or None)
         return reply.status, [("Content-Type", SOAP_CONTENT_TYPE), *reply.headers], reply.body
-    if path == urlsplit(p.snapshot_path).path and request.method in ("GET", "HEAD"):
+    snapshot_paths = {urlsplit(camera.channel_url(p.snapshot_path, ch)).path
+                      for ch in range(1, camera.spec.channel_count + 1)}
+    if path in snapshot_paths and request.method in ("GET", "HEAD"):
         return _snapshot(camera, request)
     if path in ("/", "/index.html") and request.method == "GET":
         page = f"<html><head><title>{p.manufacturer} {p.model}</title></head><body>Login</body></html>"

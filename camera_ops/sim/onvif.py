@@ -267,16 +267,22 @@ def get_scopes(camera: SimCamera, _: etree._Element) -> str:
 # --- media service -------------------------------------------------------------------------------
 
 
-def _profile(camera: SimCamera, index: int) -> str:
+def _token(camera: SimCamera, index: int, channel: int) -> str:
+    if camera.spec.channel_count == 1:
+        return camera.personality.profile_tokens[index]
+    return f"Profile_{channel}0{index + 1}"
+
+
+def _profile(camera: SimCamera, index: int, channel: int = 1) -> str:
     spec = camera.spec
-    token = camera.personality.profile_tokens[index]
+    token = _token(camera, index, channel)
     width, height = spec.main_size if index == 0 else spec.sub_size
     bitrate_kbps = max(64, width * height * spec.fps * 12 // 100_000)
     name = "mainStream" if index == 0 else "subStream"
     return (
         f'<trt:Profiles token="{token}" fixed="true"><tt:Name>{name}</tt:Name>'
-        '<tt:VideoSourceConfiguration token="VideoSourceConfig_1"><tt:Name>VideoSource_1</tt:Name>'
-        "<tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_1</tt:SourceToken>"
+        f'<tt:VideoSourceConfiguration token="VideoSourceConfig_{channel}"><tt:Name>VideoSource_{channel}</tt:Name>'
+        f"<tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_{channel}</tt:SourceToken>"
         f'<tt:Bounds x="0" y="0" width="{spec.main_size[0]}" height="{spec.main_size[1]}"/></tt:VideoSourceConfiguration>'
         f'<tt:VideoEncoderConfiguration token="VideoEncoder_{index + 1}"><tt:Name>VideoEncoder_{index + 1}</tt:Name>'
         "<tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>"
@@ -292,15 +298,23 @@ def _profile(camera: SimCamera, index: int) -> str:
 
 
 def get_profiles(camera: SimCamera, _: etree._Element) -> str:
-    return "<trt:GetProfilesResponse>" + _profile(camera, 0) + _profile(camera, 1) + "</trt:GetProfilesResponse>"
+    profiles = "".join(_profile(camera, index, channel) for channel in range(1, camera.spec.channel_count + 1)
+                       for index in (0, 1))
+    return "<trt:GetProfilesResponse>" + profiles + "</trt:GetProfilesResponse>"
+
+
+def _profile_channel(camera: SimCamera, op: etree._Element) -> tuple[int, int]:
+    """(0 main / 1 sub, channel) of the profile a request names."""
+    token = op.findtext("{*}ProfileToken")
+    for channel in range(1, camera.spec.channel_count + 1):
+        for index in (0, 1):
+            if token == _token(camera, index, channel):
+                return index, channel
+    raise _InvalidArgs(f"no profile {token!r}")
 
 
 def _profile_index(camera: SimCamera, op: etree._Element) -> int:
-    token = op.findtext("{*}ProfileToken")
-    tokens = camera.personality.profile_tokens
-    if token not in tokens:
-        raise _InvalidArgs(f"no profile {token!r}")
-    return tokens.index(token)
+    return _profile_channel(camera, op)[0]
 
 
 def _media_uri(uri: str, element: str) -> str:
@@ -312,17 +326,18 @@ def _media_uri(uri: str, element: str) -> str:
 
 
 def get_stream_uri(camera: SimCamera, op: etree._Element) -> str:
-    index = _profile_index(camera, op)
+    index, channel = _profile_channel(camera, op)
     protocol = op.findtext(".//{*}Transport/{*}Protocol") or "RTSP"
     if protocol not in ("RTSP", "TCP"):
         raise _InvalidArgs(f"transport {protocol} is not supported; use RTSP")
     info = camera.info()
-    return _media_uri(camera.as_reported(info.rtsp_main_url if index == 0 else info.rtsp_sub_url), "GetStreamUri")
+    uri = camera.channel_url(info.rtsp_main_url if index == 0 else info.rtsp_sub_url, channel)
+    return _media_uri(camera.as_reported(uri), "GetStreamUri")
 
 
 def get_snapshot_uri(camera: SimCamera, op: etree._Element) -> str:
-    index = _profile_index(camera, op)
-    uri = camera.info().snapshot_url
+    index, channel = _profile_channel(camera, op)
+    uri = camera.channel_url(camera.info().snapshot_url, channel)
     if index == 1 and camera.spec.vendor == "generic":
         uri = uri.replace(camera.personality.profile_tokens[0], camera.personality.profile_tokens[1])
     return _media_uri(camera.as_reported(uri), "GetSnapshotUri")

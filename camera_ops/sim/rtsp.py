@@ -75,6 +75,8 @@ def route(camera: SimCamera, url: str) -> Source | None:
     if path == REPLAY_PATH and camera.spec.has_profile_g:
         return Source("replay", "main")
     vendor = camera.spec.vendor
+    if vendor == "nvr":
+        return _recorder_route(camera, path, query)
     try:
         if vendor == "hikvision" and path in ("/Streaming/tracks/101", "/Streaming/tracks/102"):
             start = _parse_vendor_time(query.get("starttime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
@@ -87,6 +89,26 @@ def route(camera: SimCamera, url: str) -> Source | None:
     except ValueError:
         return None
     return None
+
+
+_RECORDER_PATH = re.compile(r"^/Streaming/(Channels|tracks)/(\d{1,2})0([12])$")
+
+
+def _recorder_route(camera: SimCamera, path: str, query: dict[str, str]) -> Source | None:
+    """A recorder's channels: /Streaming/Channels/{ch}01 (main), {ch}02 (sub), /Streaming/tracks/{ch}01
+    (playback); a channel it does not have is 404."""
+    match = _RECORDER_PATH.match(path)
+    if match is None or not 1 <= int(match.group(2)) <= camera.spec.channel_count:
+        return None
+    stream = "main" if match.group(3) == "1" else "sub"
+    if match.group(1) == "Channels":
+        return Source("live", stream)  # type: ignore[arg-type]
+    try:
+        start = _parse_vendor_time(query.get("starttime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
+        end = _parse_vendor_time(query.get("endtime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
+    except ValueError:
+        return None
+    return Source("playback", stream, start, end)  # type: ignore[arg-type]
 
 
 def _parse_vendor_time(value: str | None, fmt: str, local_tz: str | None = None) -> float | None:

@@ -17,8 +17,9 @@ import yaml
 
 from camera_ops.sim.faults import Faults
 
-Vendor = Literal["hikvision", "dahua", "generic", "rtsp_only"]
-VENDORS: tuple[Vendor, ...] = ("hikvision", "dahua", "generic", "rtsp_only")
+Vendor = Literal["hikvision", "dahua", "generic", "rtsp_only", "nvr"]
+VENDORS: tuple[Vendor, ...] = ("hikvision", "dahua", "generic", "rtsp_only", "nvr")
+RECORDER_CHANNELS = 4  # a small donated NVR: four cameras on one recorder
 
 DEFAULT_USERNAME = "admin"
 DEFAULT_PASSWORD = "Sim-12345"
@@ -96,6 +97,22 @@ PERSONALITIES: dict[str, Personality] = {
         profile_g_default=True,
         profile_tokens=("Profile_1", "Profile_2"),
     ),
+    "nvr": Personality(  # a Hikvision-style network video recorder: N channels, one device
+        manufacturer="HIKVISION",
+        model="DS-7604NI-K1",
+        firmware="V4.30.085 build 200916",
+        mac_prefix="c0:56:e3",
+        serial_prefix="DS-7604NI-K1",
+        server_header="Hikvision-Webs",
+        main_path="/Streaming/Channels/101",
+        sub_path="/Streaming/Channels/102",
+        snapshot_path="/ISAPI/Streaming/channels/101/picture",
+        playback_template=(
+            "/Streaming/tracks/101?starttime={start:%Y%m%dT%H%M%SZ}&endtime={end:%Y%m%dT%H%M%SZ}"
+        ),
+        profile_g_default=False,
+        profile_tokens=("Profile_101", "Profile_102"),
+    ),
     "rtsp_only": Personality(
         manufacturer="NoName",
         model="IPC-R1",
@@ -130,6 +147,7 @@ class CameraSpec:
     fps: int = DEFAULT_FPS
     host: str | None = None  # None: the fleet allocates one
     auth: Literal["digest", "basic"] = "digest"  # RTSP and snapshot authentication scheme
+    channels: int = RECORDER_CHANNELS  # recorder channels (the nvr personality only)
     oem_brand: str | None = None  # an OEM camera reporting another brand name (same firmware, same URLs)
     playback_local_tz: str | None = None  # vendor playback URLs read as local time in this zone (not UTC)
     lan_address: str | None = None  # behind a router: every URI the camera reports names this address
@@ -139,6 +157,8 @@ class CameraSpec:
     def __post_init__(self) -> None:
         if self.vendor not in PERSONALITIES:
             raise ValueError(f"unknown vendor {self.vendor!r}; one of {', '.join(VENDORS)}")
+        if not 1 <= self.channels <= 64:
+            raise ValueError("a recorder has 1 to 64 channels")
         if self.auth not in ("digest", "basic"):
             raise ValueError(f"unknown auth {self.auth!r}; digest or basic")
         for size in (self.main_size, self.sub_size):
@@ -149,6 +169,10 @@ class CameraSpec:
     def personality(self) -> Personality:
         base = PERSONALITIES[self.vendor]
         return dataclasses.replace(base, manufacturer=self.oem_brand) if self.oem_brand else base
+
+    @property
+    def channel_count(self) -> int:
+        return self.channels if self.vendor == "nvr" else 1
 
     @property
     def has_profile_g(self) -> bool:
