@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from camera_ops import i18n
+from camera_ops.spreadsheet import neutralise
 from storage.db import session_scope
 from storage.models_security import AuditEvent
 from storage.types import utcnow
@@ -153,13 +154,11 @@ def list_events(session: Session, filters: AuditFilter, *, limit: int = 100, off
 CSV_MAX_ROWS = 100_000  # one export; narrow the filter for more
 CSV_COLUMNS = ("audit.col.at", "audit.col.actor", "audit.col.role", "audit.col.address", "audit.col.action",
                "audit.col.outcome", "audit.col.target", "audit.col.changes", "audit.col.message")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> str:
     """Text for a CSV cell, inert in spreadsheets (OWASP CSV injection: a leading quote)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return neutralise("" if value is None else str(value))  # the one rule for every export
 
 
 def _changes_text(changes: dict[str, Any] | None) -> str:
