@@ -10,6 +10,7 @@ soon as it passes the limit, so memory stays bounded either way.
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Literal
 
@@ -70,7 +71,7 @@ class BodyLimitMiddleware:
         lang = lang_of_header(headers.get("accept-language"))
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _send_413(send, kind, limit, lang)
+            await _send_413(send, scope["path"], kind, limit, lang)
             return
         received = 0
         started = False
@@ -94,13 +95,23 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if started:
                 raise
-            await _send_413(send, kind, limit, lang)
+            await _send_413(send, scope["path"], kind, limit, lang)
 
 
-async def _send_413(send: Send, kind: BodyKind, limit: int, lang: Lang) -> None:
-    body = json.dumps(error_body("payload_too_large", too_large_message(kind, limit, lang), None,
-                                 {"kind": kind, "limit_bytes": limit}), ensure_ascii=False).encode()
+async def _send_413(send: Send, path: str, kind: BodyKind, limit: int, lang: Lang) -> None:
+    """JSON in the API's error shape; a small page for the web forms (a browser always declares the
+    length of a form it posts, so a too-large upload lands here, before a byte is read)."""
+    message = too_large_message(kind, limit, lang)
+    if path.startswith("/api/"):
+        body = json.dumps(error_body("payload_too_large", message, None, {"kind": kind, "limit_bytes": limit}),
+                          ensure_ascii=False).encode()
+        media = b"application/json"
+    else:
+        body = (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>413</title>'
+                f'<link rel="stylesheet" href="/static/app.css"><main><h1>413</h1><p>{html.escape(message)}</p>'
+                f'<p><a href="/">{html.escape(t("common.back", lang))}</a></p></main></html>').encode()
+        media = b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                "headers": [(b"content-type", media), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

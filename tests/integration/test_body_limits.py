@@ -80,8 +80,14 @@ def test_under_the_limit_authentication_still_decides(client, world):
     assert client.post("/api/v1/cameras", json={"code": "x"}).status_code == 401
 
 
-def test_a_web_form_over_its_limit_is_refused(client, world):
+def test_a_web_form_over_its_limit_is_refused_with_a_page(client, world):
     r = client.post("/login", data={"username": "admin", "password": "x" * 4096})
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+    assert "Dữ liệu gửi lên quá lớn (biểu mẫu): tối đa 2 KiB." in r.text
+
+
+def test_an_api_form_over_its_limit_is_refused_in_the_error_shape(client, world):
+    r = client.post("/api/v1/auth/token", data={"username": "admin", "password": "x" * 4096})
     assert r.status_code == 413
     assert r.json()["error"]["details"] == {"kind": "form", "limit_bytes": 2048}
 
