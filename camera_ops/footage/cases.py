@@ -69,6 +69,18 @@ def _add_member(session: Session, case: Case, user_id: int) -> User:
     return user
 
 
+MAX_MEMBER_CANDIDATES = 500  # officers offered as members on the case page; a province has hundreds
+
+
+def member_candidates(session: Session, case: Case) -> list[User]:
+    """Active users who may work on footage and are not on the case yet (officers and admins)."""
+    taken = {case.officer_id, *(m.id for m in case.members)}
+    roles = [r for r in Role if allowed(r, Action.request_footage)]
+    users = session.scalars(select(User).where(User.is_active.is_(True), User.role.in_(roles))
+                            .order_by(User.full_name, User.username).limit(MAX_MEMBER_CANDIDATES))
+    return [u for u in users if u.id not in taken]
+
+
 def commune_prefix(path: str) -> str:
     """The commune part of an area path ("/province/commune/hamlet/" → "/province/commune/")."""
     parts = [p for p in path.split("/") if p]

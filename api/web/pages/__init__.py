@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web.pages import auth, board, cameras, map_page, registry, reports, cases
+from api.web.pages import auth, board, cameras, case_manage, map_page, registry, reports, cases
 
 
 def routers() -> list[APIRouter]:
     return [auth.router, board.router, map_page.router, cameras.router, registry.router, cases.router,
-            reports.router]
+            case_manage.router, reports.router]

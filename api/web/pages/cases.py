@@ -92,6 +92,9 @@ def _case_context(session: Session, page: WebPage, case: Case) -> dict[str, Any]
                            "final": FINAL_CLIP_STATUSES}
     if can_request:
         ctx.update(_picker(session, page))
+    ctx["can_manage"] = may(page.user, case, CaseAction.manage)
+    if ctx["can_manage"]:
+        ctx["candidates"] = case_service.member_candidates(session, case)
     if ctx["can_trail"]:
         ctx["events"] = _read_trail(session, page, case.id)
     return ctx
