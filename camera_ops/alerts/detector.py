@@ -31,7 +31,7 @@ from camera_ops.alerts.messages import CameraFacts
 from camera_ops.alerts.outbox import raise_alert
 from camera_ops.health.vocabulary import Status, ordered
 from camera_ops.settings import Settings
-from storage.models import Area, Camera, CameraStatus, Lifecycle
+from storage.models import Area, Camera, CameraStatus, Lifecycle, RegistrationState
 from storage.models_monitoring import AlertKind, CloseReason, Problem, ProblemState
 from storage.types import utcnow
 
@@ -47,6 +47,8 @@ GROUP_MIN_SHARE = 0.5  # ... and at least this share of the hamlet's active came
 # Worse statuses announced again: the camera cannot be used at all any more (offline), or someone
 # changed its password (unauthorized). Degraded after one of them is a partial recovery.
 ESCALATION_TARGETS = frozenset({CameraStatus.offline, CameraStatus.unauthorized})
+# a pending camera never connected is not part of the hamlet's outage (nor of its size)
+_NOT_CONNECTED_YET = (Camera.registration == RegistrationState.pending) & (Camera.status == CameraStatus.unknown)
 
 
 def hamlet_outage(down_together: int, active: int) -> bool:
@@ -136,7 +138,8 @@ class AlertJob:
                 self._open_problem(session, cam, now, group_alert_id=open_group)
             return {c.id for c in due_offline}
         members = [_cam(r) for r in session.execute(
-            select(*_CAM_COLUMNS).where(Camera.area_id == hamlet.id, Camera.lifecycle == Lifecycle.active))]
+            select(*_CAM_COLUMNS).where(Camera.area_id == hamlet.id, Camera.lifecycle == Lifecycle.active,
+                                        ~_NOT_CONNECTED_YET))]
         first = min(c.since for c in due_offline)
         together = [m for m in members if m.status == CameraStatus.offline and abs(m.since - first) <= window]
         if not hamlet_outage(len(together), len(members)):

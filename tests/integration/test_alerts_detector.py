@@ -347,3 +347,18 @@ def test_a_degraded_camera_whose_password_is_changed_is_announced_as_unauthorize
     run(session, job, T0 + 26 * MIN)
     assert [a.kind for a in alerts(session)] == [AlertKind.camera_down, AlertKind.camera_worse]
     assert "sai mật khẩu" in alerts(session)[-1].title_vi.lower()
+
+
+def test_a_pending_camera_does_not_count_in_the_hamlet(session, settings, job):
+    from storage.models import RegistrationState
+
+    commune = make_commune(session, hamlets=1)
+    cams = [make_camera(session, settings, commune.hamlets[0], f"P{i}") for i in range(4)]
+    pending = make_camera(session, settings, commune.hamlets[0], "P-NEW", status=CameraStatus.unknown)
+    pending.registration = RegistrationState.pending
+    session.commit()
+    for camera in cams[:3]:
+        set_status(session, camera, CameraStatus.offline, T0, ["unreachable"])
+    run(session, job, T0 + 11 * MIN)
+    (alert,) = alerts(session)
+    assert alert.kind == AlertKind.hamlet_down and "3 of 4 cameras offline" in alert.title_en
