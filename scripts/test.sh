@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 PG_URL="${CAMERA_OPS_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# Debian packages: ffmpeg/ffprobe (independent check of clips), chromium (browser tests).
+# Debian packages: ffmpeg/ffprobe (independent check of clips), chromium (browser tests),
 missing=()
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# Debian's GStreamer RTSP server (a camera we did not write; x264enc is in plugins-ugly), for /usr/bin/python3
+/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" \
+  >/dev/null 2>&1 || missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
