@@ -159,3 +159,14 @@ class CustodyEventOut(Out):
     details: dict[str, Any] | None
     prev_hash: str
     hash: str
+
+
+class ViewingOut(Out):
+    id: str
+    clip_id: int
+    user_id: int
+    event_seq: int
+    started_at: datetime
+    last_at: datetime
+    requests: int
+    ranges: list[list[int]]

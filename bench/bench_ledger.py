@@ -4,7 +4,11 @@ verification throughput through the database path (verify_ledger: SELECT ... ORD
     python bench/bench_ledger.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/bench] [--events 200000]
                                  [--writers 3] [--verify-runs 3]
 
-Targets (issue 5): append p99 <= 2 ms; verification >= 100,000 events/s.
+Targets (issue 5, kept by issue 11): append p99 <= 2 ms; verification >= 100,000 events/s — with
+signed checkpoints: a checkpoint writer (the one ``serve``/``monitor``/``worker`` run) writes signed
+checkpoints every ``--checkpoint-interval`` seconds (default 300, the production default) while the
+appends run, and verification checks the chain against every signed checkpoint in the store
+(``--events-per-checkpoint``: how many events each stored checkpoint covers).
 
 Next to every append the bench times the *floor*: one INSERT + durable COMMIT of a similar row on a
 bare driver connection (psycopg autocommit; sqlite3 with synchronous=FULL), interleaved with the
@@ -23,12 +27,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository (camera_ops, storage, tests)
 
+from camera_ops.custody.anchor import CheckpointKeeper, verify_anchored
 from camera_ops.custody.chain import EventRecord, next_record
+from camera_ops.custody.checkpoint import _store_one
+from camera_ops.custody.signing import Keyring
+from camera_ops.settings import Settings
+from storage.clipstore.local import LocalClipStore
 from camera_ops.custody.ledger import Actor, EventType, append_now, iter_events, verify_ledger
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -45,6 +54,8 @@ def reset(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM custody_event"))
         conn.execute(text("DELETE FROM custody_head"))
+        conn.execute(text("DELETE FROM custody_checkpoint"))
+        conn.execute(text("DELETE FROM custody_anchor"))
 
 
 def one_append(engine: Engine, i: int) -> None:
@@ -148,16 +159,41 @@ def fill(engine: Engine, count: int) -> None:
         conn.execute(insert(CustodyHead.__table__).values(id=1, seq=head.seq, hash=head.hash))
 
 
-def bench_verify(engine: Engine, runs: int) -> list[float]:
+def bench_verify(engine: Engine, runs: int, anchored: tuple[Settings, LocalClipStore, Keyring] | None = None
+                 ) -> list[float]:
     rates = []
     for _ in range(runs):
         with Session(engine) as session:
             t = time.perf_counter()
-            report = verify_ledger(session)
+            report = verify_anchored(session, anchored[1], anchored[0], anchored[2]) if anchored else verify_ledger(session)
             elapsed = time.perf_counter() - t
         assert report.ok, report.reason
         rates.append(report.checked / elapsed)
     return rates
+
+
+def anchoring(url: str, interval_s: float) -> tuple[Settings, LocalClipStore, Keyring]:
+    directory = Path(tempfile.mkdtemp(prefix="bench-anchor-"))
+    settings = Settings(data_dir=directory, database_url=url, custody_checkpoint_interval_s=interval_s,
+                        _env_file=None)  # type: ignore[call-arg]
+    store = LocalClipStore(directory / "clips")
+    store.ensure_ready()
+    return settings, store, Keyring.from_settings(settings)
+
+
+def checkpoint_all(engine: Engine, anchored: tuple[Settings, LocalClipStore, Keyring], every: int, count: int) -> int:
+    """Signed checkpoints over a filled chain, one per ``every`` events (as a writer would have left them)."""
+    settings, store, keyring = anchored
+    written, prev = 0, "0" * 64
+    for start in range(1, count + 1, every):
+        end = min(start + every - 1, count)
+        with Session(engine) as session:
+            hashes = list(session.scalars(select(CustodyEvent.hash).where(CustodyEvent.seq.between(start, end))
+                                          .order_by(CustodyEvent.seq)))
+            _store_one(session, store, settings, keyring, start, end, prev, hashes)
+            session.commit()
+        written, prev = written + 1, hashes[-1]
+    return written
 
 
 def quantiles(times: list[float]) -> str:
@@ -172,14 +208,27 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--writers", type=int, default=0, help="also append from this many processes at once")
     parser.add_argument("--verify-runs", type=int, default=1)
+    parser.add_argument("--checkpoint-interval", type=float, default=300.0, help="seconds between checkpoints")
+    parser.add_argument("--events-per-checkpoint", type=int, default=2_000,
+                        help="events each stored checkpoint covers in the verification run")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'ledger.sqlite3'}"
     upgrade(url)
     engine = make_engine(url)
     name = engine.dialect.name
     reset(engine)
+    anchored = anchoring(url, args.checkpoint_interval)
+    keeper = CheckpointKeeper(engine, anchored[0], store=anchored[1], owner="bench", keyring=anchored[2])
+    fill(engine, 1)  # something to anchor at once: the first checkpoint is written while appends run
+    keeper.start()
     appends, floors = bench_append(engine, url, args.appends)
-    print(f"[{name}] append (own transaction, committed): n={len(appends)} {quantiles(appends)}  (target p99 <= 2 ms)")
+    keeper.stop()
+    with Session(engine) as session:
+        checkpoints = session.scalar(text("SELECT count(*) FROM custody_checkpoint"))
+        report = verify_anchored(session, anchored[1], anchored[0], anchored[2])
+    assert report.ok or report.unanchored, report.reason
+    print(f"[{name}] append (own transaction, committed): n={len(appends)} {quantiles(appends)}  (target p99 <= 2 ms); "
+          f"signed checkpoints written meanwhile: {checkpoints} (interval {args.checkpoint_interval:g} s)")
     print(f"[{name}] floor (bare driver INSERT + durable COMMIT, interleaved): {quantiles(floors)}")
     if args.writers:
         reset(engine)
@@ -188,8 +237,17 @@ def main() -> None:
     reset(engine)
     fill(engine, args.events)
     rates = bench_verify(engine, args.verify_runs)
-    print(f"[{name}] verify through the DB: {args.events} events: {statistics.median(rates):,.0f} events/s median, "
+    print(f"[{name}] verify through the DB (chain + head only): {args.events} events: "
+          f"{statistics.median(rates):,.0f} events/s median, {min(rates):,.0f} worst of {len(rates)}")
+    anchored = anchoring(url, args.checkpoint_interval)
+    count = checkpoint_all(engine, anchored, args.events_per_checkpoint, args.events)
+    rates = bench_verify(engine, args.verify_runs, anchored)
+    print(f"[{name}] verify against every signed checkpoint ({count} in the store, {args.events_per_checkpoint} "
+          f"events each, signatures checked): {statistics.median(rates):,.0f} events/s median, "
           f"{min(rates):,.0f} worst of {len(rates)}  (target >= 100,000/s)")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM custody_checkpoint"))
+        conn.execute(text("DELETE FROM custody_anchor"))
     reset(engine)
     engine.dispose()
 

@@ -253,3 +253,20 @@ class CustodyAnchor(Base):
     last_seq: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column()
+
+
+class ClipViewing(Base):
+    """One viewing of a clip in a player: a single ``viewed`` custody event when it starts (before
+    its first byte), and here every byte range the player asked for while seeking — each recorded
+    before it is served."""
+
+    __tablename__ = "clip_viewing"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # chosen by the player, random
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    event_seq: Mapped[int] = mapped_column(BigInteger)  # the ``viewed`` event
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requests: Mapped[int] = mapped_column(Integer, default=1)
+    ranges: Mapped[list[Any]] = mapped_column(default=list)  # merged [first, last] byte ranges served

@@ -12,12 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session, selectinload
 from starlette.background import BackgroundTask
 
 from api.deps import CookieRetrievalGuard, CurrentUser, SessionDep, SettingsDep
 from api.routers.cases import ClientAddress, EngineDep, StoreDep, TrailFormat, TrailPurpose, request_out, trail_response
-from api.schemas_evidence import ClipCheckOut, ClipOut, ClipRequestOut, LinkIn, LinkOut
+from api.schemas_evidence import ClipCheckOut, ClipOut, ClipRequestOut, LinkIn, LinkOut, ViewingOut
 from camera_ops.custody.ledger import MIN_PURPOSE_CHARS, EventType, append, append_now, events_for
 from camera_ops.custody.anchor import CheckpointKeeper, process_name
 from camera_ops.custody.checkpoint import covering
@@ -27,13 +29,16 @@ from camera_ops.footage import cases as case_service
 from camera_ops.footage.access import CaseAction, actor_for, log_trail_read, require_case
 from camera_ops.footage.integrity import cross_check_clip
 from camera_ops.footage.links import issue_link, read_link
+from camera_ops.footage.viewings import continue_viewing, start_viewing
 from camera_ops.footage.retrieval import ByteRange, parse_range, require_archived
 from storage.clipstore.base import ClipStore
 from storage.models import User
-from storage.models_evidence import Case, Clip, ClipRequest
+from storage.models_evidence import Case, Clip, ClipRequest, ClipViewing
 from storage.types import utcnow
 
 router = APIRouter(tags=["clips"])
+ViewingId = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{8,64}$",
+                                         description="the player's viewing id: one viewed event per viewing")]
 Purpose = Annotated[str, Query(min_length=MIN_PURPOSE_CHARS, max_length=500, description="why (mandatory)")]
 
 
@@ -70,15 +75,40 @@ def get_clip(clip_id: int, user: CurrentUser, session: SessionDep, engine: Engin
 def clip_content(
     clip_id: int, purpose: Purpose, user: CurrentUser, session: SessionDep, engine: EngineDep, store: StoreDep,
     address: ClientAddress, download: bool = False, range_header: Annotated[str | None, Header(alias="Range")] = None,
+    viewing: ViewingId = None,
 ) -> StreamingResponse:
     clip = _retrievable(session, engine, user, clip_id, address, purpose)
     assert clip.size_bytes is not None and clip.object_key is not None
     span = parse_range(range_header, clip.size_bytes)
+    if viewing and not download:
+        _log_viewing(session, engine, user, address, clip, purpose, viewing, span)
+        return _stream(store, clip, span, download=False)
     event = EventType.downloaded if download else (EventType.streamed if span.partial else EventType.viewed)
     session.commit()  # end the request's transaction before the ledger takes the write lock
     append_now(engine, event, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id, purpose=purpose,
                details={"bytes": [span.start, span.end], "size": clip.size_bytes, "sha256": clip.sha256})
     return _stream(store, clip, span, download=download)
+
+
+def _log_viewing(session: Session, engine: EngineDep, user: User, address: str | None, clip: Clip, purpose: str,
+                 viewing: str, span: ByteRange) -> None:
+    """One ``viewed`` event per viewing, at its first request; later ranges recorded on the viewing.
+    Either is committed before a byte is served."""
+    where = {"clip_id": clip.id, "user_id": user.id, "span": (span.start, span.end)}
+    if continue_viewing(session, viewing, **where):
+        session.commit()
+        return
+    session.commit()
+    record = append_now(engine, EventType.viewed, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
+                        purpose=purpose, details={"viewing": viewing, "bytes": [span.start, span.end],
+                                                  "size": clip.size_bytes, "sha256": clip.sha256})
+    start_viewing(session, viewing, event_seq=record.seq, **where)
+    try:
+        session.commit()
+    except DbIntegrityError:  # the player's second connection started the same viewing a moment ago
+        session.rollback()
+        continue_viewing(session, viewing, **where)
+        session.commit()
 
 
 def _stream(store: ClipStore, clip: Clip, span: ByteRange, *, download: bool) -> StreamingResponse:
@@ -168,3 +198,15 @@ def clip_trail(clip_id: int, user: CurrentUser, session: SessionDep, settings: S
                           f"custody-clip-{clip.id}", settings.timezone)
 
 
+
+
+@router.get("/clips/{clip_id}/viewings", response_model=list[ViewingOut])
+def clip_viewings(clip_id: int, user: CurrentUser, session: SessionDep, engine: EngineDep,
+                  address: ClientAddress) -> list[ViewingOut]:
+    """Each viewing of the clip: its ``viewed`` event and every byte range served while seeking."""
+    clip = case_service.get_clip(session, clip_id)
+    require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
+    log_trail_read(session, engine, user, client_address=address, case_id=clip.case_id, clip_id=clip.id,
+                   shown_as="viewings")
+    rows = session.scalars(select(ClipViewing).where(ClipViewing.clip_id == clip.id).order_by(ClipViewing.started_at))
+    return [ViewingOut.model_validate(r) for r in rows]

@@ -189,3 +189,41 @@ def test_a_link_is_served_through_us_and_each_use_is_logged(session, engine, set
     assert r.status_code == 200 and r.json()["legal_hold"] is False
     store = s3_server.store("evidence-links")
     assert store.stat(clip["object_key"]).lock["legal_hold"] == "OFF"
+
+
+def test_one_viewing_with_seeks_is_one_viewed_event_with_its_ranges(archived, session, engine):
+    client, clip, officer = archived["client"], archived["clip"], archived["officer"]
+    url = f"/api/v1/clips/{clip['id']}/content"
+    watch = {"purpose": "xem lại đoạn va chạm", "viewing": "a1b2c3d4e5f6a7b8"}
+
+    parts = [client.get(url, params=watch, headers={**officer, "Range": r})
+             for r in ("bytes=0-99", "bytes=1000-1999", "bytes=50-150")]
+    other = client.get(url, params={**watch, "viewing": "ffffeeeeddddcccc"}, headers={**officer, "Range": "bytes=0-9"})
+
+    assert [p.status_code for p in parts] == [206, 206, 206] and other.status_code == 206
+    viewed = session.scalars(select(CustodyEvent).where(CustodyEvent.event_type == "viewed")).all()
+    assert [e.details["viewing"] for e in viewed] == ["a1b2c3d4e5f6a7b8", "ffffeeeeddddcccc"]
+    assert viewed[0].details["bytes"] == [0, 99] and viewed[0].purpose == "xem lại đoạn va chạm"
+    session.commit()
+    auditor = login(client, archived["names"]["auditor"])
+    viewings = client.get(f"/api/v1/clips/{clip['id']}/viewings", headers=auditor).json()
+    assert [(v["event_seq"], v["requests"], v["ranges"]) for v in viewings] == [
+        (viewed[0].seq, 3, [[0, 150], [1000, 1999]]), (viewed[1].seq, 1, [[0, 9]])]
+    stolen = client.get(url, params=watch, headers={**login(client, archived["names"]["admin"]), "Range": "bytes=0-9"})
+    assert stolen.status_code in (403, 409)  # not the admin's case, and not their viewing
+
+
+def test_a_new_viewing_fails_closed_when_the_ledger_cannot_be_written(archived, session, engine):
+    client, clip = archived["client"], archived["clip"]
+    session.close()
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE custody_event RENAME TO custody_event_away"))
+    try:
+        r = client.get(f"/api/v1/clips/{clip['id']}/content", params={"purpose": "xem lại", "viewing": "0123456789ab"},
+                       headers={**archived["officer"], "Range": "bytes=0-99"})
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE custody_event_away RENAME TO custody_event"))
+    assert r.status_code == 503 and r.json()["error"]["code"] == "ledger_write_failed"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM clip_viewing")).scalar() == 0

@@ -73,3 +73,16 @@ def test_request_status_waits_for_every_clip_then_summarises():
     assert request_status(clips(ClipStatus.archived, ClipStatus.archived)) == "archived"
     assert request_status(clips(ClipStatus.archived, ClipStatus.failed)) == "partial"
     assert request_status(clips(ClipStatus.failed)) == "failed"
+
+
+@pytest.mark.parametrize(("ranges", "merged"), [
+    ([], []),
+    ([[0, 99]], [[0, 99]]),
+    ([[100, 199], [0, 99]], [[0, 199]]),  # touching
+    ([[0, 99], [50, 150], [1000, 1999]], [[0, 150], [1000, 1999]]),  # overlapping, and a seek away
+    ([[5, 5], [5, 5]], [[5, 5]]),
+])
+def test_viewing_byte_ranges_are_merged(ranges, merged):
+    from camera_ops.footage.viewings import merge_ranges
+
+    assert merge_ranges(ranges) == merged
