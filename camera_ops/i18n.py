@@ -447,9 +447,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "case.manage": ("Quản lý vụ việc", "Manage the case"),
     "case.add_member": ("Thêm cán bộ vào vụ việc", "Add an officer to the case"),
     "case.add_member_button": ("Thêm", "Add"),
-    "case.hold_reason": ("Lý do (phong tỏa / gỡ phong tỏa)", "Reason (place / release the hold)"),
-    "case.hold_place": ("Phong tỏa dữ liệu", "Place the legal hold"),
-    "case.hold_release": ("Gỡ phong tỏa dữ liệu", "Release the legal hold"),
+    "case.hold_reason": ("Lý do đặt / bỏ giữ pháp lý", "Reason for placing / releasing the hold"),
+    "case.hold_place": ("Đặt giữ pháp lý", "Place the legal hold"),
+    "case.hold_release": ("Bỏ giữ pháp lý", "Release the legal hold"),
     "case.close_confirm": (
         "Tôi xác nhận kết thúc vụ việc (không yêu cầu thêm dữ liệu; dữ liệu đã lưu vẫn được giữ)",
         "I confirm closing the case (no further requests; archived footage is kept)",
@@ -550,6 +550,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.retention_changed": ("Đổi thời hạn lưu", "Retention changed"),
     "event.metadata_edited": ("Sửa thông tin", "Metadata edited"),
     "event.integrity_checked": ("Kiểm tra toàn vẹn", "Integrity checked"),
+    "event.trail_read": ("Xem nhật ký truy xuất", "Trail read"),
     "event.access_denied": ("Truy cập bị từ chối", "Access denied"),
     # reports
     "reports.title": ("Báo cáo độ phủ và tỷ lệ hoạt động", "Coverage and uptime reports"),

@@ -19,21 +19,12 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from camera_ops.custody.chain import format_time
+from camera_ops.i18n import label
 from camera_ops.spreadsheet import csv_row
 from storage.models_evidence import CustodyEvent
 
 CSV_COLUMNS = ("seq", "at", "event_type", "actor", "role", "case", "clip", "purpose", "client_address", "details",
                "prev_hash", "hash")
-EVENT_LABELS_VI = {
-    "case_opened": "Mở hồ sơ vụ việc", "case_closed": "Đóng hồ sơ", "member_added": "Thêm cán bộ",
-    "requested": "Yêu cầu trích xuất", "acquired": "Đã lấy dữ liệu từ camera", "verified": "Đã kiểm tra mã băm",
-    "archived": "Đã lưu trữ (khóa)", "acquisition_failed": "Trích xuất thất bại",
-    "attempt_aborted": "Lần trích xuất bị gián đoạn", "viewed": "Xem",
-    "streamed": "Phát trực tuyến", "downloaded": "Tải xuống", "link_issued": "Cấp liên kết tạm thời",
-    "package_exported": "Xuất gói chứng cứ", "hold_placed": "Đặt giữ pháp lý", "hold_released": "Bỏ giữ pháp lý",
-    "retention_changed": "Đổi thời hạn lưu", "metadata_edited": "Sửa thông tin", "integrity_checked": "Kiểm tra toàn vẹn",
-    "access_denied": "Truy cập bị từ chối",
-}
 
 
 def event_dict(event: CustodyEvent) -> dict[str, Any]:
@@ -90,7 +81,7 @@ def trail_html(events: Sequence[CustodyEvent], *, subject: str, timezone: str, p
     for event in events:
         row = event_dict(event)
         row["local"] = event.at.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
-        row["label"] = EVENT_LABELS_VI.get(event.event_type, event.event_type)
+        row["label"] = label(event.event_type, "event", "vi")  # the printed trail is Vietnamese
         row["details_text"] = json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True)
         rows.append(row)
     return _PAGE.render(subject=subject, events=rows, tz=timezone,

@@ -98,7 +98,7 @@ def test_legal_hold_needs_a_reason_then_is_released_and_placed_again_on_the_trai
     assert fresh(lambda s: s.get(Case, case.id).legal_hold) is True
     assert post(client, case, "legal-hold", {"hold": "off", "hold_reason": "Đã xét xử xong"}).status_code == 303
     assert fresh(lambda s: s.get(Case, case.id).legal_hold) is False
-    assert "Phong tỏa dữ liệu" in client.get(f"/cases/{case.id}").text  # the button now places it
+    assert "Đặt giữ pháp lý" in client.get(f"/cases/{case.id}").text  # the button now places it
     assert post(client, case, "legal-hold", {"hold": "on", "hold_reason": "Viện kiểm sát yêu cầu"}).status_code == 303
     assert fresh(lambda s: s.get(Case, case.id).legal_hold) is True
     trail = events(fresh, case)

@@ -255,3 +255,12 @@ def test_stored_details_text_is_the_hashed_text() -> None:
 
     assert details_text(details) == stored
     assert details_text({}) == details_text(None) == "{}"
+
+
+def test_every_custody_event_type_has_a_vietnamese_and_an_english_label():
+    from camera_ops.custody.ledger import EventType
+    from camera_ops.i18n import t
+
+    for e in EventType:
+        vi, en = t(f"event.{e.value}", "vi"), t(f"event.{e.value}", "en")  # KeyError when missing
+        assert vi and en and vi != en, e.value
