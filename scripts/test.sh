@@ -11,6 +11,7 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)  # network namespaces: multicast WS-Discovery test
 # Debian's GStreamer RTSP server (a camera we did not write; x264enc is in plugins-ugly), for /usr/bin/python3
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" \
   >/dev/null 2>&1 || missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
