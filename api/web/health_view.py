@@ -47,9 +47,13 @@ class Timeline:
         return self.report.useful_pct
 
 
-def camera_timeline(session: Session, camera_id: int, *, days: int, now: datetime) -> Timeline:
-    """Status segments over the last ``days`` (for an SVG bar) and the exact uptime of that window."""
-    start = now - timedelta(days=days)
+def camera_timeline(session: Session, camera_id: int, *, days: int, now: datetime,
+                    registered_at: datetime | None = None) -> Timeline:
+    """Status segments over the last ``days`` (for an SVG bar) and the exact uptime of that window.
+
+    The window never starts before the camera was registered: a camera added this morning has a
+    morning of history, not a week of "unknown" before it existed."""
+    start = window_start(now, days, registered_at)
     table = mm.CameraStatusChange
     before_row = session.execute(
         select(table.status, table.reasons_mask).where(table.camera_id == camera_id, table.at <= start)
@@ -63,6 +67,13 @@ def camera_timeline(session: Session, camera_id: int, *, days: int, now: datetim
     bounds = [(start, before.value, before_row[1] if before_row else 0)] + [
         (at, status.value, mask) for at, status, mask in rows]
     return Timeline(start, now, list(_segments(bounds, start, now)), report)
+
+
+def window_start(now: datetime, days: int, registered_at: datetime | None) -> datetime:
+    nominal = now - timedelta(days=days)
+    if registered_at is None or registered_at <= nominal:
+        return nominal
+    return min(registered_at, now)
 
 
 def _segments(bounds: list[tuple[datetime, str, int]], start: datetime, end: datetime) -> Iterable[Segment]:

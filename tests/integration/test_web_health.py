@@ -30,7 +30,8 @@ def world(session, settings):
     now = utcnow()
     cam = add_camera(session, settings, a.hamlets[0], "HA-1", status=CameraStatus.offline, hours=24,
                      reasons=["unreachable"])
-    # 10 days ago online; 1 day ago offline: the last 7 days are 6 days up, 1 day down
+    # registered 10 days ago, online then; 1 day ago offline: the last 7 days are 6 days up, 1 day down
+    cam.created_at = now - timedelta(days=10)
     session.add_all([
         CameraStatusChange(camera_id=cam.id, at=now - timedelta(days=10), status=CameraStatus.online, reasons_mask=0),
         CameraStatusChange(camera_id=cam.id, at=cam.status_since, status=CameraStatus.offline,
@@ -58,8 +59,23 @@ def test_camera_page_shows_the_exact_uptime_and_the_timeline_of_7_and_30_days(cl
     assert re.search(r'id="uptime-pct">85,7\s%', week)  # 6 of 7 days up
     assert week.count('<rect x="') == 2 and 'class="fill-offline"' in week
     month = client.get(f"/cameras/{cam.id}?days=30").text
-    assert re.search(r'id="uptime-pct">90,0\s%', month)  # 10 days counted (unknown before), 9 up
+    assert re.search(r'id="uptime-pct">90,0\s%', month)  # 10 days since registration, 9 up
     assert "Không liên lạc được" in month
+    assert 'class="fill-unknown"' not in month  # no "unknown" before the camera existed
+
+
+def test_a_new_cameras_history_starts_at_its_registration_not_a_week_of_unknown(client, world, session, settings):
+    from camera_ops.registry.areas import get_area
+    hamlet = get_area(session, world["cam"].area_id)
+    fresh = add_camera(session, settings, hamlet, "HA-NEW", status=CameraStatus.online)
+    fresh.created_at = utcnow() - timedelta(hours=2)
+    session.add(CameraStatusChange(camera_id=fresh.id, at=fresh.created_at + timedelta(minutes=1),
+                                   status=CameraStatus.online, reasons_mask=0))
+    session.commit()
+    page = client.get(f"/cameras/{fresh.id}").text
+    assert re.search(r'id="uptime-pct">100,0\s%', page)  # the minute before the first probe is not counted
+    unknown = [float(w) for w in re.findall(r'width="([\d.]+)" height="6" class="fill-unknown"', page)]
+    assert unknown and sum(unknown) < 1.0  # one minute of two hours; was 98.8 % of the bar (a week)
 
 
 def test_board_shows_the_snapshot_thumbnail_and_the_endpoint_serves_it_in_scope(client, world, engine, settings):

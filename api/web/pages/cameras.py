@@ -199,7 +199,8 @@ def camera_detail(camera_id: int, page: Page, session: SessionDep, days: int = 7
     days = 30 if days == 30 else 7
     timeline = snapshot_at = None
     if health_view.MONITORING:
-        timeline = health_view.camera_timeline(session, camera.id, days=days, now=utcnow())
+        timeline = health_view.camera_timeline(session, camera.id, days=days, now=utcnow(),
+                                              registered_at=camera.created_at)
         snapshot_at = health_view.snapshot_times(session, [camera.id]).get(camera.id)
     return page.render("camera.html", camera=camera, days=days, timeline=timeline, snapshot_at=snapshot_at,
                        monitoring=health_view.MONITORING, can_see_health=page.can(Action.read_health),
