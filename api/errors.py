@@ -52,6 +52,10 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "conflicts with what exists (duplicate code, wrong state)"},
     413: {"model": ErrorOut, "description": "the request body is over its size limit"},
     422: {"model": ErrorOut, "description": "invalid input; `error.field` names the field to fix"},
+    429: {"model": ErrorOut, "description": "too many attempts (login throttle); see Retry-After"},
+    502: {"model": ErrorOut, "description": "a camera did not answer as it should (named in `error.code`)"},
+    503: {"model": ErrorOut, "description": "storage, ledger or database unavailable, or the server is busy "
+                                            "(Retry-After)"},
 }
 
 
