@@ -1,11 +1,20 @@
 """The probe engine at scale: N simulated cameras (default 10,000, 10% black holes) at a cycle.
 
-The simulator runs in a child process (``python -m camera_ops.sim.cli``); the monitor runs here
-(uvloop), against a fresh SQLite file (or ``--database-url``). After a warm-up cycle, it measures
-over ``--cycles`` cycles: probes/s, CPU µs per camera-probe of this process (all its threads: the
-loop, the database writer), the simulator's CPU (separately, from /proc), RSS, and lateness of
-regular probes against their schedule. Pictures are off (the per-cycle probe only: SOAP time +
-RTSP OPTIONS/DESCRIBE); ``--snapshots`` turns them on. Figures, not a test::
+The simulator runs in a child process (``python -m camera_ops.sim.cli``) on a free loopback block
+(``--base-address`` to choose); the monitor runs here (uvloop), against a fresh SQLite file (or
+``--database-url``). A first monitor runs one warm-up cycle (every camera gets its first, full
+check and its state saved) and stops; a second one starts from the saved states — as after any
+restart, full checks (clock, credentials, stream; every ``--full-check`` s) are then spread over
+their interval, so the measured cycles see the steady mix: one liveness exchange per camera per
+cycle, a full check for 1/15 of them. It measures over ``--cycles`` cycles: CPU µs per
+camera-minute and per probe of this process (all its threads: the loop, the database writer),
+the simulator's CPU (separately, from /proc), RSS, lateness of regular probes.
+
+**The floor, in the same run**: the same exchanges with no monitor around them (bare
+``asyncio.Protocol`` on fresh connections, no parsing, no deadlines, no decisions), timed on the
+same cameras: an RTSP OPTIONS, and a full check's SOAP + OPTIONS + DESCRIBE. Floor per
+camera-minute = OPTIONS + full / (full-check interval in cycles), scaled to 60 s cycles.
+Pictures are off; ``--snapshots`` turns them on. Figures, not a test::
 
     python bench/bench_monitor.py                      # 10,000 cameras, 60 s cycle, 3 cycles
     python bench/bench_monitor.py --cameras 2000 --cycle 10 --cycles 3
@@ -28,6 +37,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.addresses import free_base_address, free_port  # noqa: E402
 from camera_ops.monitor.engine import Monitor  # noqa: E402
 from camera_ops.monitor.testing import register_sim_cameras  # noqa: E402
 from camera_ops.registry.areas import create_area  # noqa: E402
@@ -68,7 +78,7 @@ def proc_status_kb(field: str, pid: int | str = "self") -> int:
     return 0
 
 
-def start_simulator(count: int, holes_every: int, workdir: Path) -> tuple[subprocess.Popen[bytes], list[dict]]:
+def start_simulator(count: int, holes_every: int, workdir: Path, base_address: str) -> tuple[subprocess.Popen[bytes], list[dict]]:
     fleet = {"defaults": {"vendor": "generic"}, "cameras": [
         {"name": f"b{i:05d}", "group": f"h{i // HAMLET_SIZE:04d}",
          **({"faults": {"black_hole": True}} if holes_every and i % holes_every == 0 else {})}
@@ -77,7 +87,7 @@ def start_simulator(count: int, holes_every: int, workdir: Path) -> tuple[subpro
     out = workdir / "cameras.json"
     process = subprocess.Popen(
         [sys.executable, "-m", "camera_ops.sim.cli", "--fleet", str(workdir / "fleet.json"), "--out", str(out),
-         "--control-port", "0", "--base-address", "127.40.0.1", "--http-port", "18080", "--rtsp-port", "18554",
+         "--control-port", "0", "--base-address", base_address, "--http-port", str(free_port(base_address)),
          "--shared-port"], stdout=subprocess.DEVNULL, stderr=open(workdir / "sim.log", "wb"))
     deadline = time.monotonic() + SIM_START_TIMEOUT_S
     while not out.exists():
@@ -102,13 +112,24 @@ def register(url: str, settings: Settings, cameras: list[dict]) -> None:
     engine.dispose()
 
 
+async def warm_up(settings: Settings, snapshots: bool) -> None:
+    """One cycle: every camera's first (full) check, its state saved; then stop like a restart."""
+    monitor = Monitor(settings, snapshots=snapshots)
+    runner = asyncio.create_task(monitor.run())
+    await monitor.wait_for(monitor.ready.is_set, timeout_s=300)
+    await asyncio.sleep(settings.monitor_cycle_s * 1.1)
+    monitor.stop()
+    await runner
+
+
 async def measure(settings: Settings, cycles: int, sim_pid: int, snapshots: bool) -> dict[str, float]:
     monitor = Monitor(settings, snapshots=snapshots)
     runner = asyncio.create_task(monitor.run())
     await monitor.wait_for(monitor.ready.is_set, timeout_s=300)
     cycle = settings.monitor_cycle_s
-    await asyncio.sleep(cycle * 1.1)  # warm-up: every camera probed once, details written once
+    await asyncio.sleep(min(cycle * 0.2, 10.0))  # let start-up work (rankings, first reads) pass
     monitor.stats.lateness_s.clear()
+    f0, l0 = monitor.stats.full_checks, monitor.stats.liveness_checks
     p0, c0, s0, t0 = monitor.stats.probes, time.process_time(), proc_cpu_s(sim_pid), time.monotonic()
     u0, k0 = os.times()[:2]
     threads0 = thread_cpu_s()
@@ -117,7 +138,11 @@ async def measure(settings: Settings, cycles: int, sim_pid: int, snapshots: bool
     p1, c1, s1, t1 = monitor.stats.probes, time.process_time(), proc_cpu_s(sim_pid), time.monotonic()
     u1, k1 = os.times()[:2]
     threads1 = thread_cpu_s()
+    minutes = (t1 - t0) / 60.0
+    camera_minutes = len(monitor.cameras) * minutes * (60.0 / cycle)  # at a 60 s cycle
     figures = {
+        "cpu_us_per_camera_minute": 1e6 * (c1 - c0) / camera_minutes,
+        "full_checks": monitor.stats.full_checks - f0, "liveness_checks": monitor.stats.liveness_checks - l0,
         "probes": p1 - p0, "seconds": t1 - t0, "probes_per_s": (p1 - p0) / (t1 - t0),
         "cpu_us_per_probe": 1e6 * (c1 - c0) / max(1, p1 - p0),
         "user_us_per_probe": 1e6 * (u1 - u0) / max(1, p1 - p0), "sys_us_per_probe": 1e6 * (k1 - k0) / max(1, p1 - p0),
@@ -137,6 +162,52 @@ async def measure(settings: Settings, cycles: int, sim_pid: int, snapshots: bool
     return figures
 
 
+# --- the floor: bare exchanges on the same cameras -------------------------------------------------
+
+
+async def _bare(host: str, port: int, requests: list[bytes]) -> None:
+    from camera_ops.rtsp.quickprobe import _Answers
+
+    loop = asyncio.get_running_loop()
+    transport, conn = await loop.create_connection(_Answers, host, port)
+    for request in requests:
+        waiter = loop.create_future()
+        conn.ask(request, waiter)
+        await waiter
+    transport.close()
+
+
+async def floor(settings: Settings, cameras: list[dict], rounds: int, concurrency: int) -> dict[str, float]:
+    """CPU µs of this process per bare OPTIONS, and per bare full check (SOAP + OPTIONS + DESCRIBE)."""
+    from camera_ops.onvif.rawsoap import plain_request
+    from camera_ops.rtsp.quickprobe import RtspProbeLink, _options_request, _request, quick_rtsp_probe
+
+    links = []
+    for cam in cameras:
+        link = RtspProbeLink.for_url(cam["rtsp_main_url"], cam["username"], cam["password"])
+        await quick_rtsp_probe(link, timeout_s=settings.monitor_call_timeout_s)  # learn the digest challenge
+        links.append((cam, link))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def options(cam: dict, link: RtspProbeLink) -> None:
+        async with gate:
+            await _bare(link.host, link.port, [_options_request(link)])
+
+    async def full(cam: dict, link: RtspProbeLink) -> None:
+        async with gate:
+            await _bare(cam["host"], cam["onvif_port"], [plain_request(cam["host"], cam["onvif_port"], "/onvif/device_service")])
+            await _bare(link.host, link.port, [_request(link, "OPTIONS", 1), _request(link, "DESCRIBE", 2, "Accept: application/sdp\r\n")])
+
+    out = {}
+    for name, kind in (("floor_options_us", options), ("floor_full_check_us", full)):
+        c0, n = time.process_time(), 0
+        for _ in range(rounds):
+            await asyncio.gather(*(kind(cam, link) for cam, link in links))
+            n += len(links)
+        out[name] = 1e6 * (time.process_time() - c0) / n
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cameras", type=int, default=10_000)
@@ -148,15 +219,19 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--snapshots", action="store_true")
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of the run here")
+    parser.add_argument("--full-check", type=float, default=900.0, help="full check interval per camera, s")
+    parser.add_argument("--base-address", default=None, help="first simulated camera address (default: a free 127.x block)")
+    parser.add_argument("--floor-cameras", type=int, default=500, help="cameras the floor is timed on")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
         workdir = Path(tmp)
         url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
         settings = Settings(database_url=url, monitor_cycle_s=args.cycle, monitor_call_timeout_s=args.timeout,
                             monitor_concurrency=args.concurrency, monitor_reload_s=max(30.0, args.cycle),
-                            _env_file=None)  # type: ignore[call-arg]
+                            monitor_full_check_s=args.full_check, _env_file=None)  # type: ignore[call-arg]
         started = time.monotonic()
-        sim, cameras = start_simulator(args.cameras, args.holes_every, workdir)
+        base = args.base_address or free_base_address()
+        sim, cameras = start_simulator(args.cameras, args.holes_every, workdir, base)
         print(f"simulator: {len(cameras)} cameras up in {time.monotonic() - started:.0f} s (pid {sim.pid})")
         try:
             register(url, settings, cameras)
@@ -165,11 +240,18 @@ def main() -> None:
             if args.profile:
                 import cProfile
 
+                uvloop.run(warm_up(settings, args.snapshots))
                 with cProfile.Profile() as profiler:
                     figures = uvloop.run(measure(settings, args.cycles, sim.pid, args.snapshots))
                 profiler.dump_stats(args.profile)
             else:
+                uvloop.run(warm_up(settings, args.snapshots))
                 figures = uvloop.run(measure(settings, args.cycles, sim.pid, args.snapshots))
+            answering = [c for i, c in enumerate(cameras) if not (args.holes_every and i % args.holes_every == 0)]
+            figures.update(uvloop.run(floor(settings, answering[:args.floor_cameras], rounds=4, concurrency=100)))
+            per_full = args.full_check / 60.0  # minutes between full checks
+            figures["floor_us_per_camera_minute"] = (
+                figures["floor_options_us"] * (1 - 1 / per_full) + figures["floor_full_check_us"] / per_full)
         finally:
             sim.send_signal(signal.SIGINT)
             try:

@@ -308,7 +308,21 @@ def worker(
         outcomes = runner.run_until_idle()
         console.print(f"{len(outcomes)} job(s) run")
         return
-    runner.run_forever(stop)
+    from camera_ops.errors import ConfigurationError
+    from camera_ops.footage.worker import ops_server
+
+    try:
+        ops = ops_server(runner)
+        if ops is not None:
+            ops.start()
+    except ConfigurationError as exc:  # the health/metrics port is taken, or exposed without a token
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        runner.run_forever(stop)
+    finally:
+        if ops is not None:
+            ops.stop()
 
 
 def _checkpoint_now(keeper) -> None:  # type: ignore[no-untyped-def]

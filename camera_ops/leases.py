@@ -44,9 +44,13 @@ log = logging.getLogger(__name__)
 # A lease is renewed this many times per TTL: two renewals may fail (a database hiccup) before a
 # healthy holder loses it.
 RENEWALS_PER_TTL = 3
-# The local deadline ends this much before the database's: the renewal's own round trip and the
-# difference between the server's clock and ours are well under it.
+# The local deadline ends this much before the database's (at most a tenth of the TTL): the
+# renewal's own round trip and the drift between the server's clock and ours are well under it.
 LOCAL_MARGIN_S = 1.0
+
+
+def local_margin_s(ttl_s: float) -> float:
+    return min(LOCAL_MARGIN_S, ttl_s / 10)
 
 
 class LeaseLost(Exception):
@@ -148,7 +152,7 @@ class LeaseKeeper:
         if grant is not None and self.grant is not None and grant.token != self.grant.token:
             log.info("lease %s taken again by %s (token %d)", self.name, self.holder, grant.token)
         self.grant = grant
-        self._valid_until = started + self.ttl_s - LOCAL_MARGIN_S if grant is not None else 0.0
+        self._valid_until = started + self.ttl_s - local_margin_s(self.ttl_s) if grant is not None else 0.0
         return grant
 
     def held(self) -> bool:

@@ -11,12 +11,15 @@ import logging
 import os
 import socket
 import threading
+import time
 
 from sqlalchemy import Engine
 
 from camera_ops.custody.anchor import CheckpointKeeper
 from camera_ops.footage import jobs
 from camera_ops.footage.archive import Outcome, run_claim
+from camera_ops.health_endpoints import OK, CheckResult, OpsServer, database_check, schema_check
+from camera_ops.metrics import WorkerCounts, registry_for, worker_metrics
 from camera_ops.settings import Settings
 from storage.clipstore.base import ClipStore, clip_store_for
 from storage.db import session_scope
@@ -36,6 +39,8 @@ class Worker:
         self.store = store or clip_store_for(settings)
         self.name = name or worker_name()
         self.checkpoints = CheckpointKeeper(engine, settings, store=self.store, owner=f"worker:{self.name}")
+        self.counts = WorkerCounts()  # for /metrics
+        self.last_tick = time.monotonic()  # the main loop's last turn (/healthz)
 
     def run_once(self) -> Outcome | None:
         """Claim and run one due job; None when nothing is due."""
@@ -45,7 +50,9 @@ class Worker:
         if claim is None:
             return None
         log.info("job %s (clip %s), attempt %s", claim.job_id, claim.clip_id, claim.attempt)
+        started = time.monotonic()
         outcome = run_claim(self.engine, self.store, self.settings, claim)
+        self.counts.job_done(outcome.status.value, time.monotonic() - started)
         log.info("clip %s: %s %s", outcome.clip_id, outcome.status.value, outcome.reason or "")
         return outcome
 
@@ -67,6 +74,7 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started (store: %s)", self.name, self.store.name)
         while not stop.is_set():
+            self.last_tick = time.monotonic()
             self.checkpoint_if_due()
             try:
                 outcome = self.run_once()
@@ -76,3 +84,29 @@ class Worker:
             if outcome is None:
                 stop.wait(self.settings.worker_poll_s)
         log.info("worker %s stopped", self.name)
+
+
+def ops_server(worker: Worker) -> OpsServer | None:
+    """``/healthz`` ``/readyz`` ``/metrics`` of this worker, when ``worker_ops_port`` is set."""
+    settings = worker.settings
+    if settings.worker_ops_port is None:
+        return None
+    stall_s = 2 * settings.worker_lease_s  # one archive job may run this long between turns
+
+    def loop_turns() -> CheckResult:
+        idle = time.monotonic() - worker.last_tick
+        return OK if idle < stall_s else CheckResult(False, "loop_stalled", {"seconds": round(idle)})
+
+    def clip_store() -> CheckResult:
+        try:
+            worker.store.ensure_ready()
+        except Exception as exc:  # noqa: BLE001 — any failure means clips cannot be archived
+            return CheckResult(False, "clip_store_unreachable", {"error": exc.__class__.__name__})
+        return OK
+
+    _, expose = registry_for(lambda: worker_metrics(worker.engine, worker.counts))
+    return OpsServer(
+        bind=settings.ops_bind, port=settings.worker_ops_port, token=settings.ops_token, metrics=expose,
+        live={"loop": loop_turns},
+        ready={"database": database_check(worker.engine), "schema": schema_check(worker.engine), "clip_store": clip_store},
+    )

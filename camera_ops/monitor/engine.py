@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,8 +40,9 @@ from camera_ops.health.status import (
     decide,
     set_maintenance,
 )
-from camera_ops.health.vocabulary import Status, ordered
+from camera_ops.health.vocabulary import PICTURE_REASONS, Reason, Status, ordered
 from camera_ops.leases import node_name
+from camera_ops.metrics import LATENESS_BUCKETS, PICTURE_BUCKETS, PROBE_BUCKETS, Buckets
 from camera_ops.monitor.membership import (
     HEARTBEATS_PER_TTL,
     Fenced,
@@ -52,18 +54,19 @@ from camera_ops.monitor.membership import (
     ranked,
 )
 from camera_ops.monitor.pictures import judge_snapshot
-from camera_ops.monitor.probe import fetch_snapshot, probe_camera, rtsp_link_for, snapshot_client
+from camera_ops.monitor.probe import fetch_snapshot, liveness_probe, probe_camera, rtsp_link_for, snapshot_client
 from camera_ops.monitor.schedule import Entry, Kind, Schedule, phase_fraction, slot_index
 from camera_ops.monitor.store import (
     Batch,
+    CameraMark,
     CameraRow,
     DetailsRecord,
     PasswordCache,
     PictureRecord,
     ProbeTarget,
     StatusChangeRecord,
-    ensure_health_rows,
     load_cameras,
+    refresh_rows,
     write_batch,
 )
 from camera_ops.rtsp.quickprobe import RtspProbeLink
@@ -86,6 +89,7 @@ STOP_GRACE_CALLS = 3  # on stop, in-flight probes get this many call deadlines t
 # flushes) before the handover: a probe is at most three calls (SOAP, RTSP, snapshot), so the old
 # owner's last result is in the database when the new owner reads the camera's state.
 HANDOVER_CALLS = 3
+DETAILS_ONLY_FLUSHES = 10  # a batch of probe details only is written at every 10th flush
 T = TypeVar("T")
 
 
@@ -96,6 +100,21 @@ class Job(Protocol):
     interval_s: float
 
     def run_once(self) -> Any: ...
+
+
+# Reasons a liveness exchange cannot contradict: measured by the picture and clock checks, which
+# keep their own schedule. Any other reason needs the full check to be cleared.
+_LIVENESS_KEEPS = PICTURE_REASONS | {Reason.CLOCK_DRIFT, Reason.NOT_RECORDING}
+
+
+def _answering_well(state: CameraHealthState, not_recording: bool = False) -> bool:
+    """Fine at the last look, as far as a liveness exchange can tell (and the recording reach,
+    set daily on the target, still says what the reasons say)."""
+    if (Reason.NOT_RECORDING in state.reasons) != not_recording:
+        return False
+    if state.status is Status.ONLINE:
+        return True
+    return state.status is Status.DEGRADED and all(r in _LIVENESS_KEEPS for r in state.reasons)
 
 
 def policy_from(settings: Settings) -> StatusPolicy:
@@ -123,6 +142,7 @@ class CameraRuntime:
     reference_requested_at: datetime | None = None
     confirm_picture: bool = False  # the last snapshot showed a problem a second snapshot must confirm
     rtsp_link: RtspProbeLink | None = None  # cleaned URL + last digest challenge (no 401 per cycle)
+    full_due: float = 0.0  # clock() time of the next full check (0: at the next probe)
     busy: bool = False
 
 
@@ -131,6 +151,8 @@ class MonitorStats:
     probes: int = 0
     snapshots: int = 0
     skipped_busy: int = 0  # regular slots skipped because the previous probe still ran
+    liveness_checks: int = 0  # probes that were one RTSP exchange
+    full_checks: int = 0  # probes that read the clock, the credentials and the stream
     skipped_not_member: int = 0  # slots skipped while this monitor's membership was not fresh
     fenced_batches: int = 0  # batches refused because this monitor had been presumed dead
     acquired: int = 0  # cameras taken over (at start, on a join or a death)
@@ -140,6 +162,12 @@ class MonitorStats:
     completed: Counter[int] = field(default_factory=Counter)  # camera id -> probes finished
     regular_slots: dict[int, list[int]] | None = None  # camera id -> cycle index of each regular probe
     lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    # for /metrics (plain numbers: nothing of prometheus_client runs per probe)
+    results: Counter[tuple[str, str]] = field(default_factory=Counter)  # (liveness|full, ok|reason) -> probes
+    probe_seconds: dict[str, Buckets] = field(default_factory=lambda: {k: Buckets(PROBE_BUCKETS) for k in ("liveness", "full")})
+    lateness: Buckets = field(default_factory=lambda: Buckets(LATENESS_BUCKETS))
+    snapshot_seconds: Buckets = field(default_factory=lambda: Buckets(PICTURE_BUCKETS))
+    picture_seconds: Buckets = field(default_factory=lambda: Buckets(PICTURE_BUCKETS))
 
     def lateness_percentile(self, pct: float) -> float | None:
         if not self.lateness_s:
@@ -179,9 +207,13 @@ class Monitor:
         self.handover_gap_s = HANDOVER_CALLS * settings.monitor_call_timeout_s + 2 * settings.monitor_flush_s
         self.membership = Membership(self.engine, self.node, ttl_s=ttl, gap_s=self.handover_gap_s)
         self._rows: dict[int, CameraRow] = {}  # every camera not retired, as of the last reload (no states)
+        self._marks: dict[int, CameraMark] = {}  # what the last reload saw change (updated_at, switches)
         self._order: dict[int, tuple[Member, ...]] = {}  # camera id -> members by rendezvous weight
         self._ranked_for: tuple[Member, ...] | None = None
+        self._settled = False  # the last rebalance saw no handover under way
         self._clock_offset = 0.0  # clock() - loop.time(): the database's time
+        self._details_waited = 0  # flushes skipped with only probe details to write
+        self.last_tick = time.monotonic()  # the scheduler's last turn (/healthz: the loop is alive)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -200,7 +232,7 @@ class Monitor:
             await self.reload()
             self.ready.set()
             background = [asyncio.create_task(c, name=n) for n, c in (
-                ("scheduler", self._scheduler()), ("flusher", self._every(self.settings.monitor_flush_s, self.flush)),
+                ("scheduler", self._scheduler()), ("flusher", self._every(self.settings.monitor_flush_s, self._flush_due)),
                 ("reloader", self._every(self.settings.monitor_reload_s, self.reload)),
                 ("membership", self._membership_loop()),
             )]
@@ -274,8 +306,6 @@ class Monitor:
         return self._loop.time() + self._clock_offset
 
     def _sync_clock(self) -> None:
-        import time
-
         assert self._loop is not None
         self._clock_offset = self.membership.clock_offset_s + (time.monotonic() - self._loop.time())
 
@@ -283,27 +313,33 @@ class Monitor:
         order = self._order.get(camera_id)
         return order is not None and owner_at(order, at, self.handover_gap_s) == self.node
 
-    def _rank(self) -> None:
+    def _rank(self) -> bool:
+        """Rank the members for every camera; False when nothing changed since the last time."""
         members = self.membership.members
         if members != self._ranked_for:
             seeded = [(node_seed(m.node), m) for m in members]
             self._order = {camera_id: ranked(camera_id, seeded) for camera_id in self._rows}
             self._ranked_for = members
-            return
-        missing = [camera_id for camera_id in self._rows if camera_id not in self._order]
-        if missing:
+            return True
+        changed = False
+        if len(self._order) != len(self._rows) or self._rows.keys() != self._order.keys():
             seeded = [(node_seed(m.node), m) for m in members]
-            for camera_id in missing:
+            for camera_id in self._rows.keys() - self._order.keys():
                 self._order[camera_id] = ranked(camera_id, seeded)
-        for camera_id in [c for c in self._order if c not in self._rows]:
-            del self._order[camera_id]
+            for camera_id in self._order.keys() - self._rows.keys():
+                del self._order[camera_id]
+            changed = True
+        return changed
 
     async def rebalance(self) -> None:
         """Take the cameras this monitor owns now (their state read fresh from the database), hand
         over those another member owns now; cameras in a handover gap stay, unprobed."""
-        self._rank()
         now = self.clock()
         gap = self.handover_gap_s
+        settled = all(m.active_from <= now for m in self.membership.members)
+        if not self._rank() and settled and self._settled:
+            return  # same members, same cameras, no handover under way: nothing can have moved
+        self._settled = False  # until this pass has finished
         owners = {camera_id: owner_at(order, now, gap) for camera_id, order in self._order.items()}
         for camera_id in list(self.cameras):
             owner = owners.get(camera_id)
@@ -311,17 +347,20 @@ class Monitor:
                 self._release(camera_id)
         wanted = [camera_id for camera_id, owner in owners.items() if owner == self.node and camera_id not in self.cameras]
         if not wanted:
+            self._settled = settled
             return
         rows = await self._in_db_thread(self._load_owned, wanted)
         now = self.clock()
         for camera_id, row in rows.items():
             if camera_id in self.cameras or not self.owns(camera_id, now):
-                continue  # the group changed while we read
+                settled = False  # the group changed while we read: look again next time
+                continue
             self.cameras[camera_id] = self._new_runtime(row)
             self._schedule.add_camera(camera_id, now)
             self.stats.acquired += 1
             if row.in_maintenance != self.cameras[camera_id].state.in_maintenance:
                 self._switch_maintenance(self.cameras[camera_id], row)
+        self._settled = settled
 
     def _release(self, camera_id: int) -> None:
         """Another member owns this camera now: stop probing it (no history row: it lives on)."""
@@ -356,6 +395,7 @@ class Monitor:
             self._release(camera_id)
         self._batch = Batch()  # results of a fenced member are stale: the new owners probe again
         self._ranked_for = None
+        self._settled = False
         while True:
             try:
                 await self._in_db_thread(self.membership.join)
@@ -371,6 +411,7 @@ class Monitor:
         assert self._slots is not None
         batch_s = max(MIN_BATCH_S, min(self.settings.monitor_batch_s, self._schedule.cycle_s * BATCH_CYCLE_FRACTION))
         while True:
+            self.last_tick = time.monotonic()
             fresh = self.membership.fresh()
             for entry in self._schedule.pop_due(self.clock() + batch_s):
                 runtime = self.cameras.get(entry.camera_id)
@@ -386,7 +427,9 @@ class Monitor:
                     continue
                 await self._slots.acquire()  # saturated: the scheduler waits, lateness shows it
                 if entry.kind is Kind.REGULAR:
-                    self.stats.lateness_s.append(max(0.0, self.clock() - entry.due))
+                    late = max(0.0, self.clock() - entry.due)
+                    self.stats.lateness_s.append(late)
+                    self.stats.lateness.observe(late)
                 runtime.busy = True
                 task = asyncio.create_task(self._probe(runtime, entry))
                 self._inflight.add(task)
@@ -399,9 +442,26 @@ class Monitor:
         camera_id = runtime.target.camera_id
         try:
             runtime.rtsp_link = self._rtsp_link(runtime)
-            facts = await probe_camera(runtime.target, timeout_s=self.settings.monitor_call_timeout_s,
-                                       clock_offset_s=runtime.state.last_clock_offset_s, rtsp_link=runtime.rtsp_link)
+            timeout_s = self.settings.monitor_call_timeout_s
+            facts = None
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            if runtime.rtsp_link is not None and self._liveness_enough(runtime, entry):
+                self.stats.liveness_checks += 1
+                facts = await liveness_probe(runtime.rtsp_link, timeout_s=timeout_s)
+                kind = "liveness"
+            if facts is None:  # due, or something is amiss: the full check, now
+                self.stats.full_checks += 1
+                kind = "full"
+                facts = await probe_camera(runtime.target, timeout_s=timeout_s,
+                                           clock_offset_s=runtime.state.last_clock_offset_s, rtsp_link=runtime.rtsp_link)
+                runtime.full_due = self.clock() + self.settings.monitor_full_check_s
             outcome = facts.outcome
+            self.stats.probe_seconds[kind].observe(loop.time() - started)
+            self.stats.results[kind, outcome.error.value if outcome.error else "ok"] += 1
+            if facts.alive and self.cameras.get(camera_id) is runtime:
+                self._still_alive(runtime, outcome)
+                return
             if runtime.target.not_recording:
                 outcome = replace(outcome, not_recording=True)
             if self._snapshot_wanted(runtime, outcome):
@@ -419,6 +479,20 @@ class Monitor:
             self.stats.completed[camera_id] += 1
             if self.stats.regular_slots is not None and entry.kind is Kind.REGULAR:
                 self.stats.regular_slots.setdefault(camera_id, []).append(slot_index(entry.due, self._schedule.cycle_s))
+
+    def _liveness_enough(self, runtime: CameraRuntime, entry: Entry) -> bool:
+        """One RTSP exchange suffices for a regular slot of a camera that was fine at its last
+        look, whose full check (clock, credentials, stream) and picture are not due."""
+        if entry.kind is not Kind.REGULAR or self.settings.monitor_full_check_s <= 0:
+            return False
+        state = runtime.state
+        if state.consecutive_failures or state.in_maintenance or not _answering_well(state, runtime.target.not_recording):
+            return False
+        now = self.clock()
+        if now >= runtime.full_due or runtime.reference_requested_at is not None:
+            return False
+        due = runtime.next_snapshot_at
+        return not (self.snapshots and due is not None and now >= due)
 
     @staticmethod
     def _rtsp_link(runtime: CameraRuntime) -> RtspProbeLink | None:
@@ -443,13 +517,18 @@ class Monitor:
     async def _with_picture(self, runtime: CameraRuntime, outcome: ProbeOutcome) -> ProbeOutcome:
         runtime.next_snapshot_at = None  # the decision arms the next one
         retake = runtime.reference_requested_at is not None
+        loop = asyncio.get_running_loop()
         try:
+            started = loop.time()
             jpeg = await fetch_snapshot(self._http, runtime.target, timeout_s=self.settings.monitor_call_timeout_s,
                                         auth=self._digest_auth(runtime.target))
-            result = await asyncio.get_running_loop().run_in_executor(
+            fetched = loop.time()
+            self.stats.snapshot_seconds.observe(fetched - started)
+            result = await loop.run_in_executor(
                 None, lambda: judge_snapshot(jpeg, runtime.picture, retake=retake, at=outcome.at,
                                              thumbnail_width=self.settings.thumbnail_width_px,
                                              thresholds=self.picture_thresholds))
+            self.stats.picture_seconds.observe(loop.time() - fetched)
         except CameraError as exc:
             log.info("camera %s: no snapshot (%s)", runtime.target.camera_id, exc.code)
             return replace(outcome, snapshot_failed=True)
@@ -476,6 +555,20 @@ class Monitor:
         return cached[1]
 
     # --- decisions -------------------------------------------------------------------------------------
+
+    def _still_alive(self, runtime: CameraRuntime, outcome: ProbeOutcome) -> None:
+        """A liveness exchange answered, for a camera that was fine and had no failure pending
+        (the only cameras that get one): ``decide`` would keep every field as it is, so skip it
+        (it costs ~25 µs; this path is most probes). Only "last seen" and the details move."""
+        runtime.last_seen_at = outcome.at
+        now = self.clock()
+        if now >= runtime.details_due:
+            runtime.details_due = now + self.settings.monitor_details_every_s
+            state = runtime.state
+            self._batch.details[runtime.target.camera_id] = DetailsRecord(
+                camera_id=runtime.target.camera_id, last_probe_at=outcome.at, last_seen_at=outcome.at,
+                rtt_ms=outcome.rtt_ms, clock_offset_s=state.last_clock_offset_s, last_error=None, state=state.to_dict(),
+            )
 
     def _apply(
         self, runtime: CameraRuntime, decision: Decision, at: datetime, *, outcome: ProbeOutcome | None = None,
@@ -509,16 +602,15 @@ class Monitor:
             self._batch.details[runtime.target.camera_id] = DetailsRecord(
                 camera_id=runtime.target.camera_id, last_probe_at=outcome.at if outcome else at,
                 last_seen_at=runtime.last_seen_at, rtt_ms=outcome.rtt_ms if outcome else None,
-                clock_offset_s=outcome.clock_offset_s if outcome else state.last_clock_offset_s,
+                clock_offset_s=state.last_clock_offset_s,
                 last_error=error, state=state.to_dict(),
             )
 
     # --- the camera set ---------------------------------------------------------------------------------
 
-    def _load(self) -> dict[int, CameraRow]:
+    def _load(self, known: dict[int, CameraRow], marks: dict[int, CameraMark]) -> tuple[dict[int, CameraRow], dict[int, CameraMark]]:
         with self._write_session() as session, session.begin():
-            ensure_health_rows(session)
-            return load_cameras(session, self._passwords, states=False)
+            return refresh_rows(session, self._passwords, known, marks)
 
     def _load_owned(self, camera_ids: list[int]) -> dict[int, CameraRow]:
         """Cameras taken over: status and saved states as the database has them now."""
@@ -528,7 +620,7 @@ class Monitor:
     async def reload(self) -> None:
         """Re-read the camera set: new cameras are divided, retired ones end, maintenance switches
         and reference re-takes of owned cameras apply."""
-        rows = await self._in_db_thread(self._load)
+        rows, self._marks = await self._in_db_thread(self._load, self._rows, self._marks)
         self._rows = rows
         for camera_id, runtime in list(self.cameras.items()):
             row = rows.get(camera_id)
@@ -551,8 +643,12 @@ class Monitor:
         if picture is not None:
             spread = phase_fraction(row.target.camera_id) * self.settings.snapshot_interval_s
             first_snapshot = self.clock() + spread
+        # likewise full checks: a camera known to be fine gets its first one somewhere in the interval
+        full_due = 0.0
+        if _answering_well(state, row.target.not_recording) and not state.consecutive_failures:
+            full_due = self.clock() + phase_fraction(row.target.camera_id) * self.settings.monitor_full_check_s
         return CameraRuntime(target=row.target, state=state, picture=picture, last_row_at=row.status_since,
-                             next_snapshot_at=first_snapshot)
+                             next_snapshot_at=first_snapshot, full_due=full_due)
 
     def _switch_maintenance(self, runtime: CameraRuntime, row: CameraRow) -> None:
         now = utcnow()
@@ -578,6 +674,17 @@ class Monitor:
         with self._write_session() as session, session.begin():
             self.membership.fence(session)  # our row, this epoch: else another monitor owns our cameras
             write_batch(session, batch)
+
+    async def _flush_due(self) -> None:
+        """Status changes and pictures go out every flush; probe details alone (last seen, RTT)
+        wait up to ``DETAILS_ONLY_FLUSHES`` flushes: a transaction per second for nothing but
+        details cost ~20 µs per probe at 10,000 cameras (bench_monitor)."""
+        batch = self._batch
+        if batch.changes or batch.pictures or self._details_waited >= DETAILS_ONLY_FLUSHES:
+            self._details_waited = 0
+            await self.flush()
+        elif batch.details:
+            self._details_waited += 1
 
     async def flush(self) -> None:
         """Write everything collected so far in one transaction (kept for the next try on failure)."""

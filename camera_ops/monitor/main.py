@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 from camera_ops.alerts.detector import AlertJob
 from camera_ops.alerts.digest import DigestJob
 from camera_ops.alerts.outbox import DeliveryJob
 from camera_ops.footage.reach_job import RecordingReachJob
+from camera_ops.health_endpoints import OK, CheckResult, OpsServer, database_check, schema_check
 from camera_ops.leases import SingleRunJob, node_name
+from camera_ops.metrics import monitor_metrics, registry_for
 from camera_ops.monitor.engine import Job, Monitor
 from camera_ops.monitor.membership import default_ttl_s
 from camera_ops.monitor.history import RollupJob
@@ -35,10 +38,36 @@ def default_jobs(settings: Settings, node: str | None = None) -> list[Job]:
     return [SingleRunJob(job, maker, node, min_ttl_s=ttl) for job in jobs]
 
 
+LOOP_STALL_S = 30.0  # the scheduler turns at least every batch window (≤ 1 s); 30 s without a turn is a hang
+
+
+def ops_server(monitor: Monitor, settings: Settings) -> OpsServer | None:
+    """``/healthz`` ``/readyz`` ``/metrics`` of this monitor, when ``monitor_ops_port`` is set."""
+    if settings.monitor_ops_port is None:
+        return None
+
+    def loop_turns() -> CheckResult:
+        idle = time.monotonic() - monitor.last_tick
+        return OK if idle < LOOP_STALL_S else CheckResult(False, "loop_stalled", {"seconds": round(idle)})
+
+    def member() -> CheckResult:
+        return OK if monitor.membership.fresh() else CheckResult(False, "not_member")
+
+    _, expose = registry_for(lambda: monitor_metrics(monitor))
+    return OpsServer(
+        bind=settings.ops_bind, port=settings.monitor_ops_port, token=settings.ops_token, metrics=expose,
+        live={"loop": loop_turns},
+        ready={"database": database_check(monitor.engine), "schema": schema_check(monitor.engine), "membership": member},
+    )
+
+
 async def serve(settings: Settings) -> None:
     node = node_name()
     jobs = default_jobs(settings, node)
     monitor = Monitor(settings, jobs=jobs, node=node)
+    ops = ops_server(monitor, settings)
+    if ops is not None:
+        ops.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # event loops without signal handlers (Windows)
@@ -47,6 +76,8 @@ async def serve(settings: Settings) -> None:
     try:
         await monitor.run()
     finally:
+        if ops is not None:
+            ops.stop()
         for job in jobs:
             close = getattr(job, "close", None)
             if close is not None:

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from camera_ops.errors import ConfigurationError
 from camera_ops.i18n import t
-from camera_ops.leases import LOCAL_MARGIN_S, db_now
+from camera_ops.leases import db_now, local_margin_s
 from storage.models_cluster import MonitorMember
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ class Membership:
     def _mark_fresh(self, started: float, now: datetime) -> None:
         ended = time.monotonic()
         self.clock_offset_s = _seconds(now) - (started + ended) / 2
-        self.valid_until = started + self.ttl_s - LOCAL_MARGIN_S
+        self.valid_until = started + self.ttl_s - local_margin_s(self.ttl_s)
 
     def fresh(self) -> bool:
         return self.epoch is not None and time.monotonic() < self.valid_until

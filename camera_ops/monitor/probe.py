@@ -1,5 +1,11 @@
-"""One probe of one camera: raw SOAP time (clock offset), RTSP OPTIONS + DESCRIBE, optionally a
-snapshot. Network only; judging is done by :mod:`camera_ops.health.status` and ``picture``.
+"""One probe of one camera. Network only; judging is done by :mod:`camera_ops.health.status` and
+``picture``.
+
+- :func:`probe_camera`, the full check: raw SOAP time (clock offset), RTSP OPTIONS + DESCRIBE
+  (credentials, a video track). Every ``monitor_full_check_s`` and whenever anything is amiss.
+- :func:`liveness_probe`, every other cycle: one RTSP OPTIONS. It can say "down" (a failure the
+  status decision confirms with a full check) or "answers as before"; anything unusual asks for
+  the full check at once.
 
 Every call runs under its own hard deadline (the clients enforce it), and nothing here raises for
 a camera fault: every expected failure becomes a field of :class:`ProbeOutcome`.
@@ -27,7 +33,7 @@ from camera_ops.monitor.store import ProbeTarget
 from camera_ops.netpolicy import resolve_camera_address
 from camera_ops.onvif.rawsoap import get_system_date_and_time
 from camera_ops.rtsp.client import grab_keyframe
-from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe
+from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe, rtsp_liveness
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -47,6 +53,7 @@ class ProbeFacts:
 
     outcome: ProbeOutcome
     error: str | None  # short text of the first failure, for the UI (never a secret)
+    alive: bool = False  # a liveness exchange answered as a healthy camera does (nothing else was looked at)
 
 
 def rtsp_link_for(target: ProbeTarget, known: RtspProbeLink | None) -> RtspProbeLink | None:
@@ -120,6 +127,26 @@ async def _probe_rtsp_only(
         return _failed(at, exc, tcp_ok=True, rtsp_ok=False)
     rtt_ms = (asyncio.get_running_loop().time() - started) * 1000.0
     return ProbeFacts(ProbeOutcome(at=at, tcp_ok=True, auth_ok=True, rtsp_ok=True, rtt_ms=rtt_ms), None)
+
+
+RTSP_LIVE_CODES = frozenset({200, 401})  # OPTIONS answered as a healthy camera does (401: wants credentials)
+
+
+async def liveness_probe(link: RtspProbeLink, *, timeout_s: float) -> ProbeFacts | None:
+    """One RTSP OPTIONS. Facts when the answer is clear (alive; or down: no TCP, no answer);
+    None when the camera answered unusually (not RTSP, another status): do the full check now."""
+    at = utcnow()
+    started = asyncio.get_running_loop().time()
+    try:
+        status = await rtsp_liveness(link, timeout_s=timeout_s)
+    except CameraUnreachable as exc:  # includes CameraTimeout: as the full check's ONVIF call would say
+        return _failed(at, exc, tcp_ok=isinstance(exc, CameraTimeout), onvif_ok=False)
+    except CameraError:
+        return None
+    if status not in RTSP_LIVE_CODES:
+        return None
+    rtt_ms = (asyncio.get_running_loop().time() - started) * 1000.0
+    return ProbeFacts(ProbeOutcome(at=at, tcp_ok=True, rtt_ms=rtt_ms), None, alive=True)
 
 
 def _failed(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import ConfigurationError
@@ -91,6 +91,40 @@ def ensure_health_rows(session: Session) -> int:
     if ids:
         session.execute(insert(CameraHealth), [{"camera_id": i} for i in ids])
     return len(ids)
+
+
+CameraMark = tuple[Any, ...]  # (updated_at, lifecycle, health row id, maintenance asked, reference asked), raw
+
+
+def load_marks(session: Session) -> dict[int, CameraMark]:
+    """Every camera that is not retired: its ``updated_at`` and the switches people set, as the
+    driver returns them (no datetime conversion: 10,000 cameras in a few ms). Compared with the
+    last reload's marks only; the full row is read when any of them moved."""
+    stmt = (
+        select(Camera.id, type_coerce(Camera.updated_at, String), type_coerce(Camera.lifecycle, String),
+               CameraHealth.camera_id, type_coerce(CameraHealth.maintenance_requested_at, String),
+               type_coerce(CameraHealth.reference_requested_at, String))
+        .outerjoin(CameraHealth, CameraHealth.camera_id == Camera.id)
+        .where(Camera.lifecycle != Lifecycle.retired)
+    )
+    return {r[0]: tuple(r[1:]) for r in session.execute(stmt)}
+
+
+def refresh_rows(
+    session: Session, passwords: PasswordCache, known: dict[int, CameraRow], known_marks: dict[int, CameraMark],
+) -> tuple[dict[int, CameraRow], dict[int, CameraMark]]:
+    """The camera set as of now, re-reading full rows only for new or changed cameras."""
+    marks = load_marks(session)
+    if any(mark[2] is None for mark in marks.values()):  # cameras without a camera_health row yet
+        ensure_health_rows(session)
+    stale = [i for i, mark in marks.items() if i not in known or known_marks.get(i) != mark or mark[2] is None]
+    fresh = load_cameras(session, passwords, only=stale, states=False) if stale else {}
+    rows: dict[int, CameraRow] = {}
+    for camera_id in marks:
+        row = fresh.get(camera_id) or known.get(camera_id)
+        if row is not None:  # None: its password could not be decrypted (logged by load_cameras)
+            rows[camera_id] = row
+    return rows, marks
 
 
 def load_cameras(

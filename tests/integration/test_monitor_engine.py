@@ -276,7 +276,7 @@ async def test_a_suspected_picture_problem_is_confirmed_by_a_snapshot_soon_after
                                    and p.sharpness_samples >= 2, timeout_s=WAIT_S)
             monitor.policy = replace(monitor.policy, snapshot_interval_s=3600.0, snapshot_soon_s=3600.0)
             await monitor.wait_for(lambda: (due := monitor.cameras[camera_id].next_snapshot_at) is not None
-                                   and due - asyncio.get_running_loop().time() > 600, timeout_s=WAIT_S)
+                                   and due - monitor.clock() > 600, timeout_s=WAIT_S)
             snapshots = monitor.stats.snapshots
             fleet.set_faults("c1", covered=True)
             monitor.cameras[camera_id].next_snapshot_at = 0.0  # one routine snapshot sees it now
@@ -284,3 +284,46 @@ async def test_a_suspected_picture_problem_is_confirmed_by_a_snapshot_soon_after
                                    timeout_s=WAIT_S)
             assert monitor.stats.snapshots == snapshots + 2  # the one that saw it and the one that confirmed it
             assert Reason.COVERED in monitor.cameras[camera_id].state.reasons
+
+
+async def test_liveness_each_cycle_full_check_on_its_interval_offline_within_two_cycles_clock_at_recovery(
+    session, settings, engine
+):
+    full_every_cycles = 4
+    settings = fast_settings(settings, monitor_full_check_s=full_every_cycles * CYCLE_S, snapshot_interval_s=600.0,
+                             snapshot_soon_s=600.0, snapshot_after_recovery_s=600.0)
+    with running_fleet([CameraSpec(name=f"l{i}") for i in range(3)]) as fleet:
+        world = setup_world(session, settings, fleet)
+        ids = list(world.ids.values())
+        async with running_monitor(settings, engine=engine) as monitor:
+            await wait_cycles(monitor, ids, 1)
+            full0, live0 = monitor.stats.full_checks, monitor.stats.liveness_checks
+            await wait_cycles(monitor, ids, 3 * full_every_cycles)
+            full = monitor.stats.full_checks - full0
+            live = monitor.stats.liveness_checks - live0
+            # per camera about one full check per interval, liveness in every other cycle
+            assert live > 2 * full and full <= len(ids) * (3 + 2)
+
+            # down: a liveness failure asks for a quick full check, which confirms it
+            down = world.ids["l0"]
+            fleet.set_faults("l0", offline=True)
+            failed_at = slot_index(monitor.clock(), CYCLE_S)
+            await monitor.wait_for(lambda: monitor.cameras[down].state.status is Status.OFFLINE, timeout_s=WAIT_S)
+            assert slot_index(monitor.clock(), CYCLE_S) <= failed_at + 2
+
+            # credentials are the full check's: a changed password shows at the next one
+            fleet.set_faults("l1", password="changed-by-someone")
+            await monitor.wait_for(lambda: monitor.cameras[world.ids["l1"]].state.status is Status.UNAUTHORIZED,
+                                   timeout_s=WAIT_S)
+
+            # back from offline with a wrong clock: the recovering probe is a full one and reads it
+            fleet.set_faults("l0", offline=False, clock_skew_s=600.0)
+            await monitor.wait_for(lambda: monitor.cameras[down].state.status is not Status.OFFLINE, timeout_s=WAIT_S)
+            await monitor.flush()
+        session.expire_all()
+        rows = session.execute(select(CameraStatusChange.status, CameraStatusChange.reasons_mask)
+                               .where(CameraStatusChange.camera_id == down).order_by(CameraStatusChange.at)).all()
+        session.commit()
+        after_offline = [(Status(s.value), tuple(mask_to_reasons(m))) for s, m in rows][-2:]
+        assert after_offline[0][0] is Status.OFFLINE
+        assert after_offline[1] == (Status.DEGRADED, (Reason.CLOCK_DRIFT,))  # never "online" in between

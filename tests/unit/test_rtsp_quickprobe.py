@@ -159,3 +159,54 @@ async def test_answer_split_over_many_segments_with_an_sdp_body_is_framed_by_con
         await quick_rtsp_probe(RtspProbeLink.for_url(f"rtsp://127.0.0.1:{port}/x", "a", "b"), timeout_s=2.0)
     finally:
         server.close()
+
+
+# --- the per-cycle liveness check: one OPTIONS, no credentials ---------------------------------------
+
+
+@pytest.mark.parametrize("auth", ["digest", "basic"])
+async def test_liveness_is_one_options_without_credentials(units, auth):
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    cam = camera(units, auth=auth)
+    async with serve_rtsp(cam) as url:
+        link = RtspProbeLink.for_url(url, "admin", "s3cret!")
+        status = await rtsp_liveness(link, timeout_s=TIMEOUT_S)
+    assert status in (200, 401)
+    assert methods(cam) == ["OPTIONS"]
+    assert "Authorization" not in cam.requests[0][1]  # nothing about the password goes out
+
+
+@pytest.mark.parametrize(("name", "answer", "outcome"), [
+    ("answers 200", lambda head: rtsp("200 OK", head), 200),
+    ("wants credentials", lambda head: rtsp("401 Unauthorized", head, extra='WWW-Authenticate: Basic realm="x"\r\n'), 401),
+    ("answers 503", lambda head: rtsp("503 Service Unavailable", head), 503),
+    ("hangs", lambda head: None, CameraTimeout),
+    ("speaks HTTP", lambda head: b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", CameraProtocolError),
+    ("closes at once", lambda head: b"", CameraProtocolError),
+])
+async def test_liveness_reports_the_status_or_a_named_error(name, answer, outcome):
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    server = await serve(answer)
+    port = server.sockets[0].getsockname()[1]
+    link = RtspProbeLink.for_url(f"rtsp://127.0.0.1:{port}/x", "a", "b")
+    try:
+        if isinstance(outcome, int):
+            assert await rtsp_liveness(link, timeout_s=0.5) == outcome, name
+        else:
+            with pytest.raises(outcome):
+                await rtsp_liveness(link, timeout_s=0.5)
+    finally:
+        server.close()
+
+
+async def test_liveness_on_a_refused_port_is_unreachable():
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        with pytest.raises(CameraUnreachable) as info:
+            await rtsp_liveness(RtspProbeLink.for_url(f"rtsp://127.0.0.1:{port}/x", "a", "b"), timeout_s=TIMEOUT_S)
+    assert not isinstance(info.value, CameraTimeout)
