@@ -135,8 +135,8 @@ class CameraRuntime:
     target: ProbeTarget
     state: CameraHealthState
     picture: PictureState | None
-    next_snapshot_at: float | None = 0.0  # loop time; 0 = at the first probe that reaches it
-    details_due: float = 0.0  # loop time when probe details are next persisted
+    next_snapshot_at: float | None = 0.0  # clock() time; 0 = at the first probe that reaches it
+    details_due: float = 0.0  # clock() time when probe details are next persisted
     last_row_at: datetime | None = None  # time of the last history row (rows must increase)
     last_seen_at: datetime | None = None
     reference_requested_at: datetime | None = None

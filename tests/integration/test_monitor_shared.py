@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -336,7 +338,7 @@ def _process_env(data_dir, url: str) -> dict[str, str]:
                CAMERA_OPS_MONITOR_RELOAD_S="0.5", CAMERA_OPS_MONITOR_FLUSH_S="0.2",
                CAMERA_OPS_MONITOR_CALL_TIMEOUT_S="0.5", CAMERA_OPS_MONITOR_MEMBER_TTL_S="2",
                CAMERA_OPS_MONITOR_DETAILS_EVERY_S="0", CAMERA_OPS_SNAPSHOT_INTERVAL_S="600",
-               CAMERA_OPS_ALERT_CHECK_S="0.5")
+               CAMERA_OPS_ALERT_CHECK_S="0.5", CAMERA_OPS_MONITOR_OPS_PORT="0")
     return env
 
 
@@ -351,7 +353,7 @@ def test_a_killed_monitor_process_s_cameras_are_taken_over(session, settings, en
             for i in range(2):
                 with open(tmp_path / f"monitor{i}.log", "wb") as out:
                     processes.append(subprocess.Popen([sys.executable, "-m", "camera_ops.cli", "monitor"],
-                                                      env=_process_env(tmp_path, database_url),
+                                                      env=_process_env(settings.data_dir, database_url),
                                                       stdout=out, stderr=subprocess.STDOUT))
 
             def members() -> dict[str, int]:
@@ -378,6 +380,14 @@ def test_a_killed_monitor_process_s_cameras_are_taken_over(session, settings, en
                     return s.scalar(select(Lease.holder).where(Lease.name == "job:alerts"))
 
             wait(lambda: alert_job_holder() not in (None, victim_node), "the survivor running the alert job")
+            # the survivor's own health and metrics say the same
+            found = re.search(r"health and metrics on (http://127\.0\.0\.1:\d+)",
+                              (tmp_path / "monitor1.log").read_text(encoding="utf-8", errors="replace"))
+            assert found, "the monitor logs where its health and metrics are"
+            assert httpx.get(found.group(1) + "/readyz", timeout=30).status_code == 200
+            owned = re.search(r"^camera_ops_monitor_cameras_owned (\S+)$",
+                              httpx.get(found.group(1) + "/metrics", timeout=30).text, re.MULTILINE)
+            assert owned and float(owned.group(1)) == len(ids)
         finally:
             for p in processes:
                 if p.poll() is None:
