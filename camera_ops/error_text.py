@@ -35,7 +35,9 @@ FIELD_LABELS: dict[str, str] = {
     "contact_name": "donors.contact", "model_id": "camera.model_dossier", "reason": "field.reason",
     "ended_on": "field.ended_on", "review_date": "dossier.review_date", "findings": "dossier.findings",
     "verdict": "dossier.verdict", "file": "field.file", "period": "reports.period", "index": "reports.index",
-    "year": "reports.year", "stream_url": "field.stream_url", "range": "field.range", "timeout_s": "field.timeout_s",
+    "year": "reports.year", "stream_url": "field.stream_url", "sub_stream_url": "field.sub_stream_url",
+    "snapshot_url": "field.snapshot_url", "rtsp_port": "field.rtsp_port", "http_port": "field.http_port",
+    "channels": "field.channels", "stream_url_template": "field.stream_url_template", "range": "field.range", "timeout_s": "field.timeout_s",
     "playback_template": "field.playback_template", "playback_style": "field.playback_style", "area_ids": "field.area_ids", "role": "field.role", "action": "common.actions",
 }
 

@@ -64,7 +64,8 @@ WSSE_CLOCK_WINDOW_S = 5.0  # cameras refuse a Created further off than a few sec
 def rtsp_port_error(host: str, port: int) -> NotOnvif:
     ports = ", ".join(str(p) for p in ONVIF_PORTS_TO_TRY)
     return NotOnvif(f"{host}:{port} is an RTSP (video) port, not ONVIF; ONVIF is usually on port {ports}",
-                    field="port", details={"speaks": "rtsp", "try_ports": list(ONVIF_PORTS_TO_TRY)})
+                    field="port", details={"speaks": "rtsp", "try_ports": list(ONVIF_PORTS_TO_TRY)},
+                    key="err.onvif.rtsp_port", params={"address": f"{host}:{port}", "ports": ports})
 
 
 class SoapAuthRequired(CameraAuthFailed):
@@ -412,6 +413,7 @@ async def _with_credentials(
         how = "HTTP digest/basic (HTTP 401)" if auth.startswith("http") else \
             "WS-Security digest (SOAP fault), signed on the camera's clock"
         raise CameraAuthFailed(f"camera refused the username/password ({how})", field="password",
+                               key="err.onvif.refused_http" if auth.startswith("http") else "err.onvif.refused_wsse",
                                details={"auth": auth}) from exc
 
 

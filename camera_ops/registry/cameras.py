@@ -343,7 +343,8 @@ def retry_handshake(
     if camera.kind is CameraKind.recorder_channel:
         streams = next((c for c in result.channels if c.channel == camera.channel), None)
         if streams is None:
-            error = ValidationFailed(f"the recorder no longer has channel {camera.channel}", field="channel")
+            error = ValidationFailed(f"the recorder no longer has channel {camera.channel}", field="channel",
+                                     key="err.recorder.missing_channel", params={"channel": camera.channel})
             camera.handshake_at, camera.handshake_error = utcnow(), _error_dict(error)
             session.flush()
             return RegistrationOutcome(camera=camera, error=error)

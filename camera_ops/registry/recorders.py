@@ -94,10 +94,11 @@ def _check_channel_numbers(channels: list[int] | None) -> None:
     if channels is None:
         return
     if not channels or len(set(channels)) != len(channels):
-        raise ValidationFailed("name each channel once", field="channels")
+        raise ValidationFailed("name each channel once", field="channels", key="err.recorder.channels_once")
     bad = [c for c in channels if not 1 <= c <= MAX_CHANNELS]
     if bad:
-        raise ValidationFailed(f"channel {bad[0]} is outside 1–{MAX_CHANNELS}", field="channels")
+        raise ValidationFailed(f"channel {bad[0]} is outside 1–{MAX_CHANNELS}", field="channels",
+                               key="err.recorder.channel_range", params={"channel": bad[0], "max": MAX_CHANNELS})
 
 
 def register_recorder(
@@ -121,13 +122,14 @@ def register_recorder(
     available = {c.channel: c for c in result.channels}
     if not available:
         raise ValidationFailed("this device has one video source: register it as a camera, not a recorder",
-                               field="kind")
+                               field="kind", key="err.recorder.one_source")
     wanted = data.channels or sorted(available)
     missing = [c for c in wanted if c not in available]
     if missing:
         raise ValidationFailed(f"the recorder has no channel {missing[0]} (it has channels "
                                f"{', '.join(str(c) for c in sorted(available))})", field="channels",
-                               details={"available": sorted(available)})
+                               details={"available": sorted(available)}, key="err.recorder.no_channel",
+                               params={"channel": missing[0], "available": ", ".join(str(c) for c in sorted(available))})
     cameras = []
     for number in wanted:
         channel_data = _channel_input(data, number)
@@ -156,9 +158,10 @@ def _register_rtsp_recorder(
     template = (data.stream_url_template or "").strip()
     if "{channel}" not in template:
         raise ValidationFailed("give the channel stream address with {channel} where the number goes",
-                               field="stream_url_template")
+                               field="stream_url_template", key="err.recorder.template")
     if not data.channels:
-        raise ValidationFailed("name the recorder's channels (an RTSP recorder cannot list them)", field="channels")
+        raise ValidationFailed("name the recorder's channels (an RTSP recorder cannot list them)", field="channels",
+                               key="err.recorder.channels_required")
     sub_template = (data.sub_stream_url_template or "").strip() or None
     cameras, checks = [], []
     for number in data.channels:
@@ -173,7 +176,8 @@ def _register_rtsp_recorder(
         except CameraProtocolError as exc:
             if exc.details.get("status") == RTSP_NOT_FOUND:
                 raise ValidationFailed(f"the recorder has no channel {number} (RTSP 404 at its stream address)",
-                                       field="channels", details={"channel": number}) from exc
+                                       field="channels", details={"channel": number},
+                                       key="err.recorder.no_channel_rtsp", params={"channel": number}) from exc
             return RecorderOutcome(error=public_error(exc, detailed_errors))
         except CameraError as exc:
             return RecorderOutcome(error=public_error(exc, detailed_errors))

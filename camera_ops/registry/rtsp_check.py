@@ -74,14 +74,22 @@ def _field_error(exc: CameraError, url_field: str) -> CameraError:
     elif isinstance(exc, CameraTimeout):
         exc.field = "host"
     elif isinstance(exc, CameraUnreachable):
-        refused = isinstance(exc.__cause__, ConnectionRefusedError) or exc.details.get("dropped")
-        exc.field = "rtsp_port" if refused else "host"
+        refused = isinstance(exc.__cause__, ConnectionRefusedError)
+        exc.field = "rtsp_port" if refused or exc.details.get("dropped") else "host"
+        if refused:
+            exc.key, exc.params = "err.rtsp.refused", {"address": exc.params.get("address") or _address(exc)}
     elif isinstance(exc, CameraProtocolError) and exc.details.get("status") == RTSP_NOT_FOUND:
         exc.message = f"the camera has no stream at this path (RTSP 404): {exc.message}"
-        exc.field = url_field
+        exc.field, exc.key, exc.params = url_field, "err.rtsp.not_found", {}
     elif exc.field is None or exc.field == "stream_uri":
         exc.field = url_field
     return exc
+
+
+def _address(exc: CameraError) -> str:
+    """host:port from a connection error's message ("cannot connect to host:port ...")."""
+    words = exc.message.split()
+    return next((w.rstrip(":") for w in words if ":" in w.rstrip(":") and w[0].isalnum()), "")
 
 
 def _picture_size(jpeg: bytes) -> tuple[int, int]:
@@ -112,18 +120,22 @@ async def check_snapshot(url: str, username: str, password: str, *, timeout_s: f
                     "www-authenticate", "").lower():
                 response = await client.get(url, auth=httpx.BasicAuth(username, password))
         except httpx.TimeoutException as exc:
-            raise CameraTimeout(f"the snapshot did not arrive within {timeout_s:g} s", field="snapshot_url") from exc
+            raise CameraTimeout(f"the snapshot did not arrive within {timeout_s:g} s", field="snapshot_url",
+                                key="err.snapshot.timeout", params={"seconds": timeout_s}) from exc
         except httpx.HTTPError as exc:
             raise CameraUnreachable(f"the snapshot URL cannot be reached ({exc.__class__.__name__})",
-                                    field="snapshot_url") from exc
+                                    field="snapshot_url", key="err.snapshot.unreachable") from exc
     if response.status_code == HTTP_UNAUTHORIZED:
-        raise CameraAuthFailed("the camera refused the username/password for the snapshot", field="password")
+        raise CameraAuthFailed("the camera refused the username/password for the snapshot", field="password",
+                               key="err.snapshot.refused")
     if response.status_code != HTTP_OK:
         raise CameraProtocolError(f"the snapshot URL answered HTTP {response.status_code}", field="snapshot_url",
-                                  details={"status": response.status_code})
+                                  details={"status": response.status_code}, key="err.snapshot.http_status",
+                                  params={"status": response.status_code})
     body = response.content
     if len(body) > MAX_SNAPSHOT_BYTES or not body.startswith(JPEG_MAGIC):
-        raise CameraProtocolError("the snapshot URL does not give a JPEG picture", field="snapshot_url")
+        raise CameraProtocolError("the snapshot URL does not give a JPEG picture", field="snapshot_url",
+                                  key="err.snapshot.not_jpeg")
     return len(body)
 
 

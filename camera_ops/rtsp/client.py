@@ -200,7 +200,8 @@ class RtspConnection:
                 raise CameraUnreachable(
                     f"{self._key[0]}:{self._key[1]} accepted the RTSP connection and closed it without answering "
                     "(a port-forward to a camera that is off or elsewhere?)", field="rtsp_port",
-                    details={"dropped": True}) from exc
+                    details={"dropped": True}, key="err.rtsp.dropped",
+                    params={"address": f"{self._key[0]}:{self._key[1]}"}) from exc
             raise CameraProtocolError(f"camera closed the RTSP connection during {method}") from exc
         except ConnectionError as exc:
             raise CameraUnreachable(f"RTSP connection lost during {method}: {exc}", field="host") from exc

@@ -180,5 +180,6 @@ def video_track(session: SessionDescription, base_url: str) -> VideoTrack:
                       for pt in media.formats})
     raise NoUsableStream(
         f"the stream offers no H.264/H.265 video ({', '.join(offered) or 'no video track'})",
-        field="stream_url", details={"codecs": offered},
+        field="stream_url", details={"codecs": offered}, key="err.rtsp.no_h26x",
+        params={"codecs": ", ".join(offered) or "-"},
     )
