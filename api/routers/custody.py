@@ -14,10 +14,11 @@ from camera_ops.access import Action, allowed
 from camera_ops.custody.anchor import anchor_health
 from camera_ops.custody.checkpoint import verify_with_store
 from camera_ops.custody.signing import Keyring
-from camera_ops.footage.access import deny
+from camera_ops.footage.access import case_scope_clause, deny
+from camera_ops.registry.areas import scope_paths
 from camera_ops.footage.integrity import verify_all_clips
 from storage.models import Role
-from storage.models_evidence import CustodyEvent
+from storage.models_evidence import Case, CustodyEvent
 
 router = APIRouter(tags=["custody"])
 MAX_EVENTS_PAGE = 1000
@@ -44,7 +45,10 @@ def events(user: CurrentUser, session: SessionDep, engine: EngineDep, address: C
            limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100) -> list[CustodyEventOut]:
     if not allowed(user.role, Action.read_ledger) or user.role.value == "officer":
         deny(session, engine, user, "read the whole custody ledger", client_address=address)
-    rows = session.scalars(select(CustodyEvent).where(CustodyEvent.seq > after).order_by(CustodyEvent.seq).limit(limit))
+    query = select(CustodyEvent).where(CustodyEvent.seq > after)
+    if user.role is Role.auditor:  # the events of their areas' cases only
+        query = query.where(CustodyEvent.case.in_(select(Case.id).where(case_scope_clause(scope_paths(user) or []))))
+    rows = session.scalars(query.order_by(CustodyEvent.seq).limit(limit))
     return [CustodyEventOut.model_validate(r) for r in rows]
 
 

@@ -25,6 +25,7 @@ from camera_ops.custody.signing import Keyring, b64, describe
 from storage.clipstore.local import SIDECAR_SUFFIX, LocalClipStore
 from storage.models_evidence import CustodyCheckpoint, CustodyEvent
 from storage.types import utcnow
+from tests.s3server import s3_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.db
 
@@ -261,3 +262,21 @@ def test_public_key_and_fingerprint_in_api_and_page(engine, session, settings, k
     assert keys[0]["fingerprint"] == fingerprint and keys[0]["current"]
     assert "BEGIN PUBLIC KEY" in keys[0]["public_key_pem"]
     assert page.status_code == 200 and fingerprint in page.text
+
+
+@pytest.mark.s3
+def test_a_checkpoint_in_minio_is_compliance_locked(engine, session, settings, keyring, s3_server):
+    from minio.error import S3Error
+
+    store = s3_server.store()
+    store.ensure_ready()
+    fill(engine, 3)
+
+    written = checkpoint(session, store, settings, keyring)
+
+    stored = store.stat(written.key)
+    assert stored.lock["mode"] == "COMPLIANCE"
+    with pytest.raises(S3Error) as refused:  # not even with the bypass header: COMPLIANCE
+        store.client.remove_object(store.bucket, written.key, version_id=stored.version_id)
+    assert refused.value.code == "AccessDenied"
+    assert verify_anchored(session, store, settings, keyring).ok

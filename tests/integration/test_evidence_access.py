@@ -52,6 +52,8 @@ def test_auditors_see_the_cases_of_their_areas_only(world, session):
     assert sorted(admin) == sorted(cases.values())
     assert client.get(f"/api/v1/cases/{cases['officer']}", headers=h["auditor"]).status_code == 200
     assert far.status_code == 403
+    events = client.get("/api/v1/custody/events", headers=h["auditor"]).json()
+    assert {e["case"] for e in events} == {cases["officer"]}  # not the other commune's case_opened
     denied = session.scalars(select(CustodyEvent).where(CustodyEvent.event_type == "access_denied")).all()
     assert [(e.actor, e.case) for e in denied] == [(world["names"]["auditor"], cases["far_officer"])]
 
