@@ -102,23 +102,47 @@ def _install_health(app: FastAPI, settings: Settings) -> None:
         return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-SWAGGER_CDN = "https://cdn.jsdelivr.net"  # where FastAPI's Swagger UI page loads its script and CSS
+# Swagger UI and ReDoc come from the installed ``fastapi-offline`` package (its static directory),
+# served by us: the docs work without Internet and no third-party origin is in the policy.
+DOCS_ASSETS_PATH = "/docs-assets"  # not under /static: that mount would answer first
 
 
-def _install_docs(app: FastAPI) -> None:
-    """The API docs page under its own CSP: Swagger UI's files from the CDN and its one inline
-    start-up script allowed by hash (never 'unsafe-inline')."""
-    html = get_swagger_ui_html(openapi_url=f"{API_PREFIX}/openapi.json", title="camera-ops — API").body.decode()
+def _docs_policy(html: str) -> str:
+    """Our own origin only; the page's inline start-up script allowed by hash (never 'unsafe-inline')."""
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
         for body in re.findall(r"<script>(.*?)</script>", html, flags=re.S))
-    policy = (f"default-src 'self'; script-src 'self' {SWAGGER_CDN} {hashes}; style-src 'self' {SWAGGER_CDN}; "
-              "img-src 'self' data: https://fastapi.tiangolo.com; object-src 'none'; base-uri 'self'; "
-              "frame-ancestors 'none'")
+    return (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+            "frame-ancestors 'none'")
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/api/v1/docs`` (Swagger UI) and ``/api/v1/redoc`` with assets from an installed package."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS_PATH, StaticFiles(directory=assets), name="apidocs")
+    title = "camera-ops — API"
+    swagger = get_swagger_ui_html(
+        openapi_url=f"{API_PREFIX}/openapi.json", title=title,
+        swagger_js_url=f"{DOCS_ASSETS_PATH}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS_PATH}/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg").body.decode()
+    redoc = get_redoc_html(openapi_url=f"{API_PREFIX}/openapi.json", title=title,
+                           redoc_js_url=f"{DOCS_ASSETS_PATH}/redoc.standalone.js",
+                           redoc_favicon_url="/static/favicon.svg", with_google_fonts=False).body.decode()
 
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+        return HTMLResponse(swagger, headers={"Content-Security-Policy": _docs_policy(swagger)})
+
+    @app.get(f"{API_PREFIX}/redoc", include_in_schema=False)
+    def redoc_page() -> HTMLResponse:
+        return HTMLResponse(redoc, headers={"Content-Security-Policy": _docs_policy(redoc)})
 
 
 def _bound_openapi_integers(app: FastAPI) -> None:

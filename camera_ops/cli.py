@@ -27,6 +27,28 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(cameras_app, name="cameras")
+i18n_app = typer.Typer(help="Translation catalogs (gettext .po files, Babel).", no_args_is_help=True)
+app.add_typer(i18n_app, name="i18n")
+
+
+@i18n_app.command("sync")
+def i18n_sync() -> None:
+    """Move keys code added to camera_ops.i18n.MESSAGES into the vi and en .po catalogs."""
+    from camera_ops import catalogs, i18n
+
+    entries = {key: i18n.texts(key) for key in i18n.all_keys()}
+    catalogs.write_catalogs(entries)
+    typer.echo(f"{len(entries)} messages in {catalogs.LOCALE_DIR}; "
+               f"now remove the {len(i18n.MESSAGES)} moved entries from camera_ops/i18n.py")
+
+
+@i18n_app.command("compile")
+def i18n_compile() -> None:
+    """Write messages.mo beside each .po (the service also compiles them itself at start)."""
+    from camera_ops import catalogs
+
+    for path in catalogs.compile_catalogs():
+        typer.echo(str(path))
 keys_app = typer.Typer(help="Secret keys (camera credentials key rotation).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console()

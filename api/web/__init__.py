@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import xstatic.pkg.leaflet as leaflet
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +29,12 @@ API_PATH_PREFIX = "/api/"
 def install_web(app: FastAPI) -> None:
     app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    favicon = STATIC_DIR / "favicon.svg"
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def _favicon() -> Response:  # what browsers ask for before reading <link rel="icon">
+        return FileResponse(favicon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
     for router in pages.routers():
         app.include_router(router, include_in_schema=False)
     _install_error_pages(app)

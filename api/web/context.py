@@ -47,6 +47,12 @@ class CsrfRejected(Exception):
 def _make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
+    env.add_extension("jinja2.ext.i18n")
+    # Jinja2's i18n extension: ``{{ _('nav.board') }}`` and ``{% trans %}`` read the request's
+    # catalog (``render`` puts ``gettext`` / ``_`` for the page's language into its context);
+    # these defaults (Vietnamese) serve templates rendered outside a request.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda key, **v: i18n.t(key, **v), lambda s, p, n, **v: i18n.t(s if n == 1 else p, **v), newstyle=True)
     env.globals["Action"] = Action
     env.filters["vn_date"] = i18n.fmt_date
     return templates
@@ -81,6 +87,9 @@ class Formatter:
 
     def date(self, value: Any) -> str:
         return i18n.fmt_date(value, self.tz)
+
+    def size(self, value: int | None) -> str:
+        return i18n.fmt_size(value, self.lang)
 
     def duration(self, value: Any) -> str:
         return i18n.fmt_duration(value, self.lang)
@@ -157,6 +166,8 @@ def render(
     ctx = {
         "request": request, "user": user, "lang": lang, "f": Formatter(lang, settings.timezone),
         "t": lambda key, **v: i18n.t(key, lang, **v), "nav": navigation(user, lang) if user else [],
+        "gettext": lambda key, **v: i18n.t(key, lang, **v), "_": lambda key, **v: i18n.t(key, lang, **v),
+        "ngettext": lambda s, p, n, **v: i18n.t(s if n == 1 else p, lang, **{"num": n, **v}),
         "csrf_field": CSRF_FIELD, "active": request.url.path, "other_lang": "en" if lang == "vi" else "vi",
         **context,
     }

@@ -29,7 +29,7 @@ INTERNAL = ("camera_ops/rtsp/", "camera_ops/video/", "camera_ops/sim/", "storage
 
 # Modules whose input / lookup / permission errors all carry a message key (add a module here once
 # its raises have keys: ``raise ValidationFailed("english", field=..., key="err.x.y", params={...})``
-# and the key's Vietnamese and English text in camera_ops/error_messages.py).
+# and the key's Vietnamese and English text in the catalogs camera_ops/locale/*/LC_MESSAGES/messages.po).
 KEYED_MODULES = (
     "camera_ops/footage/requests.py", "camera_ops/footage/cases.py", "camera_ops/footage/access.py",
     "camera_ops/footage/reach.py", "camera_ops/registry/areas.py", "camera_ops/registry/cameras.py",
@@ -77,7 +77,7 @@ def _sample(names: set[str]) -> dict[str, object]:
 
 
 def _check_translated(key: str) -> None:
-    vi, en = i18n.MESSAGES[key]
+    vi, en = i18n.texts(key)
     assert vi.strip() and en.strip(), key
     assert vi != en, f"{key} is not translated"
     assert VIETNAMESE.search(vi) or vi in ("Camera",), f"{key}: Vietnamese text looks English: {vi!r}"
@@ -99,7 +99,7 @@ def test_every_error_code_renders_in_both_languages(cls: type[CameraOpsError]) -
 def test_every_message_key_raised_in_the_code_is_in_the_catalog(key: str) -> None:
     assert i18n.has(key), f"{key} is raised but has no catalog text"
     _check_translated(key)
-    vi, en = i18n.MESSAGES[key]
+    vi, en = i18n.texts(key)
     names = _placeholders(vi) - {"field"}
     exc = ValidationFailed("x", field="purpose", key=key, params=_sample(names))
     for lang in ("vi", "en"):
