@@ -115,3 +115,22 @@ def test_a_playback_choice_that_cannot_work_names_its_field(session, settings, f
         with pytest.raises(ValidationFailed) as err:
             camera_service.register_camera(session, settings, data, scope=None)
         assert err.value.field in ("playback_style", "playback_template") and words in err.value.message, extra
+
+
+def test_an_rtsp_only_camera_gives_recorded_footage_with_the_template_the_user_picked(
+        session, engine, settings, fleet):
+    from storage.models import CameraKind
+
+    settings.onvif_timeout_s = 5.0
+    world = make_world(session)
+    cam = fleet.camera("pb-hik")  # its ONVIF is not used: registered by its stream URL only
+    outcome = camera_service.register_camera(session, settings, camera_service.CameraInput(
+        code="RO-HIK", name="RO-HIK", area_id=world.hamlet.id, host="", kind=CameraKind.rtsp,
+        stream_url=cam.rtsp_main_url, username=cam.username, password=cam.password,
+        playback_style=PlaybackStyle.hikvision), scope=None)
+    assert outcome.error is None, outcome.error
+    camera = outcome.camera
+    assert camera.recording is RecordingCapability.vendor_playback
+    clip = pull(session, engine, settings, world, fleet, camera, cam.name)
+    assert clip.status is ClipStatus.archived, clip.status_reason
+    assert clip.method.value == "vendor_playback"
