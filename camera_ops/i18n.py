@@ -38,6 +38,19 @@ def parse_lang(value: str | None) -> Lang | None:
 # catalogs (a catalog entry wins over an entry here).
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "recorder.title": ("Thêm đầu ghi (DVR/NVR)", "Add a recorder (DVR/NVR)"),
+    "recorder.intro": (
+        "Đầu ghi được kết nối một lần; mỗi kênh thành một camera (mã …-K1, -K2…) dùng chung tài khoản và nhận dạng của đầu ghi.",
+        "The recorder is connected once; each channel becomes a camera (code …-K1, -K2…) sharing the recorder's account and identity.",
+    ),
+    "recorder.reach": ("Kết nối tới đầu ghi", "Reaching the recorder"),
+    "recorder.channels_legend": ("Kênh", "Channels"),
+    "recorder.channels": ("Các kênh (để trống: tất cả kênh ONVIF)", "Channels (empty: every ONVIF channel)"),
+    "recorder.stream_template": ("Đầu ghi chỉ RTSP: địa chỉ luồng chính có {channel}",
+                                 "RTSP-only recorder: main stream address with {channel}"),
+    "recorder.sub_template": ("Địa chỉ luồng phụ có {channel} (không bắt buộc)",
+                              "Sub stream address with {channel} (optional)"),
+    "recorder.saved": ("Đã lưu {n} kênh thành camera.", "{n} channels saved as cameras."),
 }
 
 

@@ -143,3 +143,31 @@ def test_api_registers_a_recorder(engine, session, settings, fleet):
                           headers=headers)
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "channels"
     assert camera_service  # the module registers single cameras; recorders go through register_recorder
+
+
+def test_web_form_adds_a_recorder_and_names_a_missing_channel(engine, session, settings, fleet):
+    import re
+
+    from tests.factories import web_login
+    from tests.integration.test_web_pages import csrf
+
+    settings.onvif_timeout_s = 5.0
+    world = make_world(session)
+    make_user(session, Role.commune_police, [world.hamlet], username="congan2")
+    session.commit()
+    rec = fleet.camera("nvr-2")
+    form = {"code": "WEB-NVR", "name": "Đầu ghi chợ", "area_id": str(world.hamlet.id), "kind": "onvif",
+            "host": rec.host, "onvif_port": str(rec.onvif_port), "username": rec.username, "password": rec.password}
+    with TestClient(create_app(settings, engine=engine)) as client:
+        web_login(client, "congan2")
+        for lang in ("en", "vi"):  # the page in both languages; Vietnamese stays chosen
+            assert client.get("/cameras/recorders/new", params={"lang": lang}).status_code == 200
+        r = client.post("/cameras/recorders/new", data={**form, "channels": "1, 5",
+                                                         "csrf_token": csrf(client, "/cameras/recorders/new")})
+        assert r.status_code == 422 and "kênh 5" in r.text and 'class="field-error"' in r.text
+        r = client.post("/cameras/recorders/new", data={**form, "csrf_token": csrf(client, "/cameras/recorders/new")})
+        assert r.status_code == 201, r.text[-1500:]
+        assert re.findall(r'data-channel="(\d+)"', r.text) == ["1", "2"]
+    session.expire_all()
+    assert sorted(session.scalars(select(Camera.code).where(Camera.code.like("WEB-NVR%"))).all()) == [
+        "WEB-NVR-K1", "WEB-NVR-K2"]

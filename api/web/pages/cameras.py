@@ -17,6 +17,7 @@ from camera_ops.error_text import ShownError
 from camera_ops.access import Action
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry import cameras as camera_service
+from camera_ops.registry import recorders as recorder_service
 from camera_ops.registry.areas import list_areas
 from camera_ops.registry.camera_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_cameras_csv
 from camera_ops.registry.csv_input import open_csv_text
@@ -170,6 +171,56 @@ def _camera_input(form: dict[str, Any]) -> camera_service.CameraInput:
 def _playback_style(form: dict[str, Any]) -> PlaybackStyle | None:
     value = form.get("playback_style")
     return None if not value or value == "auto" else forms.choice(form, "playback_style", PlaybackStyle)
+
+
+@router.get("/cameras/recorders/new", response_class=HTMLResponse)
+def recorder_form(page: Page, session: SessionDep) -> Response:
+    page.require(Action.edit_cameras)
+    return page.render("recorder_form.html", values={"onvif_port": "80", "kind": "onvif"}, **choices(session, page))
+
+
+@router.post("/cameras/recorders/new", response_class=HTMLResponse)
+def add_recorder(page: FormPage, session: SessionDep) -> Response:
+    """A DVR/NVR: one handshake (or one RTSP check per channel), each channel saved as a camera."""
+    page.require(Action.edit_cameras)
+    form = page.form
+    outcome: recorder_service.RecorderOutcome | None = None
+    error: CameraOpsError | None = None
+    try:
+        with session.begin_nested():  # all channels or none
+            outcome = recorder_service.register_recorder(
+                session, page.settings, _recorder_input(form), scope=page.scope, actor=page.actor,
+                detailed_errors=page.user.role == Role.admin)
+            error = outcome.error
+    except CameraOpsError as exc:
+        error = exc
+    cameras = outcome.cameras if outcome and error is None else []
+    values = {k: v for k, v in form.items() if k != "password" and isinstance(v, str)}
+    return page.render("recorder_form.html", status_code=201 if cameras else 422, values=values, error=error,
+                       saved=cameras, warnings=outcome.warnings if outcome else [], **choices(session, page))
+
+
+def _recorder_input(form: dict[str, Any]) -> recorder_service.RecorderInput:
+    area_id = forms.integer(form, "area_id")
+    if area_id is None:
+        raise ValidationFailed("choose the hamlet", field="area_id", key="err.field.choose")
+    kind = forms.choice(form, "kind", CameraKind, CameraKind.onvif) or CameraKind.onvif
+    channels_text = forms.text(form, "channels")
+    channels = None
+    if channels_text:
+        try:
+            channels = [int(part) for part in channels_text.replace(";", ",").split(",") if part.strip()]
+        except ValueError:
+            raise ValidationFailed(f"channels {channels_text!r}: whole numbers separated by commas",
+                                   field="channels", key="err.recorder.channels_once") from None
+    return recorder_service.RecorderInput(
+        code=forms.required(form, "code"), name=forms.required(form, "name"), area_id=area_id, kind=kind,
+        host=forms.text(form, "host") or "", onvif_port=forms.integer(form, "onvif_port") or 80,
+        username=forms.text(form, "username") or "", password=str(form.get("password") or ""), channels=channels,
+        stream_url_template=forms.text(form, "stream_url_template"),
+        sub_stream_url_template=forms.text(form, "sub_stream_url_template"),
+        rtsp_port=forms.integer(form, "rtsp_port"), http_port=forms.integer(form, "http_port"),
+    )
 
 
 @router.get("/cameras/import", response_class=HTMLResponse)
