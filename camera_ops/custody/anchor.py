@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,21 +59,32 @@ def unanchored_limit_s(settings: Settings) -> float:
 def verify_anchored(session: Session, store: ClipStore, settings: Settings, keyring: Keyring) -> LedgerReport:
     checks = check_checkpoints(session, store, keyring)
     head = read_head(session)  # before the rows: see ledger.verify_ledger
+    # The chain links every event to the next, so checking each checkpoint's head is enough to
+    # detect a rewrite; the first rewritten event is then found within that checkpoint's range.
+    heads = {seq: checks.anchors[seq] for seq in checks.pinned_by if seq in checks.anchors}
     with closing(fastverify.rows(session.connection())) as source:
-        result = fastverify.verify_rows(source, anchors=checks.anchors)
+        result = fastverify.verify_rows(source, anchors=heads)
     newest = checks.newest_seq
     report = dict(ok=True, checked=result.checked, first_broken_seq=None, reason=None, head_seq=result.head_seq,
                   checkpoint_seq=newest, checkpoints=checks.count)
     if not result.ok:
         reason = result.reason or ""
         if reason.startswith(fastverify.ANCHOR_MISMATCH):
-            seq = result.first_broken_seq or 0
+            seq = _first_divergence(session, checks, result.first_broken_seq or 0)
+            result = replace(result, first_broken_seq=seq)
             reason = (f"event {seq} differs from the hash its signed checkpoint {_pinning(checks, seq)} holds: "
                       f"the ledger was rewritten from event {seq} on")
         return LedgerReport(**{**report, "ok": False, "first_broken_seq": result.first_broken_seq, "reason": reason})
     last = result.head_seq or 0
     anchored_to = max(checks.anchors, default=0)
     if anchored_to > last:
+        first_missing_head = min(seq for seq in checks.pinned_by if seq > last)
+        seq = _first_divergence(session, checks, first_missing_head)
+        if seq <= last:  # rows deleted and the rest relinked: rewritten before it was cut short
+            return LedgerReport(**{**report, "ok": False, "first_broken_seq": seq,
+                                   "reason": f"event {seq} differs from the hash its signed checkpoint "
+                                             f"{_pinning(checks, seq)} holds: the ledger was rewritten from event "
+                                             f"{seq} on"})
         return LedgerReport(**{**report, "ok": False, "first_broken_seq": last + 1,
                                "reason": f"event {last + 1} is missing: the chain was truncated (checkpoint "
                                          f"{_pinning(checks, anchored_to)} anchors events up to {anchored_to})"})
@@ -85,6 +96,20 @@ def verify_anchored(session: Session, store: ClipStore, settings: Settings, keyr
     if broken is not None:
         return LedgerReport(**{**report, "ok": False, "first_broken_seq": broken[0], "reason": broken[1]})
     return _unanchored(session, settings, LedgerReport(**report), anchored_to, last)
+
+
+def _first_divergence(session: Session, checks: Any, head_seq: int) -> int:
+    """The first event, up to the checkpoint head ``head_seq`` whose hash differs, whose stored hash
+    is not the one a signed checkpoint pinned (the head itself when only heads are pinned)."""
+    below = [seq for seq in checks.pinned_by if seq < head_seq]
+    start = max(below) + 1 if below else 1
+    stored = session.execute(select(CustodyEvent.seq, CustodyEvent.hash)
+                             .where(CustodyEvent.seq.between(start, head_seq)).order_by(CustodyEvent.seq))
+    for seq, digest in stored:
+        pinned = checks.anchors.get(seq)
+        if pinned is not None and pinned != digest:
+            return int(seq)
+    return head_seq
 
 
 def _pinning(checks: Any, seq: int) -> str:
