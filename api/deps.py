@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,7 +25,8 @@ TOKEN_COOKIE = "camera_ops_token"
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def settings_dep(request: Request) -> Settings:
+async def settings_dep(request: Request) -> Settings:
+    """``async``: nothing to wait for, so no trip through the thread pool (every request needs it)."""
     return getattr(request.app.state, "settings", None) or get_settings()
 
 
@@ -100,8 +101,8 @@ def cookie_retrieval_guard(request: Request, settings: SettingsDep) -> None:
 CookieRetrievalGuard = Depends(cookie_retrieval_guard)
 
 
-def require(action: Action) -> Callable[[User], User]:
-    def check(user: CurrentUser) -> User:
+def require(action: Action) -> Callable[[User], Awaitable[User]]:
+    async def check(user: CurrentUser) -> User:  # pure: runs on the event loop, no thread hop
         if not allowed(user.role, action):
             raise PermissionDenied(f"role {user.role.value} may not {action.value.replace('_', ' ')}",
                                    key="err.role.denied", params={"role": user.role.value})
@@ -110,8 +111,8 @@ def require(action: Action) -> Callable[[User], User]:
     return check
 
 
-def _scope(user: CurrentUser) -> list[str] | None:
-    return scope_paths(user)
+async def _scope(user: CurrentUser) -> list[str] | None:
+    return scope_paths(user)  # the areas came with the user's row (get_user): no I/O here
 
 
 Scope = Annotated[list[str] | None, Depends(_scope)]

@@ -137,7 +137,23 @@ def start(cmd: list[str], env: dict[str, str], log: Path, base: str) -> subproce
     raise SystemExit(f"no answer from {base}: see {log}")
 
 
-def wrk(url: str, connections: int, seconds: int, headers: list[str]) -> dict[str, float]:
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and all its children (uvicorn's workers), from /proc:
+    on a shared machine CPU per request is the figure that does not depend on the neighbours."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    return own + sum(tree_cpu_s(int(c)) for c in children)
+
+
+def wrk(url: str, connections: int, seconds: int, headers: list[str], pid: int | None = None) -> dict[str, float]:
+    cpu_before = tree_cpu_s(pid) if pid else 0.0
     args = ["wrk", f"-t{min(4, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for h in headers:
         args += ["-H", h]
@@ -147,7 +163,10 @@ def wrk(url: str, connections: int, seconds: int, headers: list[str]) -> dict[st
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
-    return {"rps": rps, "p50": pct.get("50", float("nan")), "p99": pct.get("99", float("nan")), "errors": errors}
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    cpu_ms = (tree_cpu_s(pid) - cpu_before) * 1000 / max(done, 1) if pid else float("nan")
+    return {"rps": rps, "p50": pct.get("50", float("nan")), "p99": pct.get("99", float("nan")), "errors": errors,
+            "cpu_ms": cpu_ms}
 
 
 def _ms(value: str) -> float:
@@ -220,7 +239,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> None:
                             "--port", str(floor_port), "--workers", str(args.workers), "--log-level", "warning",
                             "--no-server-header", "--no-access-log"],
                            {**env, "FLOOR_BODIES": str(tmp / "bodies.json")}, tmp / "floor.log", floor)
-        report(args, api, floor, paths, single)
+        report(args, api, floor, paths, single, server.pid, floor_proc.pid)
     finally:
         for p in (server, floor_proc):
             if p is not None:
@@ -231,16 +250,19 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> None:
                     p.kill()
 
 
-def report(args: argparse.Namespace, api: str, floor: str, paths: dict, single: dict[str, float]) -> None:  # type: ignore[type-arg]
+def report(args: argparse.Namespace, api: str, floor: str, paths: dict, single: dict[str, float],  # type: ignore[type-arg]
+           api_pid: int, floor_pid: int) -> None:
     print(f"\nsingle request (median of 30): summary {single['summary']:.1f} ms (<= 20), "
           f"board {single['board']:.1f} ms (<= 200), camera list {single['cameras']:.1f} ms")
-    print(f"\n{'endpoint':9s} {'conns':>5s} | {'camera-ops req/s':>16s} {'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s} | "
-          f"{'floor req/s':>11s} {'p50 ms':>7s} {'p99 ms':>7s} | verdict")
+    print(f"machine load average before the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          f"(CPU ms/request = the servers' own CPU, whatever the neighbours do)")
+    print(f"\n{'endpoint':9s} {'conns':>5s} | {'camera-ops req/s':>16s} {'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s} "
+          f"{'cpu ms/req':>10s} | {'floor req/s':>11s} {'p50 ms':>7s} {'p99 ms':>7s} {'cpu ms/req':>10s} | verdict")
     for name, (path, headers) in paths.items():
         hdrs = [f"{k}: {v}" for k, v in headers.items()]
         for conns in args.connections:
-            ours = wrk(api + path, conns, args.seconds, hdrs)
-            base = wrk(floor + path, conns, args.seconds, [])
+            ours = wrk(api + path, conns, args.seconds, hdrs, api_pid)
+            base = wrk(floor + path, conns, args.seconds, [], floor_pid)
             verdict = ""
             if conns == 64 and name in TARGETS:
                 ok = ours["rps"] >= TARGETS[name] and ours["p99"] <= P99_TARGET_MS and ours["errors"] == 0
@@ -248,7 +270,8 @@ def report(args: argparse.Namespace, api: str, floor: str, paths: dict, single: 
             elif ours["errors"]:
                 verdict = "ERRORS"
             print(f"{name:9s} {conns:5d} | {ours['rps']:16,.0f} {ours['p50']:7.1f} {ours['p99']:7.1f} "
-                  f"{ours['errors']:6d} | {base['rps']:11,.0f} {base['p50']:7.1f} {base['p99']:7.1f} | {verdict}")
+                  f"{ours['errors']:6d} {ours['cpu_ms']:10.2f} | {base['rps']:11,.0f} {base['p50']:7.1f} "
+                  f"{base['p99']:7.1f} {base['cpu_ms']:10.2f} | {verdict}")
 
 
 if __name__ == "__main__":
