@@ -219,3 +219,34 @@ def test_two_concurrent_db_upgrades_on_a_fresh_postgresql_both_succeed(fresh_pos
         assert schema_check(engine)().ok
     finally:
         engine.dispose()
+
+
+def test_the_worker_survives_a_database_error_during_a_checkpoint_and_a_job_poll(settings, tmp_path):
+    """The database goes away under a running worker: its loop logs and goes on (compose restarts
+    only what really died)."""
+    import threading
+
+    from camera_ops.footage.worker import Worker
+    from storage.db import make_engine
+
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"postgresql+psycopg://camera_ops@127.0.0.1:{s.getsockname()[1]}/gone"
+    down = settings.model_copy(update={"database_url": dead, "custody_checkpoint_interval_s": 0.01,
+                                       "worker_poll_s": 0.01})
+    runner = Worker(make_engine(dead), down)
+    stop = threading.Event()
+    polls = []
+    original = runner.run_once
+
+    def counted():  # type: ignore[no-untyped-def]
+        polls.append(1)
+        if len(polls) >= 3:
+            stop.set()
+        return original()
+
+    runner.run_once = counted  # type: ignore[method-assign]
+    loop = threading.Thread(target=runner.run_forever, args=(stop,), daemon=True)
+    loop.start()
+    loop.join(timeout=120)
+    assert not loop.is_alive() and len(polls) >= 3  # three turns of the loop with the database gone
