@@ -150,3 +150,27 @@ def test_rollups_rebuild_command(cli_env):
     r = run("reports", "rebuild-rollups", "--since", "2026-11-01")
     assert r.exit_code == 0, r.output
     assert "rollups rebuilt from 2026-11-01 00:00 UTC" in r.output
+
+
+@pytest.mark.parametrize("command", ["worker", "monitor"])
+def test_a_long_running_process_anchors_the_ledger_with_a_signed_checkpoint(cli_env, command):
+    from camera_ops.custody.ledger import SYSTEM, EventType, append_now
+    from camera_ops.settings import get_settings
+
+    assert run("db", "upgrade").exit_code == 0
+    engine = engine_for(get_settings().resolved_database_url)
+    append_now(engine, EventType.requested, SYSTEM, case_id=1, clip_id=1, details={})
+    log = cli_env / f"{command}.log"
+
+    def anchored() -> bool:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("SELECT count(*) FROM custody_checkpoint")).scalar())
+
+    running = {"worker": "started", "monitor": "monitor: cycle"}[command]  # its SIGTERM handler is installed
+    with _camera_ops_process(cli_env, command, log) as process:
+        _wait(anchored, process, "custody checkpoint")
+        _wait(lambda: running in log.read_text(encoding="utf-8", errors="replace"), process, "a running process")
+    with engine.connect() as conn:
+        owner = conn.execute(text("SELECT lease_owner FROM custody_anchor")).scalar()
+    assert owner.startswith(f"{command}:") and (cli_env / "keys" / "custody-signing.pem").exists()
+    assert "custody checkpoint at event 1" in log.read_text(encoding="utf-8", errors="replace")
