@@ -22,7 +22,9 @@ from camera_ops.sim import CameraSpec
 from camera_ops.sim.testing import running_fleet
 from storage.models import Camera, CameraKind, CameraStatus, RegistrationState
 from storage.models_evidence import Clip, ClipStatus
-from storage.models_monitoring import CameraHealth, CameraStatusChange
+from camera_ops.alerts.detector import AlertJob
+from storage.db import session_factory
+from storage.models_monitoring import Alert, AlertKind, CameraHealth, CameraStatusChange
 from storage.types import utcnow
 from tests.footage_fixtures import actor, make_case, make_world
 from tests.integration.test_monitor_engine import WAIT_S, db_status, fast_settings, wait_cycles
@@ -58,24 +60,49 @@ def live_clip(session, engine, settings, world, camera_id: int) -> Clip:
     return clip
 
 
-async def monitor_through_an_outage(session, settings, engine, fleet, name, camera_id, pending_id) -> None:
+async def until(session, settings, engine, camera_id, status: Status, pending_id=None) -> None:
+    """Run the monitor until the camera has ``status`` in the database (two cycles at most after a change)."""
     async with running_monitor(settings, engine=engine) as monitor:
-        await monitor.wait_for(lambda: camera_id in monitor.cameras and (
-            rt := monitor.cameras[camera_id]).state.status is Status.ONLINE and rt.picture is not None,
-            timeout_s=WAIT_S)
-        assert pending_id not in monitor.cameras  # not connected yet: never probed
-        fleet.set_faults(name, offline=True)
-        await wait_cycles(monitor, [camera_id], 2)
-        assert db_status(session, camera_id)[0] is Status.OFFLINE
-        fleet.clear_faults(name)
-        await wait_cycles(monitor, [camera_id], 2)
-        assert db_status(session, camera_id)[0] is Status.ONLINE
+        await monitor.wait_for(lambda: camera_id in monitor.cameras, timeout_s=WAIT_S)
+        if pending_id is not None:
+            assert pending_id not in monitor.cameras  # not connected yet: never probed
+        await monitor.wait_for(lambda: (rt := monitor.cameras[camera_id]).state.status is status and (
+            status is not Status.ONLINE or rt.picture is not None), timeout_s=WAIT_S)
+        await wait_cycles(monitor, [camera_id], 0)
+
+
+def alerts_of(session, camera_id: int) -> list[AlertKind]:
+    session.expire_all()
+    rows = session.scalars(select(Alert).order_by(Alert.id)).all()
+    kinds = [a.kind for a in rows]
+    session.commit()
+    return kinds
+
+
+def outage_with_alerts(session, settings, engine, fleet, name, camera_id, pending_id) -> None:
+    """Online → offline within two cycles → one alert once it lasted alert_after_s → back → recovery alert."""
+    jobs = AlertJob(session_factory(engine), settings)
+    asyncio.run(until(session, settings, engine, camera_id, Status.ONLINE, pending_id))
+    fleet.set_faults(name, offline=True)
+
+    async def two_cycles_to_offline() -> None:
+        async with running_monitor(settings, engine=engine) as monitor:
+            await monitor.wait_for(lambda: camera_id in monitor.cameras, timeout_s=WAIT_S)
+            await wait_cycles(monitor, [camera_id], 2)
+            assert db_status(session, camera_id)[0] is Status.OFFLINE
+    asyncio.run(two_cycles_to_offline())
+    jobs.run_once(utcnow() + timedelta(seconds=settings.alert_after_s))  # the job is told the time
+    assert alerts_of(session, camera_id) == [AlertKind.camera_down]
+    fleet.clear_faults(name)
+    asyncio.run(until(session, settings, engine, camera_id, Status.ONLINE))
+    jobs.run_once(utcnow() + timedelta(seconds=settings.alert_after_s))
+    assert alerts_of(session, camera_id) == [AlertKind.camera_down, AlertKind.camera_recovered]
 
 
 @pytest.mark.parametrize("kind", [CameraKind.rtsp, CameraKind.onvif])
 def test_a_camera_of_each_kind_goes_online_survives_an_outage_and_gives_a_clip(
         session, engine, settings, kind):
-    settings = fast_settings(settings)
+    settings = fast_settings(settings, alert_after_s=600.0)
     settings.onvif_timeout_s = 3.0
     vendor = "rtsp_only" if kind is CameraKind.rtsp else "generic"
     with running_fleet([CameraSpec("k-1", vendor=vendor), CameraSpec("k-pending", vendor=vendor)]) as fleet:
@@ -88,12 +115,13 @@ def test_a_camera_of_each_kind_goes_online_survives_an_outage_and_gives_a_clip(
             scope=None, pending=True).camera
         camera_id, pending_id = camera.id, pending.id
         session.commit()
-        asyncio.run(monitor_through_an_outage(session, settings, engine, fleet, "k-1", camera_id, pending_id))
+        outage_with_alerts(session, settings, engine, fleet, "k-1", camera_id, pending_id)
         health = session.get(CameraHealth, camera_id)
         assert health.snapshot_at is not None and health.thumbnail  # picture health ran (keyframe for RTSP)
         rows = session.scalars(select(CameraStatusChange.status).where(CameraStatusChange.camera_id == camera_id)
                                .order_by(CameraStatusChange.at)).all()
         assert [str(getattr(r, "value", r)) for r in rows][-3:] == ["online", "offline", "online"]
+        assert pending_id not in {a.camera_id for a in session.scalars(select(Alert)).all()}
         assert session.get(Camera, pending_id).status is CameraStatus.unknown
         assert session.get(Camera, pending_id).registration is RegistrationState.pending
         assert not session.scalars(select(CameraStatusChange).where(CameraStatusChange.camera_id == pending_id)).all()
