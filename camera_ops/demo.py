@@ -28,6 +28,7 @@ from storage.types import utcnow
 from storage.models import (
     AreaKind,
     Camera,
+    CameraKind,
     DonorKind,
     ReviewKind,
     ReviewVerdict,
@@ -132,6 +133,9 @@ def _register(session: Session, settings: Settings, i: int, cam: Any, hamlet_id:
         security_model_id=model_id, install_point=point, address=f"{point}, xã Tân Chi",
         latitude=BASE_LAT + (i % 4) * 0.0021 + (i // 4) * 0.0007, longitude=BASE_LON + (i // 4) * 0.0033,
         watches=watches, bearing_deg=bearing)
+    if not cam.onvif:  # a camera with ONVIF off: registered by its RTSP streams
+        data.kind, data.host = CameraKind.rtsp, ""
+        data.stream_url, data.sub_stream_url = cam.rtsp_main_url, cam.rtsp_sub_url
     try:
         with session.begin_nested():
             outcome = camera_service.register_camera(session, settings, data, scope=None, save_if_unreachable=True)
