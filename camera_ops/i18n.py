@@ -38,6 +38,20 @@ def parse_lang(value: str | None) -> Lang | None:
 # catalogs (a catalog entry wins over an entry here).
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # the morning board's filters and advice, the camera page's uptime help (coordinator)
+    "board.filter_hint": ("Bấm để xem danh sách các camera này", "Click to list these cameras"),
+    "board.pending": ("Chưa kết nối", "Not connected yet"),
+    "board.pending_hint": (
+        "Camera đã lưu nhưng chưa kết nối lần nào: không tính là mất kết nối; bấm để xem và bấm “Kết nối ngay”",
+        "Cameras saved but never connected: not counted as offline; click to list them and use “Connect now”",
+    ),
+    "board.what_to_do": ("Cần làm", "What to do"),
+    "camera.uptime_help": (
+        "Tỷ lệ hoạt động: thời gian camera còn trả lời, kể cả khi hình ảnh có vấn đề. Dùng được: thời gian camera "
+        "trả lời và hình ảnh, giờ đều tốt (dùng được làm chứng cứ). Không tính thời gian bảo trì và chưa rõ.",
+        "Uptime: time the camera answered, even with a bad picture. Usable: time it answered with a good picture "
+        "and clock (usable as evidence). Maintenance and unknown time are not counted.",
+    ),
     "recorder.title": ("Thêm đầu ghi (DVR/NVR)", "Add a recorder (DVR/NVR)"),
     "recorder.intro": (
         "Đầu ghi được kết nối một lần; mỗi kênh thành một camera (mã …-K1, -K2…) dùng chung tài khoản và nhận dạng của đầu ghi.",

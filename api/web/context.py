@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import TOKEN_COOKIE, SessionDep, SettingsDep
 from api.web.csrf import CSRF_FIELD, csrf_token, same_origin, token_matches
+from camera_ops.health.labels import reason_advice
 from camera_ops import i18n
 from camera_ops.access import Action, allowed
 from camera_ops.audit import Actor, actor_of
@@ -99,6 +100,10 @@ class Formatter:
 
     def reason(self, value: str) -> str:
         return i18n.reason_text(value, self.lang)
+
+    def advice(self, value: str) -> str:
+        """What to do about a probe reason (the board's "what to do" line)."""
+        return reason_advice(value, self.lang)
 
     def error(self, value: CameraOpsError | dict[str, Any] | None) -> str:
         """An error (or one stored as a dict, e.g. a camera's last handshake) in this language."""

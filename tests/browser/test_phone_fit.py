@@ -32,7 +32,7 @@ def _camera(session, settings, hamlet, code, status, reasons=(), hours=1.0, pend
                                       latitude=21.01, longitude=105.81)
     camera = camera_service.register_camera(session, settings, data, scope=None, pending=True).camera
     if not pending:
-        camera.registration_state = RegistrationState.registered
+        camera.registration = RegistrationState.registered
         camera.status, camera.status_reasons = status, list(reasons)
         camera.status_since = utcnow() - timedelta(hours=hours)
     session.flush()
@@ -99,7 +99,7 @@ def test_every_page_of_the_role_fits_a_390px_phone(page, world, role):
     assert paths, "no navigation found"
     cams, case, model = world["cameras"], world["case"], world["model"]
     paths += [f"/cameras/{cams[0].id}", f"/cameras/{cams[4].id}", f"/dossiers/{model.id}", f"/cases/{case.id}",
-              f"/areas/{world['commune'].commune.id}/edit", "/pending"]
+              f"/areas/{world['commune'].commune.id}/edit", "/cameras?registration=pending"]
     wide: list[str] = []
     for path in dict.fromkeys(paths):
         over = _overflow(page, path)

@@ -188,6 +188,26 @@ def test_board_lists_problems_longest_first_with_plain_vietnamese_reasons(client
     assert "Mất kết nối" in problems
 
 
+def test_board_counts_are_filters_and_each_reason_says_what_to_do(client, world, session):
+    from storage.models import RegistrationState
+    for key in ("ok", "off", "pw", "black"):
+        world["cams"][key].registration = RegistrationState.registered
+    session.commit()  # WA-1..4 connected; WB-1 (another commune) was only saved
+    login(client, "police_a")
+    html = client.get("/board").text
+    totals = html.split('id="totals"', 1)[1].split("</ul>", 1)[0]
+    for status in ("online", "degraded", "offline", "unauthorized", "maintenance", "unknown"):
+        assert f'href="/cameras?status={status}"' in totals, status
+    assert 'href="/cameras?registration=pending"' in totals and "Chưa kết nối" in totals
+    problems = html.split('id="problems"', 1)[1].split('id="rollup"', 1)[0]
+    assert problems.count("Cần làm:") == 3  # offline, wrong password, black: one line each
+    assert "nhà hảo tâm" in problems and "mất điện" in problems
+    offline = client.get("/cameras?status=offline").text
+    assert "WA-2" in offline and "WA-1" not in offline
+    pending = client.get("/cameras?registration=pending").text
+    assert "WA-" not in pending.split("<tbody", 1)[-1]  # all of police_a's cameras are connected
+
+
 def test_board_rolls_counts_up_from_hamlet_to_commune(client, world):
     login(client, "admin")
     html = client.get("/board").text

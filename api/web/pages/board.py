@@ -7,15 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from api.web import forms, health_view, integrations
 from api.web.board_query import STATUS_ORDER, load_board
-from api.web.context import FormPage, Page
+from api.web.context import FormPage, Page, WebPage
 from camera_ops.access import Action
 from camera_ops.errors import NotFound
 from camera_ops.registry import cameras as camera_service
-from storage.models import Lifecycle
+from storage.models import Lifecycle, RegistrationState
 from storage.types import utcnow
 
 router = APIRouter()
@@ -35,10 +36,18 @@ def board(page: Page, session: SessionDep, offset: Annotated[int, Query(ge=0)] =
     ids = [p.camera_id for p in data.problems]
     monitoring = health_view.MONITORING
     return page.render(
-        "board.html", board=data, statuses=STATUS_ORDER, monitoring=monitoring,
+        "board.html", board=data, statuses=STATUS_ORDER, monitoring=monitoring, pending=_pending(session, page),
         snapshots=health_view.snapshot_times(session, ids) if monitoring else {},
         open_problems=health_view.open_problems(session, ids) if monitoring else {},
         problem_actions=integrations.problem_actions() is not None, can_handle=page.can(Action.handle_problems))
+
+
+def _pending(session: Session, page: WebPage) -> int:
+    """Cameras saved but never connected ("chưa kết nối"): listed apart, never counted as offline."""
+    _, total = camera_service.list_cameras(
+        session, scope=page.scope, limit=0,
+        filters=camera_service.CameraFilter(registration=RegistrationState.pending, lifecycle=None))
+    return total or 0
 
 
 @router.post("/cameras/{camera_id}/maintenance")

@@ -57,15 +57,18 @@ def choices(session: Session, page: WebPage) -> dict[str, Any]:
 def camera_list(
     page: Page, session: SessionDep, q: str | None = None, status: str | None = None,
     area_id: Annotated[int | None, Query()] = None, donor_id: Annotated[int | None, Query()] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0)] = 0, registration: str | None = None,
 ) -> Response:
     chosen = forms.choice({"status": status}, "status", CameraStatus) if status in set(CameraStatus) else None
-    filters = camera_service.CameraFilter(area_id=area_id, donor_id=donor_id, q=q or None, status=chosen)
+    pending = RegistrationState.pending if registration == RegistrationState.pending.value else None
+    filters = camera_service.CameraFilter(area_id=area_id, donor_id=donor_id, q=q or None, status=chosen,
+                                          registration=pending)
     rows, total = camera_service.list_cameras(session, scope=page.scope, filters=filters, limit=PAGE_SIZE,
                                               offset=offset)
     hamlets, _ = list_areas(session, scope=page.scope, kind=AreaKind.hamlet, limit=MAX_CHOICES)
     return page.render("cameras.html", cameras=rows, total=total or 0, offset=offset, limit=PAGE_SIZE, q=q or "",
                        status=status or "", area_id=area_id, hamlets=hamlets, statuses=list(CameraStatus),
+                       registration=pending.value if pending else "",
                        can_edit=page.can(Action.edit_cameras))
 
 
