@@ -8,8 +8,9 @@ Verification (:func:`verify_anchored`) fails, naming the place, when
 * the chain is shorter than a checkpoint says (tail truncation);
 * a checkpoint the database lists is missing from the store, or a stored checkpoint's database row
   was deleted, or a checkpoint's signature does not verify with one of our public keys;
-* events are older than the unanchored window (2 × the checkpoint interval + a minute) and no
-  checkpoint covers them — including "no checkpoint at all".
+* events are older than the unanchored window (3 × the checkpoint interval + a minute: one
+  interval, and a takeover when the writer died) and no checkpoint covers them — including "no
+  checkpoint at all".
 
 The writer (:class:`CheckpointKeeper`) takes the ``custody_anchor`` row's lease (an UPDATE that
 succeeds only for the holder or after the lease ran out — PostgreSQL and SQLite alike), writes a
@@ -50,7 +51,13 @@ GRACE_S = 60.0  # on top of two intervals: a checkpoint run that is slow, a cloc
 
 
 def unanchored_limit_s(settings: Settings) -> float:
-    return 2 * settings.custody_checkpoint_interval_s + GRACE_S
+    """Events older than this and not anchored mean the writer stopped: one interval, plus a
+    takeover after the lease holder died (a lease lasts one interval + grace), plus slack."""
+    return 3 * settings.custody_checkpoint_interval_s + GRACE_S
+
+
+def lease_s(settings: Settings) -> float:
+    return settings.custody_checkpoint_interval_s + GRACE_S
 
 
 # --- verification -------------------------------------------------------------------------------------
@@ -195,10 +202,10 @@ class CheckpointKeeper:
         now = time.monotonic() if now is None else now
         if now - self._last_run < self.settings.custody_checkpoint_interval_s:
             return None
-        self._last_run = now
         try:
             if not self._take_lease():
-                return None
+                return None  # another process writes; ask again next poll (it may have died)
+            self._last_run = now
             return self.write_now()
         except CheckpointFailed:
             return None  # logged and recorded by write_now
@@ -208,7 +215,7 @@ class CheckpointKeeper:
 
     def _take_lease(self) -> bool:
         now = utcnow()
-        lease = timedelta(seconds=2 * self.settings.custody_checkpoint_interval_s + GRACE_S)
+        lease = timedelta(seconds=lease_s(self.settings))
         with session_scope(self.engine) as session:
             _ensure_row(session)
             taken = session.execute(
