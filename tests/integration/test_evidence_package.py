@@ -29,6 +29,7 @@ from camera_ops.sim.spec import CameraSpec
 from camera_ops.sim.testing import FleetHandle, running_fleet
 from tests.factories import api_login as login
 from tests.footage_fixtures import make_world, recent_window, sim_camera_row
+from tests.s3server import s3_http_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.db
 PIP_TIMEOUT_S = 300  # a clean machine downloads cryptography's wheel
@@ -246,3 +247,40 @@ def test_a_clip_swapped_with_its_row_updated_is_reported(session, engine, settin
     assert result.returncode == 1, out
     assert f"clip {clip_id}: " in out and "the manifest records sha256" in out
     assert "the ledger's acquired event" in out and "the ledger's verified event" in out
+
+
+@pytest.mark.s3
+def test_archive_checkpoint_and_package_over_plain_http_s3(session, engine, settings, fleet, s3_http_server,
+                                                           clean_python, tmp_path):
+    """As the env example deploys it (CAMERA_OPS_MINIO_SECURE=false): locked clip, manifest and
+    COMPLIANCE checkpoint uploads all work, and the package verifies."""
+    from tests.s3server import new_bucket_name
+
+    bucket = new_bucket_name()
+    settings = settings.model_copy(update=s3_http_server.settings_overrides(bucket))
+    assert settings.minio_secure is False
+    world = make_world(session)
+    camera = sim_camera_row(session, settings, fleet.camera("pkg-gen"), world.hamlet)
+    officer_name, camera_id = world.officer.username, camera.id
+    session.commit()
+    client = TestClient(create_app(settings, engine=engine))
+    officer = login(client, officer_name)
+    case = client.post("/api/v1/cases", json={"number": "11/2026", "title": "t", "legal_basis": "b"},
+                       headers=officer).json()
+    start, end = recent_window(fleet.camera_clock("pkg-gen"), 2)
+    req = client.post(f"/api/v1/cases/{case['id']}/requests", headers=officer,
+                      json={"camera_ids": [camera_id], "start": start.isoformat(), "end": end.isoformat(),
+                            "purpose": "xác định đối tượng"}).json()
+    Worker(engine, settings).run_until_idle()
+    clip = client.get(f"/api/v1/requests/{req['id']}", headers=officer).json()["clips"][0]
+    assert clip["status"] == "archived" and clip["version_id"]
+
+    r = client.get(f"/api/v1/clips/{clip['id']}/package", params={"purpose": "chuyển Viện kiểm sát"}, headers=officer)
+
+    assert r.status_code == 200, r.text
+    (tmp_path / "p.zip").write_bytes(r.content)
+    result = run_verifier(clean_python, tmp_path / "p.zip")
+    assert result.returncode == 0, result.stdout
+    store = s3_http_server.store(bucket)
+    [key] = store.list_keys("custody/checkpoints/")
+    assert store.stat(key).lock["mode"] == "COMPLIANCE"
