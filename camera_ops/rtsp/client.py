@@ -195,15 +195,15 @@ class RtspConnection:
                     response = await self._retry_with_auth(method, url, headers, response)
         except TimeoutError as exc:
             raise CameraTimeout(f"RTSP {method} got no answer within {self.timeout_s:g} s", field="host") from exc
-        except EOFError as exc:
-            if not self._answered:  # accepted, then closed before any answer: a dead port-forward
+        except (EOFError, ConnectionError) as exc:
+            if not self._answered:  # accepted, then closed (or reset) before any answer: a dead port-forward
                 raise CameraUnreachable(
                     f"{self._key[0]}:{self._key[1]} accepted the RTSP connection and closed it without answering "
                     "(a port-forward to a camera that is off or elsewhere?)", field="rtsp_port",
                     details={"dropped": True}, key="err.rtsp.dropped",
                     params={"address": f"{self._key[0]}:{self._key[1]}"}) from exc
-            raise CameraProtocolError(f"camera closed the RTSP connection during {method}") from exc
-        except ConnectionError as exc:
+            if isinstance(exc, EOFError):
+                raise CameraProtocolError(f"camera closed the RTSP connection during {method}") from exc
             raise CameraUnreachable(f"RTSP connection lost during {method}: {exc}", field="host") from exc
         self._answered = True
         self._check_status(method, response, headers)
