@@ -123,6 +123,10 @@ def add_camera(page: FormPage, session: SessionDep) -> Response:
     except CameraOpsError as exc:
         error = exc
     camera = outcome.camera if outcome else None
+    if camera is not None and outcome is not None and outcome.handshake and camera.kind is CameraKind.onvif:
+        # show the addresses as stored (rewritten to the host and ports entered), not as reported
+        outcome.handshake.update({name: getattr(camera, name) for name in
+                                  ("main_stream_uri", "sub_stream_uri", "snapshot_uri", "replay_uri")})
     shown = ShownError.of(error, page.lang) if error else None
     if forms.checked(form, "pending") and camera:
         steps = []
