@@ -280,3 +280,30 @@ def test_a_checkpoint_in_minio_is_compliance_locked(engine, session, settings, k
         store.client.remove_object(store.bucket, written.key, version_id=stored.version_id)
     assert refused.value.code == "AccessDenied"
     assert verify_anchored(session, store, settings, keyring).ok
+
+
+def test_checkpoints_written_before_signing_still_anchor_and_their_events_get_signed(engine, session, store,
+                                                                                     settings, keyring):
+    import io
+
+    from camera_ops.custody.checkpoint import covering
+    from storage.clipstore.base import ObjectLock
+
+    fill(engine, 4)
+    head = session.scalar(select(CustodyEvent.hash).where(CustodyEvent.seq == 4))
+    legacy = json.dumps({"ledger": "camera-ops custody", "seq": 4, "hash": head, "at": utcnow().isoformat()}).encode()
+    store.put(checkpoint_key(4), io.BytesIO(legacy), length=len(legacy), content_type="application/json",
+              metadata={}, lock=ObjectLock(utcnow() + timedelta(days=1)))
+    session.add(CustodyCheckpoint(seq=4, hash=head, object_key=checkpoint_key(4), version_id=None, at=utcnow()))
+    session.commit()
+    fill(engine, 2)
+
+    written = checkpoint(session, store, settings, keyring)  # the first signed one lists every event
+
+    assert (written.from_seq, written.seq) == (1, 6)
+    assert verify_anchored(session, store, settings, keyring).ok
+    assert [c.seq for c in covering(store, [2, 5])] == [6]  # old events are packaged with a signed checkpoint
+    session.execute(update(CustodyEvent).where(CustodyEvent.seq == 3).values(purpose="sửa"))
+    rehash_from(session, 3)
+    report = verify_anchored(session, store, settings, keyring)
+    assert not report.ok and report.first_broken_seq == 3
