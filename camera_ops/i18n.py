@@ -38,6 +38,12 @@ def parse_lang(value: str | None) -> Lang | None:
 # catalogs (a catalog entry wins over an entry here).
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # the clip page: which key signs evidence packages (evidence, issue 11)
+    "clip.package_key": (
+        "Gói chứng cứ được ký bằng khóa có dấu vân tay (SHA-256) {fingerprint}; bên nhận đối chiếu với giá trị này.",
+        "Evidence packages are signed with the key whose fingerprint (SHA-256) is {fingerprint}; the receiver "
+        "compares it with this value.",
+    ),
     # the morning board's filters and advice, the camera page's uptime help (coordinator)
     "board.filter_hint": ("Bấm để xem danh sách các camera này", "Click to list these cameras"),
     "board.pending": ("Chưa kết nối", "Not connected yet"),

@@ -184,6 +184,15 @@ class Keyring:
         return key
 
 
+def current_fingerprint(settings: Settings) -> str | None:
+    """The signing key's fingerprint for a page; None (and the page still shows) when the key
+    cannot be read — the checkpoint writer reports that as an error."""
+    try:
+        return Keyring.from_settings(settings).current().fingerprint
+    except (ConfigurationError, OSError, ValueError):
+        return None
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

@@ -83,7 +83,7 @@ def package(session, engine, settings, fleet, tmp_path) -> dict:
     assert r.status_code == 200, r.text
     folder = tmp_path / "package"
     zipfile.ZipFile(io.BytesIO(r.content)).extractall(folder)
-    return {"zip": r.content, "folder": folder, "clip": clip, "other_case": other,
+    return {"zip": r.content, "folder": folder, "clip": clip, "other_case": other, "officer": officer_name,
             "fingerprint": Keyring.from_settings(settings).current().fingerprint}
 
 
@@ -284,3 +284,14 @@ def test_archive_checkpoint_and_package_over_plain_http_s3(session, engine, sett
     store = s3_http_server.store(bucket)
     [key] = store.list_keys("custody/checkpoints/")
     assert store.stat(key).lock["mode"] == "COMPLIANCE"
+
+
+def test_the_clip_page_shows_the_signing_key_fingerprint(package, settings, engine):
+    from tests.factories import web_login
+
+    client = TestClient(create_app(settings, engine=engine))
+    web_login(client, package["officer"])
+
+    page = client.get(f"/clips/{package['clip']['id']}")
+
+    assert page.status_code == 200 and package["fingerprint"] in page.text

@@ -25,7 +25,7 @@ from api.web.pages.map_page import map_points
 from camera_ops.access import Action
 from camera_ops.custody.anchor import anchor_health
 from camera_ops.custody.checkpoint import verify_with_store
-from camera_ops.custody.signing import Keyring
+from camera_ops.custody.signing import Keyring, current_fingerprint
 from camera_ops.custody.ledger import EventType, append, events_for
 from camera_ops.errors import CameraOpsError, NotFound, PermissionDenied, ValidationFailed
 from camera_ops.footage import cases as case_service
@@ -177,6 +177,7 @@ def clip_page(clip_id: int, page: Page, session: SessionDep) -> Response:
     _guard(session, page, clip.case, CaseAction.read, clip_id=clip.id)
     can_trail = may(page.user, clip.case, CaseAction.read_trail)
     return page.render("clip.html", clip=clip, check=None, can_retrieve=may(page.user, clip.case, CaseAction.retrieve),
+                       fingerprint=current_fingerprint(page.settings),
                        can_trail=can_trail, events=_read_trail(session, page, clip.case_id, clip.id) if can_trail else [])
 
 
@@ -190,6 +191,7 @@ def clip_verify(clip_id: int, page: FormPage, session: SessionDep) -> Response:
            clip_id=clip.id, details={"ok": check.ok, "problem": check.problem})
     session.flush()
     return page.render("clip.html", clip=clip, check=check, can_retrieve=may(page.user, clip.case, CaseAction.retrieve),
+                       fingerprint=current_fingerprint(page.settings),
                        can_trail=True, events=_read_trail(session, page, clip.case_id, clip.id))
 
 
