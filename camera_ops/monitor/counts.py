@@ -94,7 +94,10 @@ def _add(session: Session, changes: list[tuple[tuple[int, str], int]]) -> None:
 
 def rebuild(session: Session) -> None:
     """Recount every area from the cameras (after the area tree changed: a merge moves hamlets to
-    another commune, which no camera row's trigger sees)."""
+    another commune, which no camera row's trigger sees). On PostgreSQL camera writes wait for the
+    end of this transaction, so no delta is both recounted and kept (merges are rare, and quick)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE camera IN SHARE MODE"))
     session.execute(delete(AreaStatusDelta))
     session.execute(delete(AreaStatusCount))
     session.execute(text(FILL_COUNTS))
