@@ -12,13 +12,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
-from typing import BinaryIO, TextIO
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, TextIO, TypeVar
 
 from camera_ops.errors import ValidationFailed
 from camera_ops.i18n import t
 
-SNIFF_BYTES = 4
+SNIFF_BYTES = 4  # the longest BOM we look for (UTF-8: 3, UTF-16: 2)
+T = TypeVar("T")
 
 
 def detect_encoding(head: bytes) -> str:
@@ -58,7 +59,8 @@ def dict_rows(source: str | TextIO) -> tuple[list[str], Iterator[dict[str, str]]
     return [h.lstrip("\ufeff") for h in header], rows()
 
 
-def _guard(step, reader: csv.DictReader):  # type: ignore[no-untyped-def]
+def _guard(step: Callable[[], T], reader: csv.DictReader) -> T:
+    """Run one read step; bad bytes and bad CSV become ValidationFailed naming ``file``."""
     try:
         return step()
     except UnicodeError:
