@@ -19,7 +19,7 @@ from api.bounds import bound_integers, bounded_int_params
 from api.concurrency import ConcurrencyLimit, size_thread_pool
 from api.errors import COMMON_RESPONSES, install_error_handlers, lang_of_header
 from api.headers import SecurityHeadersMiddleware
-from api.limits import BodyLimitMiddleware
+from api.limits import install_body_limits
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routers import areas, auth, cameras, donors, dossiers, users
 from api.routers import cases, clips, custody
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     _install_health(app, settings)
     app.state.metrics = ApiMetrics(app.state.engine)
     # added innermost first: metrics (timing the wait for a slot too) → headers → request slots → body limits
-    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    install_body_limits(app, settings)
     app.add_middleware(ConcurrencyLimit, limit=settings.api_concurrency, queue_timeout_s=settings.api_queue_timeout_s)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)  # the 413 and the 503 get headers too
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, token=settings.ops_token)

@@ -79,6 +79,11 @@ PYDANTIC_KEYS: dict[str, str] = {
     "greater_than_equal": "err.field.out_of_range",
     "less_than": "err.field.out_of_range",
     "less_than_equal": "err.field.out_of_range",
+    # the input refusals of api.schemas.In (issue 12): control characters, explicit nulls, size, range
+    "control_chars": "api.control_chars",
+    "not_null": "api.not_null",
+    "text_too_long": "api.text_too_long",
+    "int_range": "api.int_range",
 }
 HTTP_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed",
               413: "payload_too_large"}
@@ -146,7 +151,8 @@ def _validation_item(error: dict[str, Any], lang: i18n.Lang) -> dict[str, Any]:
     field = ".".join(loc) or None
     key = PYDANTIC_KEYS.get(str(error.get("type")), "err.field.invalid")
     value = error.get("input")
-    params = {"value": value if isinstance(value, (str, int, float)) else ""}
+    params = {"value": value if isinstance(value, (str, int, float)) else "",
+              **{k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (str, int, float))}}
     message = render_message("validation_failed", key, params, str(error.get("msg", "")), lang, field=field)
     return {"field": field, "message": message, "message_key": key, "type": error.get("type")}
 

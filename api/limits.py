@@ -14,7 +14,7 @@ import html
 import json
 from typing import Literal
 
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException, Request, Response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,20 +98,35 @@ class BodyLimitMiddleware:
             await _send_413(send, scope["path"], kind, limit, lang)
 
 
-async def _send_413(send: Send, path: str, kind: BodyKind, limit: int, lang: Lang) -> None:
+def too_large_body(path: str, kind: BodyKind, limit: int, lang: Lang) -> tuple[bytes, str]:
     """JSON in the API's error shape; a small page for the web forms (a browser always declares the
-    length of a form it posts, so a too-large upload lands here, before a byte is read)."""
+    length of a form it posts, so a too-large upload is answered before a byte is read)."""
     message = too_large_message(kind, limit, lang)
     if path.startswith("/api/"):
         body = json.dumps(error_body("payload_too_large", message, None, {"kind": kind, "limit_bytes": limit}),
                           ensure_ascii=False).encode()
-        media = b"application/json"
-    else:
-        body = (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>413</title>'
-                f'<link rel="stylesheet" href="/static/app.css"><main><h1>413</h1><p>{html.escape(message)}</p>'
-                f'<p><a href="/">{html.escape(t("common.back", lang))}</a></p></main></html>').encode()
-        media = b"text/html; charset=utf-8"
+        return body, "application/json"
+    page = (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>413</title>'
+            f'<link rel="stylesheet" href="/static/app.css"><main><h1>413</h1><p>{html.escape(message)}</p>'
+            f'<p><a href="/">{html.escape(t("common.back", lang))}</a></p></main></html>')
+    return page.encode(), "text/html; charset=utf-8"
+
+
+async def _send_413(send: Send, path: str, kind: BodyKind, limit: int, lang: Lang) -> None:
+    body, media = too_large_body(path, kind, limit, lang)
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", media), (b"content-length", str(len(body)).encode()),
+                "headers": [(b"content-type", media.encode()), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+def install_body_limits(app: FastAPI, settings: Settings) -> None:
+    """The middleware, and the answer when the app's own handlers meet a body cut off mid-read."""
+
+    async def _too_large(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BodyTooLarge)
+        body, media = too_large_body(request.url.path, exc.kind, exc.limit, exc.lang)
+        return Response(body, status_code=413, media_type=media, headers={"Connection": "close"})
+
+    app.add_exception_handler(BodyTooLarge, _too_large)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from api.bounds import in_db_range, out_of_range_message
+from api.bounds import INT_MAX, INT_MIN, in_db_range, out_of_range_message
 from camera_ops.i18n import t
 from camera_ops.registry.validation import control_char, control_char_message
 from storage.models import (
@@ -28,6 +29,12 @@ from storage.models import (
 )
 
 T = TypeVar("T")
+
+
+def _refusal(kind: str, english: str, **params: Any) -> PydanticCustomError:
+    """A refusal of its own error type: api.errors (PYDANTIC_KEYS) renders it from its catalog key
+    in the reader's language; ``english`` is what logs and pydantic itself show."""
+    return PydanticCustomError(kind, english.replace("{", "{{").replace("}", "}}"), params)
 
 
 def _items(value: Any) -> list[Any]:
@@ -76,14 +83,15 @@ class In(BaseModel):
         (finding 7), naming the field."""
         field = info.field_name or "value"
         if value is None and field in cls.NOT_NULL:
-            raise ValueError(t("api.not_null", "en", field=field))
+            raise _refusal("not_null", t("api.not_null", "en", field=field))
         for item in _items(value):
             if isinstance(item, str) and (char := control_char(item)) is not None:
-                raise ValueError(control_char_message(field, char))
+                raise _refusal("control_chars", control_char_message(field, char), code=f"U+{ord(char):04X}")
             if isinstance(item, str) and len(item) > MAX_TEXT_CHARS:
-                raise ValueError(t("api.text_too_long", "en", field=field, limit=MAX_TEXT_CHARS))
+                raise _refusal("text_too_long", t("api.text_too_long", "en", field=field, limit=MAX_TEXT_CHARS),
+                               limit=MAX_TEXT_CHARS)
             if isinstance(item, int) and not in_db_range(item):
-                raise ValueError(out_of_range_message(field))
+                raise _refusal("int_range", out_of_range_message(field), low=INT_MIN, high=INT_MAX)
         return value
 
 

@@ -119,8 +119,17 @@ def test_api_refuses_control_characters_naming_the_field(client, world, session,
                     headers=api_login(client, "admin") | {"Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["field"] == field
-    assert "control character" in r.json()["error"]["message"]
+    assert "ký tự điều khiển" in r.json()["error"]["message"]  # Vietnamese unless asked otherwise
     assert session.query(Camera).count() == 0
+
+
+@pytest.mark.db
+def test_the_refusal_is_in_english_when_asked(client, world):
+    body = {"code": "NU-1", "name": "Cổng\x00", "area_id": world.hamlets[0].id, "host": "192.168.1.64",
+            "username": "admin", "password": "top-secret-9", "pending": True}
+    r = client.post("/api/v1/cameras", json=body, headers=api_login(client, "admin") | {"Accept-Language": "en"})
+    assert r.status_code == 422 and "control character" in r.json()["error"]["message"]
+    assert "U+0000" in r.json()["error"]["message"]
 
 
 @pytest.mark.db
