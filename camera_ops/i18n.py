@@ -71,6 +71,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "recorder.sub_template": ("Địa chỉ luồng phụ có {channel} (không bắt buộc)",
                               "Sub stream address with {channel} (optional)"),
     "recorder.saved": ("Đã lưu {n} kênh thành camera.", "{n} channels saved as cameras."),
+    "common.required_note": ("Mục có dấu * là bắt buộc.", "Fields marked * are required."),
+    "case.datetime_hint": ("dd/mm/yyyy HH:MM (24 giờ, giờ Việt Nam)", "dd/mm/yyyy HH:MM (24 h, Vietnam time)"),
 }
 
 
@@ -211,8 +213,25 @@ def fmt_duration(span: timedelta | float | None, lang: Lang = DEFAULT_LANG) -> s
     return " ".join(parts)
 
 
+# How people here write a date and time, whatever the browser's locale: day first, 24 hours.
+LOCAL_INPUT_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%d-%m-%Y %H:%M")
+LOCAL_INPUT_PATTERN = r"\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}(:\d{2})?"  # the form's pattern attribute
+
+
+def fmt_input_datetime(at: datetime, tz: str = DISPLAY_TZ, *, seconds: bool = False) -> str:
+    """What a date-time field shows: ``07/12/2026 14:30`` in Vietnam time."""
+    return local_time(at, tz).strftime("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M")
+
+
 def parse_local_datetime(text: str, tz: str = DISPLAY_TZ) -> datetime:
-    """A ``datetime-local`` form value (``2025-03-01T14:30``), typed in Vietnam time → aware UTC."""
+    """A date-time typed in Vietnam time → aware UTC: ``dd/mm/yyyy HH:MM[:SS]`` (24 h, what the
+    forms ask for) or ISO ``2025-03-01T14:30`` (API clients, older forms). ValueError otherwise."""
+    text = " ".join(text.split())
+    for form in LOCAL_INPUT_FORMATS:
+        try:
+            return datetime.strptime(text, form).replace(tzinfo=_zone(tz)).astimezone(timezone.utc)
+        except ValueError:
+            continue
     naive = datetime.fromisoformat(text.strip())
     if naive.tzinfo is not None:
         return naive.astimezone(timezone.utc)

@@ -7,6 +7,7 @@ Page handlers take one dependency, ``Page`` (GET) or ``FormPage`` (POST, CSRF ch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,6 +89,17 @@ class Formatter:
 
     def date(self, value: Any) -> str:
         return i18n.fmt_date(value, self.tz)
+
+    def input_dt(self, value: Any, seconds: bool = False) -> str:
+        """A date-time field's value: ``dd/mm/yyyy HH:MM`` in the display zone (24 h)."""
+        return i18n.fmt_input_datetime(value, self.tz, seconds=seconds) if value else ""
+
+    def recent_window(self, minutes: int) -> tuple[str, str]:
+        """The default of a footage window: the last ``minutes`` up to now, as field values."""
+        from storage.types import utcnow
+
+        end = utcnow().replace(second=0, microsecond=0)
+        return self.input_dt(end - timedelta(minutes=minutes)), self.input_dt(end)
 
     def size(self, value: int | None) -> str:
         return i18n.fmt_size(value, self.lang)
@@ -173,7 +185,7 @@ def render(
         "t": lambda key, **v: i18n.t(key, lang, **v), "nav": navigation(user, lang) if user else [],
         "gettext": lambda key, **v: i18n.t(key, lang, **v), "_": lambda key, **v: i18n.t(key, lang, **v),
         "ngettext": lambda s, p, n, **v: i18n.t(s if n == 1 else p, lang, **{"num": n, **v}),
-        "csrf_field": CSRF_FIELD, "active": request.url.path, "other_lang": "en" if lang == "vi" else "vi",
+        "csrf_field": CSRF_FIELD, "input_pattern": i18n.LOCAL_INPUT_PATTERN, "active": request.url.path, "other_lang": "en" if lang == "vi" else "vi",
         **context,
     }
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)

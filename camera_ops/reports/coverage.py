@@ -38,7 +38,7 @@ from storage.types import utcnow
 WORKING_MIN_PCT = 50.0  # a camera up at least half the period counts as covering its place
 WORST_CAMERAS = 10
 SUPPLIED = (ClipStatus.archived, ClipStatus.partial)  # a partial clip is footage supplied too (gaps listed)
-NO_DONOR = "(không có nhà tài trợ / no donor)"
+NO_DONOR = "(không rõ nhà hảo tâm)"  # one term for donors across the product (GLOSSARY)
 NO_MODEL = "(không thuộc mô hình / no model)"
 
 

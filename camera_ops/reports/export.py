@@ -21,10 +21,10 @@ from camera_ops.spreadsheet import csv_row, xlsx_row
 LOCAL_FORMAT = "%d/%m/%Y %H:%M"
 GROUP_HEADINGS = ("Số camera", "Camera hoạt động tốt", "Tỷ lệ hoạt động (%)", "Tỷ lệ hình ảnh dùng được (%)",
                   "Giờ-camera hoạt động")
-CAMERA_HEADINGS = ("Mã camera", "Tên camera", "Thôn / tổ dân phố", "Điểm lắp đặt", "Giám sát", "Nhà tài trợ",
+CAMERA_HEADINGS = ("Mã camera", "Tên camera", "Thôn / tổ dân phố", "Điểm lắp đặt", "Giám sát", "Nhà hảo tâm",
                    "Mô hình", "Loại camera", "Trạng thái hiện tại", "Tỷ lệ hoạt động (%)",
                    "Tỷ lệ hình ảnh dùng được (%)", "Giờ hoạt động", "Giờ mất kết nối")
-SECTIONS = (("by_hamlet", "Theo thôn", "Thôn / tổ dân phố"), ("by_donor", "Theo nhà tài trợ", "Nhà tài trợ"),
+SECTIONS = (("by_hamlet", "Theo thôn", "Thôn / tổ dân phố"), ("by_donor", "Theo nhà hảo tâm", "Nhà hảo tâm"),
             ("by_security_model", "Theo mô hình", "Mô hình"), ("by_device_model", "Theo loại camera", "Loại camera"))
 
 

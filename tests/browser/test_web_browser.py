@@ -108,8 +108,8 @@ def test_request_a_clip_watch_it_archive_and_play_it_the_ledger_gains_the_event(
         page.goto(f"/cases/{case.id}")
         page.check(f'input[name="camera_ids"][value="{camera.id}"]')
         start, end = recent_window(fleet.camera_clock("web"), 3)
-        page.fill('input[name="start"]', local_time(start).strftime("%Y-%m-%dT%H:%M:%S"))
-        page.fill('input[name="end"]', local_time(end).strftime("%Y-%m-%dT%H:%M:%S"))
+        page.fill('input[name="start"]', local_time(start).strftime("%d/%m/%Y %H:%M:%S"))
+        page.fill('input[name="end"]', local_time(end).strftime("%d/%m/%Y %H:%M:%S"))
         page.fill('input[name="purpose"]', "xác minh vụ trộm xe máy")
         page.click('#request-form button[type="submit"]')
         status = page.locator('[data-role="request-status"]').first
@@ -125,7 +125,7 @@ def test_request_a_clip_watch_it_archive_and_play_it_the_ledger_gains_the_event(
         expect(page.locator("h1")).to_contain_text("Đã lưu trữ")
         assert len(page.locator("#sha256").inner_text().strip()) == 64
         page.fill('#play-form input[name="purpose"]', "xem lại hiện trường")
-        page.click('#play-form button[type="submit"]')
+        page.click('#play-form button[name="play"]')
         wait_until_playing(page)
         screenshot(page, "clip-playing-390")
     session.expire_all()

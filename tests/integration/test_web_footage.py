@@ -72,6 +72,7 @@ def test_a_request_made_in_the_form_is_archived_played_and_logged(client, sessio
     session.commit()  # the test's session must not hold SQLite's write lock while the ledger appends
     html = client.get(f"/clips/{clip_id}").text
     assert clip.sha256 in html and clip.manifest_key in html and 'id="play-form"' in html
+    assert html.count('name="purpose"') == 1  # asked once, for playing and for the package alike
     # a link from another site carries the cookie (SameSite=Lax) but not the page's form token
     forged = client.get(f"/api/v1/clips/{clip_id}/content", params={"purpose": "forged purpose"})
     assert forged.status_code == 403

@@ -10,6 +10,7 @@
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
   form.addEventListener("submit", function (event) {
+    if (event.submitter && event.submitter.id === "package-button") { return; }  // the browser downloads it
     event.preventDefault();
     var purpose = form.elements.purpose.value.trim();
     if (purpose.length < 3) { form.elements.purpose.focus(); return; }
@@ -17,6 +18,7 @@
     // purpose and the page's form token travel together (see api/deps.cookie_retrieval_guard)
     // one viewing id per press of "play": the seeks of this viewing are one "viewed" event
     var params = new URLSearchParams(new FormData(form));
+    params.delete("play");
     params.set("viewing", viewingId());
     video.src = form.action + "?" + params.toString();
     video.play().catch(function () { /* autoplay refused: the controls are there */ });
