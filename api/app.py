@@ -31,6 +31,7 @@ from camera_ops.i18n import parse_lang
 from camera_ops.monitor.counts import Compactor
 from camera_ops.readiness import api_checks
 from camera_ops.settings import Settings, announce_mode, get_settings
+from storage.types import utcnow
 from storage.db import engine_for
 
 API_PREFIX = "/api/v1"
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = utcnow  # sessions, throttling: tests inject their own
     app.state.engine = engine or engine_for(settings.resolved_database_url, settings.api_concurrency)
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX, responses=COMMON_RESPONSES, dependencies=[Depends(bounded_int_params)])

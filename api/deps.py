@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,16 +13,28 @@ from sqlalchemy.orm import Session
 from api.errors import accept_lang
 from camera_ops.access import Action, allowed
 from camera_ops.audit import Actor, actor_of
-from camera_ops.errors import CsrfFailed, NotAuthenticated, PermissionDenied
+from camera_ops.errors import CsrfFailed, NotAuthenticated, PasswordChangeRequired, PermissionDenied
 from camera_ops.i18n import t
 from camera_ops.registry.areas import scope_paths
-from camera_ops.registry.users import get_user
-from camera_ops.security import read_token
+from camera_ops.registry.sessions import user_for_token
 from camera_ops.settings import Settings, get_settings
 from storage.db import session_factory
 from storage.models import User
+from storage.types import utcnow
 
 TOKEN_COOKIE = "camera_ops_token"
+READ_METHODS = ("GET", "HEAD", "OPTIONS")  # requests whose session does not take SQLite's write lock
+# what a user whose password was reset may still do
+PASSWORD_CHANGE_PATHS = frozenset({"/api/v1/auth/me", "/api/v1/auth/password", "/api/v1/auth/logout"})
+
+
+def now_of(request: Request) -> datetime:
+    """The application's clock (``app.state.clock``; tests inject one)."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else utcnow()
+
+
+NowDep = Annotated[datetime, Depends(now_of)]
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -64,10 +77,13 @@ def current_user(
             _check_cookie_call(request, token, settings)
     if not token:
         raise NotAuthenticated("log in first", key="err.login.required")
-    user = get_user(session, read_token(token, settings))
-    if not user.is_active:
-        raise NotAuthenticated("this account is disabled", key="err.login.disabled")
+    logged = user_for_token(session, request.app.state.engine, settings, token, now=now_of(request),
+                            writing=request.method not in READ_METHODS)
+    user = logged.user
+    request.state.session_id = logged.session_id
     request.state.actor = actor_of(user, client_address(request))  # refusals are attributed (audit log)
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired("your password was reset: change it first (POST /api/v1/auth/password)")
     return user
 
 

@@ -123,7 +123,7 @@ class AreaRef(Out):
 
 class UserIn(In):
     username: str = Field(min_length=1, max_length=80)
-    password: str = Field(min_length=8, max_length=200)
+    password: str = Field(min_length=1, max_length=200, description="at least 10 characters, not a common password")
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
     area_ids: list[int] = []
@@ -140,6 +140,47 @@ class UserOut(Out):
     phone: str | None
     is_active: bool
     areas: list[AreaRef]
+    must_change_password: bool = Field(description="a reset password: it must be changed at the next login")
+    password_changed_at: datetime | None = None
+    created_at: datetime
+
+
+class UserPatch(In):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    area_ids: list[int] | None = None
+    unit: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    is_active: bool | None = Field(default=None, description="false disables the account and ends its logins")
+
+
+class PasswordResetIn(In):
+    new_password: str = Field(min_length=1, max_length=200, description="temporary; the user must change it")
+
+
+class PasswordChangeIn(In):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200, description="at least 10 characters, not a common password")
+
+
+class SessionsEndedOut(BaseModel):
+    ended: int
+
+
+class AuditEventOut(Out):
+    id: int
+    at: datetime
+    actor_user_id: int | None
+    actor_username: str | None
+    actor_role: str | None
+    client_address: str | None
+    action: str
+    outcome: str
+    target_type: str | None
+    target_id: str | None
+    target_label: str | None
+    changes: dict[str, Any] | None
+    message: str | None
 
 
 # --- areas --------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from api.deps import TOKEN_COOKIE
 from camera_ops.registry.areas import create_area
 from camera_ops.monitor.counts import compact_all
 from camera_ops.registry.users import create_user
-from camera_ops.security import encrypt_secret, issue_token
+from camera_ops.security import encrypt_secret
 from camera_ops.settings import Settings
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
@@ -96,7 +96,8 @@ def main() -> None:
         print(f"seeded {COMMUNES * HAMLETS_PER_COMMUNE * CAMERAS_PER_HAMLET:,} cameras in "
               f"{time.perf_counter() - started:.1f} s")
         with TestClient(create_app(settings)) as client:
-            client.cookies.set(TOKEN_COOKIE, issue_token(admin_id, settings))
+            login = client.post("/api/v1/auth/token", data={"username": "admin", "password": "bench-password"})
+            client.cookies.set(TOKEN_COOKIE, login.json()["access_token"])
             first = client.get("/board")
             assert first.status_code == 200, first.text[:300]
             times = []

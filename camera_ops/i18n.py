@@ -73,6 +73,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "recorder.saved": ("Đã lưu {n} kênh thành camera.", "{n} channels saved as cameras."),
     "common.required_note": ("Mục có dấu * là bắt buộc.", "Fields marked * are required."),
     "case.datetime_hint": ("dd/mm/yyyy HH:MM (24 giờ, giờ Việt Nam)", "dd/mm/yyyy HH:MM (24 h, Vietnam time)"),
+    # secauth (issue 12 part A): login lockout, own password
+    "login.locked": (
+        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {seconds} giây.",
+        "Too many failed logins. Please try again in {seconds} seconds.",
+    ),
+    # own password
+    "nav.password": ("Đổi mật khẩu", "Change password"),
+    "password.title": ("Đổi mật khẩu", "Change password"),
+    "password.forced": (
+        "Quản trị viên đã đặt lại mật khẩu của bạn. Hãy đặt mật khẩu mới trước khi tiếp tục.",
+        "An administrator reset your password. Choose a new one before going on.",
+    ),
+    "password.rules": (
+        "Ít nhất {n} ký tự, không phải mật khẩu phổ biến, không trùng tên đăng nhập. Đổi mật khẩu sẽ đăng xuất mọi nơi khác.",
+        "At least {n} characters, not a common password, not the username. Changing it logs you out everywhere else.",
+    ),
+    "password.current": ("Mật khẩu hiện tại", "Current password"),
+    "password.new": ("Mật khẩu mới", "New password"),
+    "password.new_again": ("Nhập lại mật khẩu mới", "New password again"),
+    "password.submit": ("Đổi mật khẩu", "Change password"),
+    "password.current_wrong": ("Mật khẩu hiện tại không đúng", "The current password is wrong"),
+    "password.mismatch": ("Hai mật khẩu mới không giống nhau", "The two new passwords differ"),
+    "password.rule.min_length": ("Mật khẩu phải có ít nhất {n} ký tự", "The password must have at least {n} characters"),
+    "password.rule.max_length": ("Mật khẩu quá dài", "The password is too long"),
+    "password.rule.common": (
+        "Mật khẩu này quá phổ biến, dễ bị đoán; hãy chọn mật khẩu khác",
+        "This password is too common and easily guessed; choose another",
+    ),
+    "password.rule.username": ("Mật khẩu không được trùng tên đăng nhập", "The password must not be the username"),
 }
 
 

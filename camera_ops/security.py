@@ -4,6 +4,8 @@ whose only callers are the camera clients."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -72,15 +74,43 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
 
 
-def issue_token(user_id: int, settings: Settings, *, now: datetime | None = None) -> str:
+_dummy_hashes: dict[int, str] = {}
+
+
+def verify_against_dummy(password: str) -> None:
+    """Spend the time of one real verification for a username that does not exist (or is
+    disabled), so the login's timing does not tell which usernames exist."""
+    key = id(_hasher)  # the hasher's parameters decide the cost; tests swap it for a cheap one
+    if key not in _dummy_hashes:
+        _dummy_hashes.clear()
+        _dummy_hashes[key] = _hasher.hash(secrets.token_urlsafe(16))
+    verify_password(password, _dummy_hashes[key])
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    session_id: str
+
+
+def issue_token(user_id: int, settings: Settings, *, session_id: str, now: datetime | None = None) -> str:
+    """A login token: signed, bounded in time, and naming the server-side session it belongs to
+    (ending that session ends the token, whatever its expiry says)."""
     now = now or datetime.now(timezone.utc)
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=settings.access_token_minutes)}
+    claims = {"sub": str(user_id), "sid": session_id, "iat": now,
+              "exp": now + timedelta(minutes=settings.access_token_minutes)}
     return jwt.encode(claims, settings.jwt_key, algorithm=JWT_ALGORITHM)
 
 
-def read_token(token: str, settings: Settings) -> int:
+def read_token(token: str, settings: Settings, *, now: datetime | None = None) -> TokenClaims:
+    """The claims of a valid token; NotAuthenticated otherwise (bad signature, expired at ``now``,
+    or an old token without a session id)."""
+    now = now or datetime.now(timezone.utc)
     try:
-        claims = jwt.decode(token, settings.jwt_key, algorithms=[JWT_ALGORITHM])
-        return int(claims["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        claims = jwt.decode(token, settings.jwt_key, algorithms=[JWT_ALGORITHM],
+                            options={"require": ["sub", "sid", "exp"], "verify_exp": False, "verify_iat": False})
+        if float(claims["exp"]) <= now.timestamp():
+            raise jwt.ExpiredSignatureError("expired")
+        return TokenClaims(int(claims["sub"]), str(claims["sid"]))
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise NotAuthenticated("login expired or invalid; please log in again", key="err.login.expired") from exc

@@ -55,7 +55,15 @@ class Settings(BaseSettings):
         description="Fernet key(s) (urlsafe base64, 32 bytes) encrypting camera passwords at rest; while rotating, "
                     "'NEW,OLD' (the first encrypts, all decrypt); development generates one in data_dir/secrets",
     )
-    access_token_minutes: int = 8 * 60
+    access_token_minutes: int = Field(default=8 * 60, gt=0, description="a login lasts at most this long")
+    session_idle_minutes: int = Field(
+        default=30, gt=0, description="a login unused this long ends (a police workstation left open)")
+    login_free_failures: int = Field(
+        default=5, ge=1, description="wrong passwords for one username before each further one locks it")
+    login_free_failures_per_address: int = Field(
+        default=20, ge=1, description="wrong passwords from one client address (a station's NAT) before locking it")
+    login_lockout_s: float = Field(default=30.0, gt=0, description="first lockout; doubles with each further failure")
+    login_lockout_max_s: float = Field(default=900.0, gt=0, description="longest lockout (15 min)")
 
     # --- API -----------------------------------------------------------------------------------
     host: str = "127.0.0.1"

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import audit_refusal
 from api.web import pages
-from api.web.context import CsrfRejected, LoginRequired, render, request_lang
+from api.web.context import CsrfRejected, LoginRequired, MustChangePassword, render, request_lang
 from camera_ops.error_text import error_message
 from camera_ops.errors import CameraOpsError, NotAuthenticated, NotFound, PermissionDenied
 
@@ -46,6 +46,10 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(_: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={quote(exc.next_path, safe='')}", status_code=303)
+
+    @app.exception_handler(MustChangePassword)
+    async def _must_change(_: Request, __: MustChangePassword) -> Response:
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, _: CsrfRejected) -> Response:

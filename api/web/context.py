@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from api.deps import TOKEN_COOKIE, SessionDep, SettingsDep
+from api.deps import READ_METHODS, TOKEN_COOKIE, SessionDep, SettingsDep, now_of
 from api.web.csrf import CSRF_FIELD, csrf_token, same_origin, token_matches
 from camera_ops.health.labels import reason_advice
 from camera_ops import i18n
@@ -24,8 +24,7 @@ from camera_ops.audit import Actor, actor_of
 from camera_ops.error_text import ShownError, field_label
 from camera_ops.errors import CameraOpsError, NotAuthenticated, NotFound, PermissionDenied
 from camera_ops.registry.areas import scope_paths
-from camera_ops.registry.users import get_user
-from camera_ops.security import read_token
+from camera_ops.registry.sessions import user_for_token
 from camera_ops.settings import Settings
 from storage.models import User
 
@@ -40,6 +39,13 @@ class LoginRequired(Exception):
     def __init__(self, next_path: str) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+
+
+class MustChangePassword(Exception):
+    """The password was reset by an administrator: every page leads to the change form."""
+
+
+PASSWORD_PAGES = frozenset({"/account/password", "/logout"})
 
 
 class CsrfRejected(Exception):
@@ -159,6 +165,14 @@ class WebPage:
             raise PermissionDenied(f"role {self.user.role.value} may not {action.value}", key="err.role.denied",
                                    params={"role": self.user.role.value})
 
+    def password_error(self, error: Any) -> str:
+        """A refused password in the page's language (the policy names its rule)."""
+        rule = (getattr(error, "details", None) or {}).get("rule")
+        if rule:
+            return self.t(f"password.rule.{rule}", n=10)
+        key = {"current_password": "password.current_wrong", "new_password_again": "password.mismatch"}.get(error.field)
+        return self.t(key) if key else error.message
+
     @property
     def actor(self) -> Actor:
         """Who is acting, for the audit log."""
@@ -230,12 +244,13 @@ def _login(request: Request, session: SessionDep, settings: SettingsDep) -> tupl
     if not token:
         raise LoginRequired(target)
     try:
-        user = get_user(session, read_token(token, settings))
+        user = user_for_token(session, request.app.state.engine, settings, token, now=now_of(request),
+                              writing=request.method not in READ_METHODS).user
     except (NotAuthenticated, NotFound):
         raise LoginRequired(target) from None
-    if not user.is_active:
-        raise LoginRequired(target)
     request.state.actor = actor_of(user, request.client.host if request.client else None)  # for refusals (audit)
+    if user.must_change_password and request.url.path not in PASSWORD_PAGES:
+        raise MustChangePassword()
     return user, token
 
 
