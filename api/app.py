@@ -21,7 +21,7 @@ from api.errors import COMMON_RESPONSES, install_error_handlers, lang_of_header
 from api.headers import SecurityHeadersMiddleware
 from api.limits import install_body_limits
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.routers import areas, auth, cameras, donors, dossiers, users
+from api.routers import areas, audit, auth, cameras, donors, dossiers, users
 from api.routers import cases, clips, custody
 from api.routers import health, reports
 from api.web import install_web
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or engine_for(settings.resolved_database_url, settings.api_concurrency)
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX, responses=COMMON_RESPONSES, dependencies=[Depends(bounded_int_params)])
-    for module in (auth, users, areas, donors, dossiers, cameras, cases, clips, custody, health, reports):
+    for module in (auth, users, areas, donors, dossiers, cameras, cases, clips, custody, health, reports, audit):
         api.include_router(module.router)
     app.include_router(api)
     install_web(app)

@@ -20,6 +20,7 @@ class Action(str, enum.Enum):
     read_reports = "read_reports"
     request_footage = "request_footage"
     read_ledger = "read_ledger"
+    read_audit = "read_audit"  # the audit log of registry and user administration
 
 
 _ALL = set(Role)
@@ -35,6 +36,7 @@ PERMISSIONS: dict[Action, set[Role]] = {
     Action.read_reports: {Role.admin, Role.commune_police, Role.manager, Role.auditor},
     Action.request_footage: {Role.admin, Role.officer},
     Action.read_ledger: {Role.admin, Role.officer, Role.auditor},
+    Action.read_audit: {Role.admin, Role.auditor},
 }
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from camera_ops import i18n
-from camera_ops.spreadsheet import neutralise
+from camera_ops.spreadsheet import csv_row
 from storage.db import session_scope
 from storage.models_security import AuditEvent
 from storage.types import utcnow
@@ -154,14 +154,7 @@ def list_events(session: Session, filters: AuditFilter, *, limit: int = 100, off
 CSV_MAX_ROWS = 100_000  # one export; narrow the filter for more
 CSV_COLUMNS = ("audit.col.at", "audit.col.actor", "audit.col.role", "audit.col.address", "audit.col.action",
                "audit.col.outcome", "audit.col.target", "audit.col.changes", "audit.col.message")
-
-
-def _cell(value: Any) -> str:
-    """Text for a CSV cell, inert in spreadsheets (OWASP CSV injection: a leading quote)."""
-    return neutralise("" if value is None else str(value))  # the one rule for every export
-
-
-def _changes_text(changes: dict[str, Any] | None) -> str:
+def changes_text(changes: dict[str, Any] | None) -> str:
     parts = []
     for key, change in (changes or {}).items():
         if change.get("changed"):
@@ -177,7 +170,7 @@ def events_csv(events: Sequence[AuditEvent], lang: i18n.Lang, tz: str = i18n.DIS
     writer.writerow([i18n.t(key, lang) for key in CSV_COLUMNS])
     for e in events:
         target = " ".join(p for p in (e.target_type, e.target_id, e.target_label and f"({e.target_label})") if p)
-        writer.writerow([_cell(v) for v in (
+        writer.writerow(csv_row(v if v is not None else "" for v in (
             i18n.fmt_datetime(e.at, tz, seconds=True), e.actor_username, e.actor_role, e.client_address, e.action,
-            i18n.t(f"audit.outcome.{e.outcome}", lang), target, _changes_text(e.changes), e.message)])
+            i18n.t(f"audit.outcome.{e.outcome}", lang), target, changes_text(e.changes), e.message)))
     return "\ufeff" + out.getvalue()  # BOM: Excel opens UTF-8 Vietnamese correctly

@@ -220,6 +220,8 @@ NAV: tuple[tuple[str, str, Action], ...] = (
     ("/dossiers", "nav.dossiers", Action.read_registry),
     ("/cases", "nav.cases", Action.request_footage),
     ("/reports", "nav.reports", Action.read_reports),
+    ("/users", "nav.users", Action.manage_users),
+    ("/audit", "nav.audit", Action.read_audit),
 )
 
 
@@ -227,7 +229,8 @@ def navigation(user: User, lang: i18n.Lang) -> list[tuple[str, str]]:
     """(path, label) of the sections this user's role may open; the rest are not shown at all."""
     items = [(path, i18n.t(key, lang)) for path, key, action in NAV if allowed(user.role, action)]
     if allowed(user.role, Action.read_ledger) and not allowed(user.role, Action.request_footage):
-        items.insert(-1, ("/cases", i18n.t("nav.cases", lang)))  # auditors read cases and custody
+        at = next((i for i, (path, _) in enumerate(items) if path == "/reports"), len(items))
+        items.insert(at, ("/cases", i18n.t("nav.cases", lang)))  # auditors read cases and custody
     return items
 
 
