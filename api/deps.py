@@ -83,7 +83,8 @@ def current_user(
     request.state.session_id = logged.session_id
     request.state.actor = actor_of(user, client_address(request))  # refusals are attributed (audit log)
     if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
-        raise PasswordChangeRequired("your password was reset: change it first (POST /api/v1/auth/password)")
+        raise PasswordChangeRequired("your password was reset: change it first (POST /api/v1/auth/password)",
+                                     key="err.login.password_change_required")
     return user
 
 

@@ -39,6 +39,8 @@ FIELD_LABELS: dict[str, str] = {
     "snapshot_url": "field.snapshot_url", "rtsp_port": "field.rtsp_port", "http_port": "field.http_port",
     "channels": "field.channels", "stream_url_template": "field.stream_url_template", "range": "field.range", "timeout_s": "field.timeout_s",
     "playback_template": "field.playback_template", "playback_style": "field.playback_style", "area_ids": "field.area_ids", "role": "field.role", "action": "common.actions",
+    "full_name": "common.name", "current_password": "password.current", "new_password": "password.new",
+    "new_password_again": "password.new_again",
 }
 
 # Parameters that are enum values, shown with their label (``area_kind.commune`` → "Xã / phường").

@@ -97,8 +97,9 @@ class TooManyAttempts(CameraOpsError):
     code = "too_many_attempts"
     http_status = 429
 
-    def __init__(self, message: str, *, retry_after_s: int, field: str | None = None) -> None:
-        super().__init__(message, field=field, details={"retry_after_s": retry_after_s})
+    def __init__(self, message: str, *, retry_after_s: int, field: str | None = None, key: str | None = None,
+                 params: dict[str, Any] | None = None) -> None:
+        super().__init__(message, field=field, details={"retry_after_s": retry_after_s}, key=key, params=params)
         self.retry_after_s = retry_after_s
 
 

@@ -38,6 +38,40 @@ def parse_lang(value: str | None) -> Lang | None:
 # catalogs (a catalog entry wins over an entry here).
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # secauth (issue 12 part A): camera credentials, logins, passwords, users
+    "error.code.password_required": ("Cần nhập lại mật khẩu", "The password is needed again"),
+    "error.code.password_change_required": ("Cần đổi mật khẩu trước", "Change your password first"),
+    "error.code.too_many_attempts": ("Thử quá nhiều lần", "Too many attempts"),
+    "error.code.camera_network_refused": (
+        "Địa chỉ camera nằm ngoài các mạng được phép", "The camera address is outside the allowed networks"),
+    "err.camera.password_required": (
+        "Đổi {fields} cần nhập lại mật khẩu camera (trừ quản trị viên)",
+        "Changing {fields} needs the camera password entered again (except administrators)"),
+    "err.camera.network_refused": (
+        "{host} nằm ngoài các mạng mà máy chủ được phép kết nối camera (CAMERA_OPS_CAMERA_NETWORKS)",
+        "{host} is outside the networks the server may connect cameras on (CAMERA_OPS_CAMERA_NETWORKS)"),
+    "err.camera.no_name": ("Không tìm thấy tên máy {host}", "The host name {host} cannot be resolved"),
+    "err.camera.plaintext_refused": (
+        "Camera từ chối mật khẩu mã hóa (digest). Nếu camera chỉ nhận mật khẩu dạng rõ, hãy nhập lại mật khẩu camera",
+        "The camera refused the digest password. If it accepts only plain-text passwords, enter its password again"),
+    "err.login.throttled": (
+        "Đăng nhập sai quá nhiều lần; thử lại sau {seconds} giây", "Too many failed logins; try again in {seconds} s"),
+    "err.login.ended": ("Phiên đăng nhập đã kết thúc; hãy đăng nhập lại", "This login has ended; please log in again"),
+    "err.login.idle": (
+        "Đã tự đăng xuất vì lâu không sử dụng; hãy đăng nhập lại", "Logged out after a time without use; please log in again"),
+    "err.login.password_change_required": (
+        "Mật khẩu của bạn đã được đặt lại: hãy đổi mật khẩu trước", "Your password was reset: change it first"),
+    "err.password.min_length": ("Mật khẩu cần ít nhất {min} ký tự", "The password needs at least {min} characters"),
+    "err.password.max_length": ("Mật khẩu dài quá {max} ký tự", "The password is longer than {max} characters"),
+    "err.password.common": (
+        "Mật khẩu này quá phổ biến, dễ bị đoán; hãy chọn mật khẩu khác",
+        "This password is too common and easily guessed; choose another"),
+    "err.password.username": ("Mật khẩu không được trùng tên đăng nhập", "The password must not be the username"),
+    "err.password.current_wrong": ("Mật khẩu hiện tại không đúng", "The current password is wrong"),
+    "err.password.same": ("Mật khẩu mới phải khác mật khẩu hiện tại", "The new password must differ from the current one"),
+    "err.user.last_admin": (
+        "Đây là quản trị viên cuối cùng còn hoạt động; hãy tạo quản trị viên khác trước",
+        "This is the last active administrator; make another one first"),
     # the clip page: which key signs evidence packages (evidence, issue 11)
     "clip.package_key": (
         "Gói chứng cứ được ký bằng khóa có dấu vân tay (SHA-256) {fingerprint}; bên nhận đối chiếu với giá trị này.",

@@ -77,14 +77,14 @@ def _literal_allowed(host: str) -> bool | None:
 def _refused(host: str) -> CameraNetworkRefused:
     return CameraNetworkRefused(
         f"{host} is outside the networks camera-ops may connect cameras on (CAMERA_OPS_CAMERA_NETWORKS)",
-        field="host",
+        field="host", key="err.camera.network_refused", params={"host": host},
     )
 
 
 def _check_resolved(host: str, infos: list[tuple]) -> str:
     addresses = [info[4][0] for info in infos]
     if not addresses:
-        raise CameraUnreachable(f"cannot resolve {host}", field="host")
+        raise CameraUnreachable(f"cannot resolve {host}", field="host", key="err.camera.no_name", params={"host": host})
     if not all(address_allowed(ipaddress.ip_address(a.split("%", 1)[0])) for a in addresses):
         raise _refused(host)
     return addresses[0]
@@ -100,7 +100,8 @@ def check_camera_host(host: str) -> str:
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise CameraUnreachable(f"cannot resolve {host}", field="host") from exc
+        raise CameraUnreachable(f"cannot resolve {host}", field="host", key="err.camera.no_name",
+                                params={"host": host}) from exc
     return _check_resolved(host, infos)
 
 
@@ -114,5 +115,6 @@ async def resolve_camera_address(host: str, port: int) -> str:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise CameraUnreachable(f"cannot resolve {host}", field="host") from exc
+        raise CameraUnreachable(f"cannot resolve {host}", field="host", key="err.camera.no_name",
+                                params={"host": host}) from exc
     return _check_resolved(host, infos)

@@ -31,13 +31,16 @@ def check_password(password: str, *, username: str | None = None) -> None:
     """ValidationFailed naming ``password`` when the policy refuses it."""
     if len(password) < MIN_LENGTH:
         raise ValidationFailed(f"password must be at least {MIN_LENGTH} characters", field="password",
-                               details={"rule": "min_length", "min_length": MIN_LENGTH})
+                               details={"rule": "min_length", "min_length": MIN_LENGTH},
+                               key="err.password.min_length", params={"min": MIN_LENGTH})
     if len(password) > MAX_LENGTH:
         raise ValidationFailed(f"password must be at most {MAX_LENGTH} characters", field="password",
-                               details={"rule": "max_length"})
+                               details={"rule": "max_length"}, key="err.password.max_length",
+                               params={"max": MAX_LENGTH})
     lowered = password.strip().lower()
     if lowered in common_passwords():
         raise ValidationFailed("this password is one of the most common ones; choose another", field="password",
-                               details={"rule": "common"})
+                               details={"rule": "common"}, key="err.password.common")
     if username and username.strip().lower() in (lowered, lowered[::-1]):
-        raise ValidationFailed("the password must not be the username", field="password", details={"rule": "username"})
+        raise ValidationFailed("the password must not be the username", field="password", details={"rule": "username"},
+                               key="err.password.username")

@@ -247,7 +247,7 @@ class _Handshake:
                 raise CameraAuthFailed(
                     "camera refused the username/password (WS-Security digest); a camera that accepts only "
                     "plain-text passwords needs its password entered again", field="password",
-                    details={"plaintext_needed": True},
+                    details={"plaintext_needed": True}, key="err.camera.plaintext_refused",
                 ) from exc
             log.info("camera refused PasswordDigest; trying a plain-text UsernameToken (allowed for this camera)")
         await self._reset_services()

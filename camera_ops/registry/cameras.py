@@ -601,7 +601,7 @@ def check_credentials_move(camera: Camera, changes: dict[str, Any], *, may_redir
     if moved and changes.get("password") is None and not may_redirect_credentials:
         raise PasswordRequired(
             f"changing {', '.join(moved)} needs the camera's password entered again", field="password",
-            details={"changed": moved},
+            details={"changed": moved}, key="err.camera.password_required", params={"fields": ", ".join(moved)},
         )
 
 

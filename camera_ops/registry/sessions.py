@@ -78,7 +78,8 @@ def check_not_locked(engine: Engine, keys: Sequence[ThrottleKey], now: datetime)
         rows = list(s.scalars(select(LoginThrottle).where(LoginThrottle.key.in_([k.key for k in keys]))))
     wait = _retry_after(rows, now)
     if wait:
-        raise TooManyAttempts(f"too many failed logins; try again in {wait} s", retry_after_s=wait, field="username")
+        raise TooManyAttempts(f"too many failed logins; try again in {wait} s", retry_after_s=wait, field="username",
+                              key="err.login.throttled", params={"seconds": wait})
 
 
 def record_failure(engine: Engine, keys: Sequence[ThrottleKey], settings: Settings, now: datetime) -> int:
@@ -142,7 +143,7 @@ def login(
     if not ok:
         session.rollback()  # the request's own transaction must not hold SQLite's write lock meanwhile
         _failed(engine, keys, settings, username=username, address=address, now=now)
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated("wrong username or password", key="err.login.failed")
     assert user is not None
     forget_failures(session, username)
     return user, open_session(session, user, settings, address=address, now=now)
@@ -196,12 +197,12 @@ def user_for_token(session: Session, engine: Engine, settings: Settings, token: 
     claims = read_token(token, settings, now=now)
     row = session.get(UserSession, claims.session_id)
     if row is None or row.user_id != claims.user_id or row.ended_at is not None:
-        raise NotAuthenticated("this login has ended; please log in again")
+        raise NotAuthenticated("this login has ended; please log in again", key="err.login.ended")
     if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
-        raise NotAuthenticated("logged out after a time without use; please log in again")
+        raise NotAuthenticated("logged out after a time without use; please log in again", key="err.login.idle")
     user = session.get(User, claims.user_id, options=[selectinload(User.areas)])
     if user is None or not user.is_active:
-        raise NotAuthenticated("this account is disabled")
+        raise NotAuthenticated("this account is disabled", key="err.login.disabled")
     if now - row.last_seen_at >= TOUCH_EVERY:
         touch = update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
         if writing:

@@ -100,20 +100,23 @@ def update_user(session: Session, user: User, changes: dict[str, Any], *, actor:
     """Role, areas, name, unit, phone, enabled. A role change or disabling ends the user's logins."""
     unknown = set(changes) - EDITABLE
     if unknown:
-        raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))} here", field=sorted(unknown)[0])
+        raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))} here", field=sorted(unknown)[0],
+                               key="err.field.not_editable", params={"fields": ", ".join(sorted(unknown))})
     changes = {k: v for k, v in changes.items() if v is not None or k in ("unit", "phone")}
     before = _user_view(user)
     role = changes.get("role", user.role)
     active = changes.get("is_active", user.is_active)
     if user.role == Role.admin and user.is_active and (role != Role.admin or not active) \
             and not _other_active_admins(session, user):
-        raise Conflict("this is the last active administrator; make another one first", field="role")
+        raise Conflict("this is the last active administrator; make another one first", field="role",
+                       key="err.user.last_admin")
     if "full_name" in changes and not str(changes["full_name"]).strip():
-        raise ValidationFailed("full name is empty", field="full_name")
+        raise ValidationFailed("full name is empty", field="full_name", key="err.field.required")
     if "area_ids" in changes:
         user.areas = [get_area(session, a) for a in changes["area_ids"]]
     if role != Role.admin and not user.areas:
-        raise ValidationFailed("every user except an admin is scoped to at least one area", field="area_ids")
+        raise ValidationFailed("every user except an admin is scoped to at least one area", field="area_ids",
+                               key="err.user.needs_area")
     for key in ("full_name", "role", "unit", "phone", "is_active"):
         if key in changes:
             setattr(user, key, changes[key])
@@ -151,13 +154,16 @@ def change_own_password(session: Session, user: User, *, current: str, new: str,
     """Every user changes their own password (the current one proves it is them). Every login of
     theirs ends; the caller opens a new one."""
     if not verify_password(current, user.password_hash):
-        raise ValidationFailed("the current password is wrong", field="current_password")
+        raise ValidationFailed("the current password is wrong", field="current_password",
+                               key="err.password.current_wrong")
     if new == current:
-        raise ValidationFailed("the new password must differ from the current one", field="new_password")
+        raise ValidationFailed("the new password must differ from the current one", field="new_password",
+                               key="err.password.same")
     try:
         check_password(new, username=user.username)
     except ValidationFailed as exc:
-        raise ValidationFailed(exc.message, field="new_password", details=exc.details) from exc
+        raise ValidationFailed(exc.message, field="new_password", details=exc.details, key=exc.key,
+                               params=exc.params) from exc
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.password_changed_at = now

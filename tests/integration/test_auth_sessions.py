@@ -250,7 +250,7 @@ def test_a_login_left_unused_ends_after_the_idle_timeout(clocked, world, setting
         assert client.get("/api/v1/auth/me", headers=police).status_code == 200
     clock.advance(minutes=settings.session_idle_minutes + 1)
     r = client.get("/api/v1/auth/me", headers=police)
-    assert r.status_code == 401 and "without use" in r.json()["error"]["message"]
+    assert r.status_code == 401 and "lâu không sử dụng" in r.json()["error"]["message"]
 
 
 def test_a_token_past_its_lifetime_is_refused_even_if_used(clocked, world, settings):
