@@ -209,6 +209,12 @@ class ModelReview(Base):
     findings: Mapped[str] = mapped_column(Text)
     verdict: Mapped[ReviewVerdict] = mapped_column(_enum(ReviewVerdict, "review_verdict"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a review generated as a report (báo cáo sơ kết / tổng kết): its period (Vietnam dates, both
+    # inclusive), its number ("12/BC-CAX") and the Word file handed in, kept as generated
+    period_from: Mapped[date | None] = mapped_column(Date)
+    period_to: Mapped[date | None] = mapped_column(Date)
+    doc_number: Mapped[str | None] = mapped_column(String(64))
+    document: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     model: Mapped[SecurityModel] = relationship(back_populates="reviews")
 

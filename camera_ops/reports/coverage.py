@@ -102,7 +102,8 @@ class CoverageReport:
 
 
 def coverage_report(session: Session, *, area_id: int, period: Period, scope: Sequence[str] | None,
-                    now: datetime | None = None) -> CoverageReport:
+                    now: datetime | None = None, security_model_id: int | None = None) -> CoverageReport:
+    """The area's report; with ``security_model_id``, only that model's cameras (its review report)."""
     now = now or utcnow()
     area = get_area(session, area_id, scope=scope)
     rows = session.execute(
@@ -112,6 +113,7 @@ def coverage_report(session: Session, *, area_id: int, period: Period, scope: Se
         .outerjoin(SecurityModel, SecurityModel.id == Camera.security_model_id)
         .where(Area.path.like(f"{area.path}%"), Camera.created_at < period.end)
         .order_by(Camera.code)).all()
+    rows = [r for r in rows if security_model_id is None or r[0].security_model_id == security_model_id]
     reports = uptime_by_camera(session, [r[0].id for r in rows], period.start, period.end, now=now)
     lines = [_line(camera, hamlet, donor, model, reports[camera.id]) for camera, hamlet, donor, model in rows
              if camera.lifecycle != Lifecycle.retired or reports[camera.id].counted_s > 0]
@@ -120,7 +122,7 @@ def coverage_report(session: Session, *, area_id: int, period: Period, scope: Se
     hamlets = session.scalars(select(Area.name).where(Area.path.like(f"{area.path}%"), Area.kind == AreaKind.hamlet,
                                                       Area.valid_to.is_(None))).all()
     points = {_point(line) for line in lines}
-    clips, cases = _clips_supplied(session, area, period)
+    clips, cases = _clips_supplied(session, area, period, security_model_id)
     return CoverageReport(
         area_id=area.id, area_code=area.code, area_name=area.name, period=period, generated_at=now,
         cameras_registered=len(lines), cameras_working=sum(line.working for line in lines),
@@ -138,13 +140,14 @@ def coverage_report(session: Session, *, area_id: int, period: Period, scope: Se
     )
 
 
-def _clips_supplied(session: Session, area: Area, period: Period) -> tuple[int, int]:
+def _clips_supplied(session: Session, area: Area, period: Period, security_model_id: int | None) -> tuple[int, int]:
     """(clips, distinct cases): footage from the area's cameras archived for cases in the period."""
+    model = () if security_model_id is None else (Camera.security_model_id == security_model_id,)
     clips, cases = session.execute(
         select(func.count(Clip.id), func.count(distinct(Clip.case_id)))
         .join(Camera, Camera.id == Clip.camera_id).join(Area, Area.id == Camera.area_id)
         .where(Area.path.like(f"{area.path}%"), Clip.status.in_(SUPPLIED),
-               Clip.archived_at >= period.start, Clip.archived_at < period.end)).one()
+               Clip.archived_at >= period.start, Clip.archived_at < period.end, *model)).one()
     return int(clips), int(cases)
 
 
