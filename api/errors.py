@@ -176,6 +176,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         lang = accept_lang(request)
+        if exc.status_code == 413 and getattr(exc, "kind", None):  # api.limits.BodyTooLarge: its own message
+            return JSONResponse(error_body("payload_too_large", str(exc.detail), None,
+                                           {"kind": exc.kind, "limit_bytes": getattr(exc, "limit", None)}), 413)  # type: ignore[attr-defined]
         code = HTTP_CODES.get(exc.status_code, "http_error")
         message = render_message(code, None, None, "", lang)
         return JSONResponse(error_body(code, message, details={"detail": str(exc.detail)}), exc.status_code,
