@@ -68,9 +68,8 @@ def verify_anchored(session: Session, store: ClipStore, settings: Settings, keyr
     head = read_head(session)  # before the rows: see ledger.verify_ledger
     # The chain links every event to the next, so checking each checkpoint's head is enough to
     # detect a rewrite; the first rewritten event is then found within that checkpoint's range.
-    heads = {seq: checks.anchors[seq] for seq in checks.pinned_by if seq in checks.anchors}
     with closing(fastverify.rows(session.connection())) as source:
-        result = fastverify.verify_rows(source, anchors=heads)
+        result = fastverify.verify_rows(source, anchors=checks.anchors)
     newest = checks.newest_seq
     report = dict(ok=True, checked=result.checked, first_broken_seq=None, reason=None, head_seq=result.head_seq,
                   checkpoint_seq=newest, checkpoints=checks.count)
@@ -110,10 +109,14 @@ def _first_divergence(session: Session, checks: Any, head_seq: int) -> int:
     is not the one a signed checkpoint pinned (the head itself when only heads are pinned)."""
     below = [seq for seq in checks.pinned_by if seq < head_seq]
     start = max(below) + 1 if below else 1
+    pinned_hashes: dict[int, str] = {}
+    for checkpoint in checks.stored.values():
+        if (checkpoint.from_seq or checkpoint.seq) <= head_seq and checkpoint.seq >= start:
+            pinned_hashes.update(checkpoint.anchors())
     stored = session.execute(select(CustodyEvent.seq, CustodyEvent.hash)
                              .where(CustodyEvent.seq.between(start, head_seq)).order_by(CustodyEvent.seq))
     for seq, digest in stored:
-        pinned = checks.anchors.get(seq)
+        pinned = pinned_hashes.get(seq)
         if pinned is not None and pinned != digest:
             return int(seq)
     return head_seq

@@ -222,7 +222,8 @@ def covering(store: ClipStore, seqs: Iterable[int]) -> list[Checkpoint]:
 class AnchorCheck:
     """Every checkpoint in the store and the database, cross-checked; what the chain must match."""
 
-    anchors: dict[int, str] = field(default_factory=dict)  # seq → hash pinned by a checkpoint
+    anchors: dict[int, str] = field(default_factory=dict)  # seq → hash of each checkpoint's head (and its prev)
+    stored: dict[str, Checkpoint] = field(default_factory=dict)  # key → checkpoint, every event's hash
     pinned_by: dict[int, str] = field(default_factory=dict)  # checkpoint seq → key (for messages)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (seq, reason), in seq order
     count: int = 0
@@ -247,7 +248,10 @@ def check_checkpoints(session: Session, store: ClipStore, keyring: Keyring) -> A
             result.problems.append((_seq_of(key), exc.message))
             continue
         stored[key] = checkpoint
-        for seq, digest in checkpoint.anchors().items():
+        ends = [(checkpoint.seq, checkpoint.hash)]
+        if checkpoint.from_seq and checkpoint.from_seq > 1 and checkpoint.prev_hash:
+            ends.append((checkpoint.from_seq - 1, checkpoint.prev_hash))
+        for seq, digest in ends:  # the heads; every event's hash is read only to locate a rewrite
             if result.anchors.setdefault(seq, digest) != digest:
                 result.problems.append((seq, f"checkpoints disagree about event {seq} ({key})"))
         result.pinned_by[checkpoint.seq] = key
@@ -267,6 +271,7 @@ def check_checkpoints(session: Session, store: ClipStore, keyring: Keyring) -> A
             result.problems.append((checkpoint.seq, f"checkpoint at event {checkpoint.seq} ({key}) is in the store "
                                                     "but its database row was deleted"))
     result.problems.sort(key=lambda p: p[0])
+    result.stored = stored
     result.count = len(stored)
     result.newest_seq = max((c.seq for c in stored.values()), default=None)
     return result
