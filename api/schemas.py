@@ -321,6 +321,10 @@ class ReviewOut(Out):
     kind: ReviewKind
     findings: str
     verdict: ReviewVerdict
+    # set when the review was generated as a report on the web (its .docx is on the dossier page)
+    period_from: date | None = None
+    period_to: date | None = None
+    doc_number: str | None = None
 
 
 class ModelEndIn(In):

@@ -70,8 +70,9 @@ def _para(container, text: str = "", *, bold: bool = False, italic: bool = False
     p = container.add_paragraph()
     if align is not None:
         p.alignment = align
-    if indent:
+    if indent:  # body text: first line indented, justified (căn đều hai lề)
         p.paragraph_format.first_line_indent = Mm(10)
+        p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     if text:
         run = p.add_run(text)
         run.bold, run.italic, run.underline = bold, italic, underline

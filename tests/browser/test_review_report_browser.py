@@ -32,13 +32,13 @@ def test_the_manager_generates_and_prints_the_review_report(browser: Browser, li
         model_id = world["model_id"]
         page.goto(f"/dossiers/{model_id}")
         form = page.locator("#report-form")
-        form.locator('input[name="from"]').fill("2026-11-01")
-        form.locator('input[name="to"]').fill("2026-11-30")
+        form.locator('input[name="from"]').fill("01/11/2026")
+        form.locator('input[name="to"]').fill("30/11/2026")
         form.locator('select[name="kind"]').select_option("interim")
         form.locator('input[name="number"]').fill("12/BC-CAX")
         form.locator('select[name="verdict"]').select_option("replicate")
         form.locator('textarea[name="findings"]').fill("Mô hình phát huy hiệu quả; đề nghị nhân rộng ra thôn 3.")
-        form.locator('button[type="submit"]').click()
+        form.locator('button[value="store"]').click()
         page.wait_for_load_state("load")
         assert page.evaluate(MEASURE) <= 0, "the dossier page scrolls sideways"
         download = page.locator("a", has_text="Tải báo cáo (.docx)")

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from camera_ops.health.vocabulary import Reason, reasons_to_mask
-from camera_ops.i18n import fmt_number, fmt_percent
+from camera_ops.i18n import fmt_number, fmt_percent, local_time
 from camera_ops.registry.dossiers import create_model
 from camera_ops.reports.coverage import coverage_report
 from camera_ops.reports.periods import period
@@ -37,6 +37,7 @@ from storage.models import (
 )
 from storage.models_evidence import AcquisitionMethod, Case, Clip, ClipRequest, ClipStatus
 from storage.models_monitoring import CameraStatusChange
+from storage.types import utcnow
 from tests.factories import make_commune, make_user, web_login as login
 
 pytestmark = pytest.mark.db
@@ -190,7 +191,7 @@ def post_report(client, model_id, data):
                        follow_redirects=False)
 
 
-FORM = {"from": "2026-11-01", "to": "2026-11-30", "kind": "final", "number": "7/BC-CAX", "verdict": "maintain",
+FORM = {"from": "01/11/2026", "to": "30/11/2026", "kind": "final", "number": "7/BC-CAX", "verdict": "maintain",
         "findings": "Mô hình phát huy hiệu quả."}
 
 
@@ -240,8 +241,9 @@ def marked_field(html: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("change", "field", "words"), [
-    ({"to": "2026-10-15"}, "to", "trước ngày bắt đầu"),  # the period ends before it starts
-    ({"to": "2999-01-01"}, "to", "chưa kết thúc"),  # a period in the future
+    ({"to": "15/10/2026"}, "to", "trước ngày bắt đầu"),
+    ({"from": "31/02/2026"}, "from", "31/02/2026"),  # not a date  # the period ends before it starts
+    ({"to": "01/01/2999"}, "to", "chưa kết thúc"),  # a period in the future
     ({"verdict": ""}, "verdict", "Chọn kiến nghị"),
     ({"from": ""}, "from", "Từ ngày"),
     ({"findings": ""}, "findings", "Chưa nhập"),
@@ -266,3 +268,24 @@ def test_a_manager_of_another_commune_cannot_generate_or_read_it(client, world, 
     assert r.status_code == 404
     assert count_reviews(engine) == 0
     assert client.get(f"/dossiers/{world['model_id']}/review-report?from=2026-11-01&to=2026-11-30").status_code == 404
+
+
+def test_the_form_starts_filled_and_its_preview_stores_nothing(client, world, engine):
+    login(client, "manager_sk")
+    page = client.get(f"/dossiers/{world['model_id']}").text
+    form = page.split('id="report-form"', 1)[1].split("</form>", 1)[0]
+    today = local_time(utcnow(), TZ).date()  # Vietnam's today, as the form computes it
+    assert f'value="{today:%d/%m/%Y}"' in form  # to: today; from: 1 January or the decision
+    assert f'value="{max(date(today.year, 1, 1), date(2026, 3, 2)):%d/%m/%Y}"' in form
+    r = post_report(client, world["model_id"], {**FORM, "verdict": "", "action": "preview"})
+    assert r.status_code == 200 and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in r.text
+    assert "Kiến nghị: (chưa chọn)" in r.text
+    assert count_reviews(engine) == 0
+
+
+def test_a_reader_sees_the_preview_form_but_cannot_store_a_report(client, world, engine):
+    login(client, "officer_sk")
+    page = client.get(f"/dossiers/{world['model_id']}").text
+    form = page.split('id="report-form"', 1)[1].split("</form>", 1)[0]
+    assert 'name="verdict"' not in form and 'csrf_token' not in form
+    assert client.get(f"/dossiers/{world['model_id']}/review-report?from=01/11/2026&to=30/11/2026").status_code == 200

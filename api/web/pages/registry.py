@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from api.web import forms
 from api.web.context import FormPage, Page, WebPage
+from api.web.pages.review_report import review_defaults
 from camera_ops.access import Action
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry.areas import create_area, get_area, list_areas, merge_areas, path_in_scope, rename_area
@@ -239,7 +240,8 @@ def dossier(model_id: int, page: Page, session: SessionDep) -> Response:
     cameras = session.scalar(select(func.count()).where(Camera.security_model_id == model.id,
                                                         Camera.lifecycle != Lifecycle.retired)) or 0
     return page.render("dossier.html", model=model, cameras=cameras, can_edit=page.can(Action.edit_dossiers),
-                       kinds=list(ReviewKind), verdicts=list(ReviewVerdict), error=None)
+                       kinds=list(ReviewKind), verdicts=list(ReviewVerdict), error=None,
+                       report_values=review_defaults(model, page.settings.timezone))
 
 
 @router.post("/dossiers/{model_id}/reviews", response_class=HTMLResponse)

@@ -3,7 +3,7 @@ the dossier page that generates it and stores it as a review with its Word file,
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,14 +17,17 @@ from api.web import forms
 from api.web.context import FormPage, Page, WebPage
 from camera_ops.access import Action
 from camera_ops.errors import CameraOpsError, NotFound, ValidationFailed
+from camera_ops.i18n import local_time
 from camera_ops.registry.dossiers import add_review, get_model
 from camera_ops.reports.review import NO_REASON, ReviewReport, build_review
-from camera_ops.reports.review_docx import VERDICT_TEXT, file_name, model_title, review_docx
+from camera_ops.reports.review_docx import model_title, review_docx
 from storage.models import Camera, Lifecycle, ModelReview, ReviewKind, ReviewVerdict, SecurityModel
+from storage.types import utcnow
 
 router = APIRouter()
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FIELDS = ("from", "to", "kind", "number", "verdict", "findings")
+DAY_LAYOUTS = ("%d/%m/%Y", "%Y-%m-%d")
 
 
 def field_labels(page: WebPage) -> dict[str, str]:
@@ -33,11 +36,32 @@ def field_labels(page: WebPage) -> dict[str, str]:
             "kind": page.t("common.kind")}
 
 
+def review_defaults(model: SecurityModel, tz: str) -> dict[str, str]:
+    """The form's first values: from 1 January (or the decision, if later) to today, Vietnam dates."""
+    today = local_time(utcnow(), tz).date()
+    start = max(date(today.year, 1, 1), min(model.decision_date, today))
+    return {"from": f"{start:%d/%m/%Y}", "to": f"{today:%d/%m/%Y}", "kind": ReviewKind.interim.value}
+
+
+def parse_day(values: dict[str, Any], name: str) -> date | None:
+    """``dd/mm/yyyy`` as the form asks (whatever the browser's locale) or ISO ``yyyy-mm-dd`` (links)."""
+    text = forms.text(values, name)
+    if text is None:
+        return None
+    for layout in DAY_LAYOUTS:
+        try:
+            return datetime.strptime(text, layout).date()
+        except ValueError:
+            continue
+    raise ValidationFailed(f"{name}: {text!r} is not a date", field=name, key="err.field.not_date",
+                           params={"value": text})
+
+
 def _read(values: dict[str, Any], page: WebPage, session: Session, model: SecurityModel, *,
           need_verdict: bool) -> ReviewReport:
     """A report from the form's (or the query's) fields; a bad one names its field."""
     kind = forms.choice(values, "kind", ReviewKind, ReviewKind.interim) or ReviewKind.interim
-    start, end = forms.day(values, "from"), forms.day(values, "to")
+    start, end = parse_day(values, "from"), parse_day(values, "to")
     verdict = forms.choice(values, "verdict", ReviewVerdict)
     number = forms.text(values, "number") or ""
     if len(number) > 64:
@@ -65,14 +89,23 @@ def review_report_page(model_id: int, page: Page, session: SessionDep) -> Respon
         report = _read(values, page, session, model, need_verdict=False)
     except CameraOpsError as exc:
         return _dossier(session, page, model, error=exc, values=values, status_code=422)
-    return page.render("review_report.html", r=report, title=model_title(report), verdict_text=VERDICT_TEXT,
-                       no_reason=NO_REASON, printable=True)
+    return _printable(page, report)
+
+
+def _printable(page: WebPage, report: ReviewReport) -> Response:
+    return page.render("review_report.html", r=report, title=model_title(report), no_reason=NO_REASON)
 
 
 @router.post("/dossiers/{model_id}/review-report", response_class=HTMLResponse)
 def generate_review_report(model_id: int, page: FormPage, session: SessionDep) -> Response:
     page.require(Action.edit_dossiers)
     model = get_model(session, model_id, scope=page.scope)
+    if page.form.get("action") == "preview":  # the form's "Xem trước bản in": the page, nothing stored
+        try:
+            report = _read(page.form, page, session, model, need_verdict=False)
+        except CameraOpsError as exc:
+            return _dossier(session, page, model, error=exc, values=_strings(page.form), status_code=422)
+        return _printable(page, report)
     try:
         report = _read(page.form, page, session, model, need_verdict=True)
         document = review_docx(report)
