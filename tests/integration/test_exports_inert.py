@@ -49,7 +49,8 @@ def hostile_world(session, settings):
     cam = camera(session, settings, c.hamlets[0], "FX-1", donor=donor, point=FORMULAS[3])
     cam.name = FORMULAS[0]
     nul = camera(session, settings, c.hamlets[0], "FX-2", point="Chợ")
-    nul.name = "Cổng\x00chợ"  # written behind the API's back (an old row, a direct SQL edit)
+    # written behind the API's back (an old row, a direct SQL edit); PostgreSQL cannot store a NUL at all
+    nul.name = "Cổng\x00chợ" if session.bind.dialect.name == "sqlite" else "Cổng\x1bchợ"
     history(session, cam, [(NOV.start, "online")])
     make_user(session, Role.manager, [c.commune], username="manager_fx")
     session.commit()
