@@ -7,8 +7,10 @@ RTSP). The simulator runs in a child process; the monitor runs here (uvloop) aga
 
 Measured after one warm-up cycle, over ``--cycles`` cycles, pictures off (the per-cycle probe):
 CPU seconds of this process per camera-minute, overall and with the simulator's own CPU beside it.
-The floor: the same network exchanges for every camera (by kind) with no checks, no parsing, no
-bookkeeping — what the sockets and the event loop alone cost — measured right after, in this run::
+The floor: the same network exchanges for every camera (by kind: SOAP time + RTSP OPTIONS +
+DESCRIBE, or RTSP only) with no checks, no parsing, no bookkeeping — what the sockets and the event
+loop alone cost — and the bare liveness exchange (one RTSP OPTIONS, what the monitor sends most
+cycles since the lean liveness probe), measured right after, in this run::
 
     python bench/bench_monitor_mix.py                                  # 10,000, 60 s cycle, 2 cycles
     python bench/bench_monitor_mix.py --cameras 2000 --cycle 20 --cycles 2
@@ -202,6 +204,13 @@ async def floor(infos: list[dict]) -> dict[str, float]:
         failed = sum(isinstance(r, BaseException) for r in results)
         figures[f"floor_cpu_us_per_probe[{kind}]"] = 1e6 * (time.process_time() - c0) / len(chosen)
         figures[f"floor_failed[{kind}]"] = float(failed)
+    async def options_only(_: str, __: dict, link: RtspProbeLink) -> None:
+        async with slots:
+            await bare(link.host, link.port, [_request(link, "OPTIONS", 1)])
+
+    c0 = time.process_time()
+    await asyncio.gather(*(options_only(*t) for t in targets), return_exceptions=True)
+    figures["floor_liveness_cpu_us_per_probe"] = 1e6 * (time.process_time() - c0) / len(targets)
     total = len(targets)
     weighted = sum(figures[f"floor_cpu_us_per_probe[{k}]"] * sum(1 for t in targets if t[0] == k)
                    for k in ("onvif", "rtsp", "recorder_channel") if f"floor_cpu_us_per_probe[{k}]" in figures)
