@@ -72,6 +72,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "err.user.last_admin": (
         "Đây là quản trị viên cuối cùng còn hoạt động; hãy tạo quản trị viên khác trước",
         "This is the last active administrator; make another one first"),
+    "import.template": ("Tải tệp mẫu (CSV)", "Download the template (CSV)"),
+    "import.formats": (
+        "Nhận tệp CSV (UTF-8, UTF-16 hoặc Windows-1258 do Excel lưu) và Excel (.xlsx); ngày ghi dd/mm/yyyy.",
+        "CSV (UTF-8, UTF-16 or Windows-1258 as Excel saves it) and Excel (.xlsx) are accepted; dates as dd/mm/yyyy.",
+    ),
+    "err.import.not_xlsx": ("Tệp không phải bảng tính Excel (.xlsx)", "The file is not an Excel workbook (.xlsx)"),
     # the clip page: which key signs evidence packages (evidence, issue 11)
     "clip.package_key": (
         "Gói chứng cứ được ký bằng khóa có dấu vân tay (SHA-256) {fingerprint}; bên nhận đối chiếu với giá trị này.",

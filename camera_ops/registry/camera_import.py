@@ -8,11 +8,13 @@ through the ONVIF handshake (slow: one camera at a time, each bounded by its tim
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import CameraOpsError, ValidationFailed
@@ -51,6 +53,7 @@ class _Lookups:
         self.hamlets: dict[str, Area | None] = {}
         self.donors: dict[tuple[int, str], Donor] = {(d.area_id, d.name): d for d in session.scalars(select(Donor))}
         self.codes: set[str] = set(session.scalars(select(Camera.code)))
+        self.created_donors: set[tuple[int, str]] = set()
 
     def hamlet(self, code: str) -> Area:
         if code not in self.hamlets:
@@ -64,13 +67,47 @@ class _Lookups:
         return area
 
     def donor(self, commune_id: int, name: str, kind: DonorKind) -> Donor:
-        """The donor of that name in the commune; a new one is inserted with the next batch."""
+        """The donor of that name in the commune; a new one is inserted with the next batch.
+        Called only once the row is otherwise valid (a refused row leaves no donor behind)."""
         key = (commune_id, name)
         if key not in self.donors:
             donor = Donor(area_id=commune_id, name=name, kind=kind)
             self.session.add(donor)
             self.donors[key] = donor
+            self.created_donors.add(key)
         return self.donors[key]
+
+    def forget_donor(self, donor: Donor) -> None:
+        """Take back a donor made for a row that then failed (handshake mode), unless others use it."""
+        key = (donor.area_id, donor.name)
+        if key not in self.created_donors or self.donors.get(key) is not donor:
+            return
+        self.session.flush()
+        if not self.session.scalar(select(func.count()).select_from(Camera).where(Camera.donor_id == donor.id)):
+            self.session.delete(donor)
+            self.session.flush()
+            del self.donors[key]
+            self.created_donors.discard(key)
+
+
+# One filled-in example row of the downloadable template (a made-up camera; dates dd/mm/yyyy).
+TEMPLATE_EXAMPLE = {
+    "code": "CAM-T1-01", "name": "Cổng thôn 1", "hamlet_code": "MÃ-THÔN", "host": "192.168.1.64",
+    "username": "admin", "password": "mật-khẩu-camera", "onvif_port": "80", "donor_name": "Hộ ông Nguyễn Văn A",
+    "donor_kind": "household", "donated_on": "15/03/2025", "install_point": "Cột điện đầu thôn",
+    "address": "Đầu thôn 1", "latitude": "21,0285", "longitude": "105,8542", "watches": "entrance",
+    "bearing_deg": "90", "note": "",
+}
+
+
+def import_template_csv() -> str:
+    """The import columns (required first) and one example row, as CSV text."""
+    columns = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerow([TEMPLATE_EXAMPLE.get(c, "") for c in columns])
+    return out.getvalue()
 
 
 def import_cameras_csv(
@@ -131,6 +168,8 @@ def _import_row(
                 data.donor_id = donor.id
             outcome = register_camera(session, settings, data, scope=lookups.scope, save_if_unreachable=True)
             if outcome.camera is None:
+                if donor is not None:
+                    lookups.forget_donor(donor)
                 raise outcome.error or ValidationFailed("registration failed", key="err.import.registration")
             note = f"pending: {outcome.error.message}" if outcome.error else "registered"
             note_error = outcome.error.to_dict() if outcome.error else None
@@ -174,10 +213,9 @@ def _row_input(
     check_coordinates(latitude, longitude)
     bearing = _float(text("bearing_deg"), "bearing_deg")
     check_bearing(bearing)
-    donor = None
-    if text("donor_name"):
-        kind = _choice(DonorKind, text("donor_kind") or "household", "donor_kind")
-        donor = lookups.donor(hamlet.parent_id or hamlet.id, text("donor_name") or "", kind)
+    donor_kind = _choice(DonorKind, text("donor_kind") or "household", "donor_kind") if text("donor_name") else None
+    if camera_kind is CameraKind.onvif and not row.get("password"):
+        raise ValidationFailed("camera password is empty", field="password", key="err.field.required")
     data = CameraInput(
         code=code, name=text("name") or code, area_id=hamlet.id, host=host, onvif_port=port,
         username=text("username") or "", password=row.get("password") or "",
@@ -189,6 +227,9 @@ def _row_input(
     )
     if camera_kind is CameraKind.rtsp:
         take_stream_urls(data)
+    donor = None  # made last: every check of the row has passed (all or nothing)
+    if donor_kind is not None:
+        donor = lookups.donor(hamlet.parent_id or hamlet.id, text("donor_name") or "", donor_kind)
     return data, donor
 
 
@@ -211,9 +252,12 @@ def _float(value: str | None, field: str) -> float | None:
 
 
 def _date(value: str | None) -> date | None:
+    """``dd/mm/yyyy`` as communes write it (also ``d/m/yyyy``), or ISO ``yyyy-mm-dd``."""
     if value is None:
         return None
     try:
+        if "/" in value:
+            return datetime.strptime(value.strip(), "%d/%m/%Y").date()
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationFailed(f"donated_on {value!r} is not a date (YYYY-MM-DD)", field="donated_on",

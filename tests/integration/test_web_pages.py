@@ -345,7 +345,7 @@ def test_csv_import_reports_a_result_for_every_row(client, world):
     assert r.status_code == 200, r.text
     rows = re.findall(r'<tr class="outcome-(\w+)"><td class="num">(\d+)</td><td>([^<]*)</td>', r.text)
     assert rows == [("created", "2", "WA-20"), ("duplicate", "3", "WA-1"), ("error", "4", "WA-21")]
-    assert "1 tạo mới, 1 trùng, 1 lỗi" in r.text
+    assert "1 tạo mới, 1 lỗi, 1 đã có" in r.text
 
 
 def test_csv_import_without_the_required_columns_says_which(client, world):

@@ -19,7 +19,7 @@ from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry import cameras as camera_service
 from camera_ops.registry import recorders as recorder_service
 from camera_ops.registry.areas import list_areas
-from camera_ops.registry.camera_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_cameras_csv
+from camera_ops.registry.camera_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_cameras_csv, import_template_csv
 from camera_ops.registry.csv_input import open_csv_text
 from camera_ops.registry.discovered import find_cameras
 from camera_ops.registry.donors import list_donors
@@ -236,13 +236,21 @@ def import_form(page: Page) -> Response:
     return page.render("camera_import.html", required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, results=None)
 
 
+@router.get("/cameras/import/template.csv")
+def import_template(page: Page) -> Response:
+    """The columns to fill, with one example row, as a CSV Excel opens correctly (UTF-8 with BOM)."""
+    page.require(Action.edit_cameras)
+    return Response(import_template_csv().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="mau-nhap-camera.csv"'})
+
+
 @router.post("/cameras/import", response_class=HTMLResponse)
 def import_file(page: FormPage, session: SessionDep, file: Annotated[UploadFile, File()]) -> Response:
     page.require(Action.edit_cameras)
     error: CameraOpsError | None = None
     results = []
     try:
-        results = import_cameras_csv(session, page.settings, open_csv_text(file.file), scope=page.scope,
+        results = import_cameras_csv(session, page.settings, open_csv_text(file.file, file.filename), scope=page.scope,
                                      handshake=forms.checked(page.form, "handshake"))
     except CameraOpsError as exc:
         error = exc
