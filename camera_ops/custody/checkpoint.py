@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from camera_ops.custody.chain import GENESIS_HASH
 from camera_ops.custody.signing import Keyring, b64, unb64
-from camera_ops.errors import Conflict, IntegrityError, StorageError
+from camera_ops.errors import Conflict, IntegrityError
 from camera_ops.settings import Settings
 from storage.clipstore.base import ClipStore, ObjectLock
 from storage.models_evidence import CustodyCheckpoint, CustodyEvent
@@ -292,5 +292,5 @@ def verify_with_store(session: Session, store: ClipStore, settings: Settings | N
     return verify_anchored(session, store, settings, keyring or Keyring.from_settings(settings))
 
 
-__all__ = ["CHECKPOINT_PREFIX", "Checkpoint", "StorageError", "check_checkpoints", "checkpoint_key", "covering",
+__all__ = ["CHECKPOINT_PREFIX", "Checkpoint", "check_checkpoints", "checkpoint_key", "covering",
            "latest_checkpoint", "read_checkpoint", "verify_with_store", "write_checkpoint"]
