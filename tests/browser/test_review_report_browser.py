@@ -54,6 +54,11 @@ def test_the_manager_generates_and_prints_the_review_report(browser: Browser, li
         page.emulate_media(media="print")
         screenshot(page, f"review-report-print-{name}")
         assert page.locator(".doc-actions").is_hidden() and page.locator("header.top").is_hidden()
+        page.emulate_media(media="screen")
+        page.goto(page.url + "&lang=en")
+        assert page.locator("h2", has_text="UPTIME BY HAMLET AND BY DONOR").count() == 1
+        assert page.evaluate(MEASURE) <= 0
+        screenshot(page, f"review-report-page-en-{name}")
         assert not violations, violations
     finally:
         context.close()
