@@ -74,6 +74,7 @@ class Settings(BaseSettings):
         description="addresses/networks of reverse proxies whose X-Forwarded-For/-Proto are believed; none by default",
     )
     timezone: str = "Asia/Ho_Chi_Minh"
+    csv_decimal_comma: bool = True  # CSV exports write 97,25 as Excel set to Vietnamese reads it; False: 97.25
     # request body limits, checked before authentication and before reading (413 above them)
     max_json_body_bytes: int = Field(
         default=1 << 20, ge=1024, description="JSON bodies: a camera or case is a few KB; 1 MiB leaves room"

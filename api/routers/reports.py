@@ -29,10 +29,11 @@ def coverage(
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002 — the query name users type
 ) -> Response:
     chosen = make_period(period, year, index, tz=settings.timezone)
-    report = coverage_report(session, area_id=area_id, period=chosen, scope=scope)
+    report = coverage_report(session, area_id=area_id, period=chosen, scope=scope, tz=settings.timezone)
     name = f"do-phu-camera-{report.area_code}-{chosen.kind}-{chosen.year}-{chosen.index}"
     if format == "csv":
-        return Response(to_csv(report, settings.timezone), media_type="text/csv; charset=utf-8",
+        return Response(to_csv(report, settings.timezone, decimal_comma=settings.csv_decimal_comma),
+                        media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if format == "xlsx":
         return Response(to_xlsx(report, settings.timezone), media_type=XLSX,

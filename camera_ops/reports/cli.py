@@ -24,14 +24,14 @@ def coverage_command(settings: Settings, *, area_code: str, period: str, year: i
         chosen = make_period(period, year or utcnow().year, index, tz=settings.timezone)
         with session_factory(engine_for(settings.resolved_database_url), write=False)() as session:
             area = require_by_code(session, area_code, field="area")
-            report = coverage_report(session, area_id=area.id, period=chosen, scope=None)
+            report = coverage_report(session, area_id=area.id, period=chosen, scope=None, tz=settings.timezone)
     except CameraOpsError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(1) from None
     if fmt == "json":
         data = json.dumps(to_json(report, settings.timezone), ensure_ascii=False, indent=2).encode()
     elif fmt == "csv":
-        data = to_csv(report, settings.timezone)
+        data = to_csv(report, settings.timezone, decimal_comma=settings.csv_decimal_comma)
     elif fmt == "xlsx":
         if out is None:
             typer.echo("xlsx needs --out FILE", err=True)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from camera_ops import i18n
 from camera_ops.reports.coverage import CameraLine, CoverageReport, GroupLine
 from camera_ops.spreadsheet import csv_row, xlsx_row
 
@@ -24,8 +25,13 @@ GROUP_HEADINGS = ("Số camera", "Camera hoạt động tốt", "Tỷ lệ hoạ
 CAMERA_HEADINGS = ("Mã camera", "Tên camera", "Thôn / tổ dân phố", "Điểm lắp đặt", "Giám sát", "Nhà hảo tâm",
                    "Mô hình", "Loại camera", "Trạng thái hiện tại", "Tỷ lệ hoạt động (%)",
                    "Tỷ lệ hình ảnh dùng được (%)", "Giờ hoạt động", "Giờ mất kết nối")
-SECTIONS = (("by_hamlet", "Theo thôn", "Thôn / tổ dân phố"), ("by_donor", "Theo nhà hảo tâm", "Nhà hảo tâm"),
+SECTIONS = (("by_commune", "Theo xã", "Xã / phường"), ("by_hamlet", "Theo thôn", "Thôn / tổ dân phố"), ("by_donor", "Theo nhà hảo tâm", "Nhà hảo tâm"),
             ("by_security_model", "Theo mô hình", "Mô hình"), ("by_device_model", "Theo loại camera", "Loại camera"))
+
+
+DAILY_HEADINGS = ("Ngày", "Tỷ lệ hoạt động (%)", "Tỷ lệ hình ảnh dùng được (%)")
+UNKNOWN_MODEL = "Chưa rõ"
+MAX_COLUMN_WIDTH = 60  # characters; longer names wrap in the cell instead of widening the sheet
 
 
 def _pct(value: float | None) -> float | None:
@@ -63,9 +69,25 @@ def _group_row(g: GroupLine) -> list[Any]:
     return [g.key, g.cameras, g.working, _pct(g.uptime_pct), _pct(g.useful_pct), round(g.camera_hours_up, 2)]
 
 
+def _status_label(value: str) -> str:
+    return i18n.label("retired", "lifecycle", "vi") if value == "retired" else i18n.label(value, "status", "vi")
+
+
 def _camera_row(c: CameraLine) -> list[Any]:
-    return [c.code, c.name, c.hamlet, c.install_point, c.watches, c.donor, c.security_model, c.device_model,
-            c.status_now, _pct(c.uptime_pct), _pct(c.useful_pct), round(c.hours_up, 2), round(c.hours_offline, 2)]
+    """A camera in the review's words: Vietnamese labels for what it watches and its status."""
+    model = UNKNOWN_MODEL if c.device_model in ("", "?") else c.device_model
+    return [c.code, c.name, c.hamlet, c.install_point, i18n.label(c.watches, "watches", "vi"), c.donor,
+            c.security_model, model, _status_label(c.status_now), _pct(c.uptime_pct), _pct(c.useful_pct),
+            round(c.hours_up, 2), round(c.hours_offline, 2)]
+
+
+def _daily_rows(report: CoverageReport) -> list[list[Any]]:
+    return [[d.day.strftime("%d/%m/%Y"), _pct(d.uptime_pct), _pct(d.useful_pct)] for d in report.daily]
+
+
+def _decimal_comma(row: Sequence[Any]) -> list[Any]:
+    """Decimals as Vietnamese write them (``97,25``), for a CSV opened by Excel set to Vietnamese."""
+    return [f"{v:.2f}".rstrip("0").rstrip(".").replace(".", ",") if isinstance(v, float) else v for v in row]
 
 
 def to_json(report: CoverageReport, tz: str) -> dict[str, Any]:
@@ -101,15 +123,20 @@ def to_json(report: CoverageReport, tz: str) -> dict[str, Any]:
     }
 
 
-def to_csv(report: CoverageReport, tz: str) -> bytes:
+def to_csv(report: CoverageReport, tz: str, *, decimal_comma: bool = True) -> bytes:
+    """``decimal_comma``: ``97,25`` (Vietnamese Excel, the default; setting
+    ``CAMERA_OPS_CSV_DECIMAL_COMMA``) or ``97.25``."""
+    number = _decimal_comma if decimal_comma else list
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["BÁO CÁO ĐỘ PHỦ CAMERA AN NINH"])
-    writer.writerows(csv_row(row) for row in summary_rows(report, tz))
+    writer.writerows(csv_row(number(row)) for row in summary_rows(report, tz))
     for key, title, first in SECTIONS:
-        _section(writer, title, (first, *GROUP_HEADINGS), [_group_row(g) for g in getattr(report, key)])
-    _section(writer, "Camera kém nhất", CAMERA_HEADINGS, [_camera_row(c) for c in report.worst])
-    _section(writer, "Danh sách camera", CAMERA_HEADINGS, [_camera_row(c) for c in report.cameras])
+        if getattr(report, key):
+            _section(writer, title, (first, *GROUP_HEADINGS), [number(_group_row(g)) for g in getattr(report, key)])
+    _section(writer, "Tỷ lệ hoạt động theo ngày", DAILY_HEADINGS, [number(r) for r in _daily_rows(report)])
+    _section(writer, "Camera kém nhất", CAMERA_HEADINGS, [number(_camera_row(c)) for c in report.worst])
+    _section(writer, "Danh sách camera", CAMERA_HEADINGS, [number(_camera_row(c)) for c in report.cameras])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -131,7 +158,9 @@ def to_xlsx(report: CoverageReport, tz: str) -> bytes:
     sheet.column_dimensions["A"].width = 42
     sheet.column_dimensions["B"].width = 36
     for key, title, first in SECTIONS:
-        _sheet(book, title, (first, *GROUP_HEADINGS), [_group_row(g) for g in getattr(report, key)])
+        if getattr(report, key):
+            _sheet(book, title, (first, *GROUP_HEADINGS), [_group_row(g) for g in getattr(report, key)])
+    _sheet(book, "Theo ngày", DAILY_HEADINGS, _daily_rows(report))
     _sheet(book, "Camera kém nhất", CAMERA_HEADINGS, [_camera_row(c) for c in report.worst])
     _sheet(book, "Danh sách camera", CAMERA_HEADINGS, [_camera_row(c) for c in report.cameras])
     out = io.BytesIO()
@@ -146,5 +175,7 @@ def _sheet(book: Workbook, title: str, headings: Sequence[str], rows: list[list[
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(xlsx_row(row))
-    for i, heading in enumerate(headings):
-        sheet.column_dimensions[sheet.cell(1, i + 1).column_letter].width = max(12, len(heading) + 2)
+    for i, heading in enumerate(headings):  # wide enough for the heading and the longest value
+        longest = max([len(heading), *(len(str(r[i])) for r in rows if i < len(r) and r[i] is not None)])
+        sheet.column_dimensions[sheet.cell(1, i + 1).column_letter].width = min(MAX_COLUMN_WIDTH, max(10, longest + 2))
+    sheet.freeze_panes = "A2"

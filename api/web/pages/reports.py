@@ -69,7 +69,8 @@ def reports(
     if chosen is not None:
         try:
             chosen_period = make_period(period, year, index, tz=page.settings.timezone)
-            report = coverage_report(session, area_id=chosen, period=chosen_period, scope=page.scope)
+            report = coverage_report(session, area_id=chosen, period=chosen_period, scope=page.scope,
+                                     tz=page.settings.timezone)
             days = _daily(session, page, chosen, chosen_period.start, chosen_period.end)
         except CameraOpsError as exc:
             error = exc
