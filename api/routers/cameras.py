@@ -156,9 +156,10 @@ def set_lifecycle(camera_id: int, body: LifecycleIn, session: SessionDep, _: Cam
 
 
 @router.post("/import", response_model=ImportOut, summary="Import cameras from CSV (pending, or with handshake)")
-def import_cameras(file: UploadFile, session: SessionDep, settings: SettingsDep, _: CameraEditor, scope: Scope,
-                   handshake: bool = False) -> ImportOut:
+def import_cameras(file: UploadFile, session: SessionDep, settings: SettingsDep, user: CameraEditor, scope: Scope,
+                   actor: ActorDep, handshake: bool = False) -> ImportOut:
     # A plain def: FastAPI runs it in a worker thread. Rows stream from the spooled upload, the event
     # loop keeps serving other requests, and a handshake can run its own event loop (asyncio.run).
     rows = open_csv_text(file.file)
-    return to_import_out(import_cameras_csv(session, settings, rows, scope=scope, handshake=handshake))
+    return to_import_out(import_cameras_csv(session, settings, rows, scope=scope, handshake=handshake, actor=actor,
+                                            detailed_errors=user.role == Role.admin))

@@ -29,7 +29,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from camera_ops.errors import CameraAuthFailed, CameraProtocolError, CameraTimeout, CameraUnreachable, NotOnvif
+from camera_ops.errors import (
+    CameraAuthFailed,
+    CameraNetworkRefused,
+    CameraProtocolError,
+    CameraTimeout,
+    CameraUnreachable,
+    NotOnvif,
+)
 from camera_ops.health.vocabulary import OFFLINE_REASONS, PictureProblem, Reason, Status, ordered
 
 # Statuses that say nothing about the picture: coming back from one of them, look at it soon.
@@ -170,6 +177,8 @@ def reason_for_error(error: BaseException) -> Reason:
     match error:
         case CameraAuthFailed():
             return Reason.WRONG_PASSWORD
+        case CameraNetworkRefused():
+            return Reason.UNREACHABLE  # outside CAMERA_OPS_CAMERA_NETWORKS: never contacted
         case CameraTimeout() | TimeoutError():
             return Reason.TIMEOUT
         case ConnectionRefusedError():

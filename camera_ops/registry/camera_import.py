@@ -17,10 +17,12 @@ from typing import Any, TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from camera_ops import audit
+from camera_ops.audit import Actor
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry.areas import RowResult, path_in_scope
 from camera_ops.registry.csv_input import dict_rows
-from camera_ops.registry.cameras import CameraInput, _new_camera, register_camera, take_stream_urls
+from camera_ops.registry.cameras import CameraInput, _new_camera, check_network, register_camera, take_stream_urls
 from camera_ops.registry.validation import check_bearing, check_coordinates, check_host, check_port, check_text
 from camera_ops.settings import Settings
 from storage.models import (
@@ -112,7 +114,7 @@ def import_template_csv() -> str:
 
 def import_cameras_csv(
     session: Session, settings: Settings, source: str | TextIO, *, scope: list[str] | None, handshake: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, actor: Actor | None = None, detailed_errors: bool = True,
 ) -> list[RowResult]:
     """``source`` is the decoded text or a text stream (``csv_input.open_csv_text`` over an upload):
     rows are read one at a time. Call it from a worker thread, never on the event loop: a large file
@@ -126,7 +128,8 @@ def import_cameras_csv(
     results: list[RowResult] = []
     batch: list[Camera] = []
     for line_no, row in enumerate(rows, start=2):
-        result, camera = _import_row(session, settings, lookups, line_no, row, handshake=handshake)
+        result, camera = _import_row(session, settings, lookups, line_no, row, handshake=handshake, actor=actor,
+                                          detailed_errors=detailed_errors)
         results.append(result)
         if camera is not None:
             batch.append(camera)
@@ -136,6 +139,10 @@ def import_cameras_csv(
         if progress is not None:
             progress(1)
     _flush_batch(session, batch)
+    created = sum(1 for r in results if r.outcome == "created")
+    if created:
+        audit.record(session, actor, "camera.import", target_type="camera",
+                     message=f"{created} created, {len(results) - created} not (handshake: {'yes' if handshake else 'no'})")
     return results
 
 
@@ -149,7 +156,8 @@ def _flush_batch(session: Session, cameras: list[Camera]) -> None:
 
 
 def _import_row(
-    session: Session, settings: Settings, lookups: _Lookups, line_no: int, row: dict[str, Any], *, handshake: bool
+    session: Session, settings: Settings, lookups: _Lookups, line_no: int, row: dict[str, Any], *, handshake: bool,
+    actor: Actor | None = None, detailed_errors: bool = True,
 ) -> tuple[RowResult, Camera | None]:
     """One row: a result, and the new pending camera to insert with the batch (None otherwise)."""
     code = (row.get("code") or "").strip()
@@ -166,7 +174,8 @@ def _import_row(
             if donor is not None:
                 session.flush()
                 data.donor_id = donor.id
-            outcome = register_camera(session, settings, data, scope=lookups.scope, save_if_unreachable=True)
+            outcome = register_camera(session, settings, data, scope=lookups.scope, save_if_unreachable=True,
+                                      actor=actor, detailed_errors=detailed_errors)
             if outcome.camera is None:
                 if donor is not None:
                     lookups.forget_donor(donor)
@@ -205,6 +214,8 @@ def _row_input(
         raise ValidationFailed("register a recorder's channels through the recorder", field="kind",
                                key="err.camera.recorder_channel")
     host = check_host(row.get("host") or "") if camera_kind is CameraKind.onvif or text("host") else ""
+    if host:
+        check_network(host)  # outside CAMERA_OPS_CAMERA_NETWORKS: refused on this row, nothing saved
     port = check_port(_int(text("onvif_port") or "80", "onvif_port"))
     rtsp_port = check_port(_int(text("rtsp_port"), "rtsp_port"), field="rtsp_port") if text("rtsp_port") else None
     http_port = check_port(_int(text("http_port"), "http_port"), field="http_port") if text("http_port") else None

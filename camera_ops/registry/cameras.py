@@ -137,7 +137,7 @@ def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) 
     for name in ("rtsp_port", "http_port"):
         if getattr(data, name) is not None:
             check_port(getattr(data, name), field=name)
-    _check_network(data.host)
+    check_network(data.host)
     check_coordinates(data.latitude, data.longitude)
     check_bearing(data.bearing_deg)
     if not data.username and data.kind is CameraKind.onvif:
@@ -181,7 +181,7 @@ def take_stream_urls(data: CameraInput) -> None:
     data.snapshot_url = rewrite_uri(snap.url, reach) if snap else None
 
 
-def _check_network(host: str) -> None:
+def check_network(host: str) -> None:
     """Refuse a host outside the camera networks before anything is saved or sent. A name that
     does not resolve now is left to the handshake (it may be saved as pending)."""
     try:
@@ -624,7 +624,7 @@ def update_camera(
     check_bearing(changes.get("bearing_deg"))
     if "host" in changes:
         changes["host"] = check_host(changes["host"])
-        _check_network(changes["host"])
+        check_network(changes["host"])
     for name in ("onvif_port", "rtsp_port", "http_port"):
         if changes.get(name) is not None:
             check_port(changes[name], field=name)

@@ -255,3 +255,17 @@ def test_keys_rotate_replaces_the_generated_development_key(engine, session, tmp
     session.expire_all()
     assert decrypt_secret(session.scalar(select(Camera.password_encrypted)), dev) == "dev-pw"
     session.commit()
+
+
+def test_csv_import_refuses_rows_outside_the_camera_networks_and_is_audited(client, world, session):
+    police = login(client, "police")
+    hamlet = world["a"].hamlets[0].code
+    text = ("code,name,hamlet_code,host,username,password\n"
+            f"IMP-1,Cổng,{hamlet},192.168.9.1,admin,pw-123456\n"
+            f"IMP-2,Chợ,{hamlet},8.8.4.4,admin,pw-123456\n")
+    r = client.post("/api/v1/cameras/import", headers=police, files={"file": ("c.csv", text.encode(), "text/csv")})
+    assert r.status_code == 200, r.text
+    rows = {row["key"]: row for row in r.json()["rows"]}
+    assert rows["IMP-1"]["outcome"] == "created" and rows["IMP-2"]["outcome"] == "error"
+    imported = _audit(session, "camera.import")
+    assert imported and imported[-1].actor_username == "police" and imported[-1].message.startswith("1 created")

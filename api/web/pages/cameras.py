@@ -251,7 +251,8 @@ def import_file(page: FormPage, session: SessionDep, file: Annotated[UploadFile,
     results = []
     try:
         results = import_cameras_csv(session, page.settings, open_csv_text(file.file, file.filename), scope=page.scope,
-                                     handshake=forms.checked(page.form, "handshake"))
+                                     handshake=forms.checked(page.form, "handshake"), actor=page.actor,
+                                     detailed_errors=page.user.role == Role.admin)
     except CameraOpsError as exc:
         error = exc
     summary = {k: sum(1 for r in results if r.outcome == k) for k in ("created", "duplicate", "error")}
