@@ -154,13 +154,24 @@ def list_events(session: Session, filters: AuditFilter, *, limit: int = 100, off
 CSV_MAX_ROWS = 100_000  # one export; narrow the filter for more
 CSV_COLUMNS = ("audit.col.at", "audit.col.actor", "audit.col.role", "audit.col.address", "audit.col.action",
                "audit.col.outcome", "audit.col.target", "audit.col.changes", "audit.col.message")
-def changes_text(changes: dict[str, Any] | None) -> str:
+def _value_text(value: Any, lang: i18n.Lang) -> str:
+    if value is None or value == [] or value == "":
+        return i18n.DASH
+    if isinstance(value, bool):
+        return i18n.t("common.yes" if value else "common.no", lang)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def changes_text(changes: dict[str, Any] | None, lang: i18n.Lang = i18n.DEFAULT_LANG) -> str:
+    """``field: old → new; …`` in the reader's language; a secret only as ``***``."""
     parts = []
     for key, change in (changes or {}).items():
         if change.get("changed"):
             parts.append(f"{key}: ***")
         else:
-            parts.append(f"{key}: {change.get('from')} → {change.get('to')}")
+            parts.append(f"{key}: {_value_text(change.get('from'), lang)} → {_value_text(change.get('to'), lang)}")
     return "; ".join(parts)
 
 
@@ -172,5 +183,5 @@ def events_csv(events: Sequence[AuditEvent], lang: i18n.Lang, tz: str = i18n.DIS
         target = " ".join(p for p in (e.target_type, e.target_id, e.target_label and f"({e.target_label})") if p)
         writer.writerow(csv_row(v if v is not None else "" for v in (
             i18n.fmt_datetime(e.at, tz, seconds=True), e.actor_username, e.actor_role, e.client_address, e.action,
-            i18n.t(f"audit.outcome.{e.outcome}", lang), target, changes_text(e.changes), e.message)))
+            i18n.t(f"audit.outcome.{e.outcome}", lang), target, changes_text(e.changes, lang), e.message)))
     return "\ufeff" + out.getvalue()  # BOM: Excel opens UTF-8 Vietnamese correctly

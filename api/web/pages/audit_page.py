@@ -49,7 +49,7 @@ def audit_page(
     return page.render("audit.html", events=rows, total=total, offset=offset, limit=PAGE_SIZE, outcomes=OUTCOMES,
                        values={"actor": actor or "", "action": action or "", "outcome": outcome or "",
                                "since": since or "", "until": until or ""},
-                       export_url="/audit.csv" + (f"?{query}" if query else ""), changes_text=audit.changes_text)
+                       export_url="/audit.csv" + (f"?{query}" if query else ""), changes_text=lambda changes: audit.changes_text(changes, page.lang))
 
 
 @router.get("/audit.csv")
