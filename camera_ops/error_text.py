@@ -10,6 +10,7 @@ where the code's generic text comes first and the English detail follows in pare
 from __future__ import annotations
 
 from collections.abc import Mapping
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,3 +112,29 @@ class ShownError:
 
     def __str__(self) -> str:
         return self.message
+
+
+# Registration warnings are English sentences (``HandshakeResult.warnings``, kept as text in the
+# API): each known shape is said in the user's language; an unknown one is shown as it is.
+_WARNINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
+    (r"^camera clock is (?P<offset>[+-]?\d+) s off true time", "warn.clock"),
+    (r"^the camera checks WS-Security signatures against its own clock \((?P<offset>[+-]?\d+) s off\)",
+     "warn.wsse_clock"),
+    (r"^camera reported no MAC address", "warn.no_mac"),
+    (r"^camera reported a service address outside the camera networks", "warn.outside_networks"),
+    (r"^channel (?P<channel>\S+) \((?P<source>[^)]*)\) has no H\.264/H\.265 profile", "warn.channel_profile"),
+    (r"^recording search failed: (?P<detail>.*)$", "warn.search_failed"),
+    (r"^camera offers replay but no recording was found", "warn.no_recording"),
+    (r"^no sub stream and no snapshot URL", "warn.no_sub_stream"),
+    (r"^(?P<step>\S+) failed: (?P<detail>.*)$", "warn.step_failed"),
+))
+
+
+def warning_text(text: str, lang: i18n.Lang) -> str:
+    """A registration warning in ``lang`` (the English original when its shape is unknown)."""
+    for pattern, key in _WARNINGS:
+        match = pattern.search(text)
+        if match and i18n.has(key):
+            return i18n.t(key, lang, **match.groupdict())
+    return text
+

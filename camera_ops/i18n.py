@@ -38,6 +38,27 @@ def parse_lang(value: str | None) -> Lang | None:
 # catalogs (a catalog entry wins over an entry here).
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # registration warnings (camera_ops.error_text.warning_text)
+    "warn.clock": ("Đồng hồ camera lệch {offset} giây so với giờ chuẩn: bật NTP trên camera (Cấu hình → Hệ thống → "
+                   "Thời gian; Hikvision: Configuration → System → Time Settings → NTP; Dahua: Setting → System → "
+                   "General → Date & Time → NTP)",
+                   "The camera clock is {offset} s off true time: turn on NTP on the camera"),
+    "warn.wsse_clock": ("Camera kiểm tra chữ ký theo đồng hồ của nó (lệch {offset} giây): đã ký theo giờ camera; "
+                        "hãy đặt NTP trên camera kẻo nó từ chối thiết bị khác",
+                        "The camera checks signatures against its own clock ({offset} s off): we signed on its "
+                        "time; set NTP on the camera or it may refuse other clients"),
+    "warn.no_mac": ("Camera không báo địa chỉ MAC; sẽ nhận dạng theo số sê-ri",
+                    "The camera reported no MAC address; it will be identified by serial"),
+    "warn.outside_networks": ("Camera báo một địa chỉ dịch vụ nằm ngoài các mạng được phép; không dùng địa chỉ đó",
+                              "The camera reported a service address outside the camera networks; not used"),
+    "warn.channel_profile": ("Kênh {channel} ({source}) không có luồng H.264/H.265; bỏ qua",
+                             "Channel {channel} ({source}) has no H.264/H.265 profile; skipped"),
+    "warn.search_failed": ("Không tìm được bản ghi trên camera: {detail}", "Recording search failed: {detail}"),
+    "warn.no_recording": ("Camera hỗ trợ phát lại nhưng chưa có bản ghi nào",
+                          "The camera offers replay but no recording was found"),
+    "warn.no_sub_stream": ("Không có luồng phụ hay địa chỉ chụp ảnh: kiểm tra hình ảnh sẽ giải mã luồng chính",
+                           "No sub stream and no snapshot URL: picture health decodes the main stream's keyframes"),
+    "warn.step_failed": ("Bước {step} không được: {detail}", "{step} failed: {detail}"),
     # secauth (issue 12 part A): camera credentials, logins, passwords, users
     "error.code.password_required": ("Cần nhập lại mật khẩu", "The password is needed again"),
     "error.code.password_change_required": ("Cần đổi mật khẩu trước", "Change your password first"),

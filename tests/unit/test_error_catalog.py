@@ -140,3 +140,14 @@ def test_a_required_field_names_its_label_in_the_users_language() -> None:
     exc = ValidationFailed("unit is required", field="unit", key="err.field.required")
     assert error_message(exc, "vi") == "Chưa nhập “Đơn vị”"
     assert error_message(exc, "en") == "“Unit” is required"
+
+
+def test_registration_warnings_are_said_in_the_users_language() -> None:
+    from camera_ops.error_text import warning_text
+
+    said = warning_text("camera clock is +420 s off true time; fix it on the camera (NTP)", "vi")
+    assert said.startswith("Đồng hồ camera lệch +420 giây") and "NTP" in said
+    assert warning_text("camera reported no MAC address; it will be identified by serial", "vi").startswith(
+        "Camera không báo địa chỉ MAC")
+    assert warning_text("GetCapabilities failed: timeout", "vi") == "Bước GetCapabilities không được: timeout"
+    assert warning_text("something new", "vi") == "something new"
