@@ -138,3 +138,41 @@ def warning_text(text: str, lang: i18n.Lang) -> str:
             return i18n.t(key, lang, **match.groupdict())
     return text
 
+
+# A clip's status reason is stored as the worker wrote it (English, with the error's own text):
+# its known shapes are said in the reader's language, the error inside through the catalog.
+_CLIP_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
+    (r"^the camera's recording has (?P<n>\d+) gap\(s\), (?P<seconds>[\d.]+) s missing in all$", "clip_reason.gaps"),
+    (r"^attempt (?P<n>\d+) failed \((?P<detail>.*)\); retrying at (?P<at>[\d:]+) UTC$", "clip_reason.retrying"),
+    (r"^gave up after (?P<n>\d+) attempts \(the last was cut short: worker (?P<worker>.*) died\)$",
+     "clip_reason.worker_died"),
+    (r"^gave up after (?P<n>\d+) attempts: (?P<detail>.*)$", "clip_reason.gave_up"),
+))
+
+
+def _known_error(text: str, lang: i18n.Lang) -> str:
+    """An English error text the catalog knows word for word (no parameters), in ``lang``."""
+    from camera_ops.catalogs import texts
+
+    wanted = text.strip().rstrip(".").lower()
+    for key, english in texts("en").items():
+        if key.startswith(("err.", "error.code.")) and "{" not in english and english.rstrip(".").lower() == wanted:
+            return i18n.t(key, lang)
+    return text
+
+
+def clip_reason_text(text: str | None, lang: i18n.Lang) -> str:
+    """Why a clip is queued / partial / failed, in ``lang`` (unknown shapes as stored)."""
+    if not text:
+        return ""
+    for pattern, key in _CLIP_REASONS:
+        match = pattern.search(text)
+        if match and i18n.has(key):
+            values = match.groupdict()
+            if "detail" in values:
+                values["detail"] = _known_error(values["detail"], lang)
+            if "seconds" in values and lang == "vi":
+                values["seconds"] = values["seconds"].replace(".", ",")
+            return i18n.t(key, lang, **values)
+    return _known_error(text, lang)
+

@@ -38,6 +38,14 @@ def parse_lang(value: str | None) -> Lang | None:
 # catalogs (a catalog entry wins over an entry here).
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # why a clip is not (wholly) archived (camera_ops.error_text.clip_reason_text)
+    "clip_reason.gaps": ("Bản ghi của camera có {n} đoạn thiếu, tổng cộng {seconds} giây",
+                         "The camera's recording has {n} gap(s), {seconds} s missing in all"),
+    "clip_reason.retrying": ("Lần thử {n} không được ({detail}); thử lại lúc {at} UTC",
+                             "Attempt {n} failed ({detail}); retrying at {at} UTC"),
+    "clip_reason.worker_died": ("Dừng sau {n} lần thử (lần cuối bị ngắt: tiến trình {worker} dừng đột ngột)",
+                                "Gave up after {n} attempts (the last was cut short: worker {worker} died)"),
+    "clip_reason.gave_up": ("Dừng sau {n} lần thử: {detail}", "Gave up after {n} attempts: {detail}"),
     # registration warnings (camera_ops.error_text.warning_text)
     "warn.clock": ("Đồng hồ camera lệch {offset} giây so với giờ chuẩn: bật NTP trên camera (Cấu hình → Hệ thống → "
                    "Thời gian; Hikvision: Configuration → System → Time Settings → NTP; Dahua: Setting → System → "

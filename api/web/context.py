@@ -21,7 +21,7 @@ from camera_ops.health.labels import reason_advice
 from camera_ops import i18n
 from camera_ops.access import Action, allowed
 from camera_ops.audit import Actor, actor_of
-from camera_ops.error_text import ShownError, field_label, warning_text
+from camera_ops.error_text import ShownError, clip_reason_text, field_label, warning_text
 from camera_ops.errors import CameraOpsError, NotAuthenticated, NotFound, PermissionDenied
 from camera_ops.registry.areas import scope_paths
 from camera_ops.registry.sessions import user_for_token
@@ -126,6 +126,10 @@ class Formatter:
     def error(self, value: CameraOpsError | dict[str, Any] | None) -> str:
         """An error (or one stored as a dict, e.g. a camera's last handshake) in this language."""
         return ShownError.of(value, self.lang).message if value else ""
+
+    def clip_reason(self, text: str | None) -> str:
+        """Why a clip is not (wholly) archived, in this language."""
+        return clip_reason_text(text, self.lang)
 
     def warning(self, text: str) -> str:
         """A registration warning in this language."""

@@ -151,3 +151,15 @@ def test_registration_warnings_are_said_in_the_users_language() -> None:
         "Camera không báo địa chỉ MAC")
     assert warning_text("GetCapabilities failed: timeout", "vi") == "Bước GetCapabilities không được: timeout"
     assert warning_text("something new", "vi") == "something new"
+
+
+def test_a_clips_status_reason_is_said_in_the_readers_language() -> None:
+    from camera_ops.error_text import clip_reason_text
+
+    assert clip_reason_text("the camera's recording has 2 gap(s), 3.5 s missing in all", "vi") == \
+        "Bản ghi của camera có 2 đoạn thiếu, tổng cộng 3,5 giây"
+    said = clip_reason_text("gave up after 5 attempts: the camera has no footage in the requested window", "vi")
+    assert said == "Dừng sau 5 lần thử: Camera không có dữ liệu trong khung giờ yêu cầu"
+    assert clip_reason_text("attempt 2 failed (the live stream gave no keyframe inside the window); retrying at "
+                            "07:31:05 UTC", "vi").startswith("Lần thử 2 không được (Luồng trực tiếp không có")
+    assert clip_reason_text(None, "vi") == ""

@@ -164,7 +164,7 @@ def request_progress(request_id: int, page: Page, session: SessionDep) -> JSONRe
     _guard(session, page, case_service.get_case(session, request.case_id), CaseAction.read)
     f = Formatter(page.lang, page.settings.timezone)
     clips = [{"id": c.id, "status": c.status.value, "label": f.label(c.status, "clip_status"),
-              "reason": c.status_reason or "", "done": c.status in FINAL_CLIP_STATUSES} for c in request.clips]
+              "reason": f.clip_reason(c.status_reason), "done": c.status in FINAL_CLIP_STATUSES} for c in request.clips]
     status = request_status(request.clips)
     return JSONResponse({"id": request.id, "status": status, "label": f.label(status, "clip_status"),
                          "done": all(c["done"] for c in clips), "clips": clips})
