@@ -57,6 +57,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (list, tuple, set)):
         return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
@@ -80,7 +82,7 @@ def _event(actor: Actor | None, action: str, **fields: Any) -> AuditEvent:
     actor = actor or SYSTEM
     changes = fields.pop("changes", None)
     if changes:
-        changes = {k: ({"changed": True} if k in SECRET_FIELDS else v) for k, v in changes.items()}
+        changes = {k: ({"changed": True} if k in SECRET_FIELDS else _plain(v)) for k, v in changes.items()}
     message = fields.pop("message", None)
     label = fields.pop("target_label", None)
     target_id = fields.pop("target_id", None)

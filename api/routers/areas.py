@@ -5,8 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile
 
-from api.deps import AreaEditor, Reader, Scope, SessionDep
+from api.deps import ActorDep, AreaEditor, Reader, Scope, SessionDep
 from api.schemas import AreaDetailOut, AreaIn, AreaMergeIn, AreaOut, AreaRenameIn, ImportOut, Page, RowResultOut
+from camera_ops import audit
 from camera_ops.errors import NotFound
 from camera_ops.registry import areas as area_service
 from camera_ops.registry.csv_input import open_csv_text
@@ -37,26 +38,37 @@ def get_area(area_id: int, session: SessionDep, _: Reader, scope: Scope) -> Area
 
 
 @router.post("", response_model=AreaOut, status_code=201)
-def create_area(body: AreaIn, session: SessionDep, _: AreaEditor) -> AreaOut:
-    return AreaOut.model_validate(area_service.create_area(session, **body.model_dump()))
+def create_area(body: AreaIn, session: SessionDep, _: AreaEditor, actor: ActorDep) -> AreaOut:
+    area = area_service.create_area(session, **body.model_dump())
+    audit.record(session, actor, "area.create", target_type="area", target_id=area.id, target_label=area.code,
+                 changes={"name": area.name, "kind": area.kind, "parent_id": area.parent_id})
+    return AreaOut.model_validate(area)
 
 
 @router.post("/{area_id}/rename", response_model=AreaOut)
-def rename_area(area_id: int, body: AreaRenameIn, session: SessionDep, _: AreaEditor) -> AreaOut:
-    return AreaOut.model_validate(area_service.rename_area(session, area_id=area_id, new_name=body.name,
-                                                           reason=body.reason))
+def rename_area(area_id: int, body: AreaRenameIn, session: SessionDep, _: AreaEditor, actor: ActorDep) -> AreaOut:
+    before = area_service.get_area(session, area_id).name
+    area = area_service.rename_area(session, area_id=area_id, new_name=body.name, reason=body.reason)
+    audit.record(session, actor, "area.rename", target_type="area", target_id=area.id, target_label=area.code,
+                 changes={"name": [before, area.name], "reason": body.reason})
+    return AreaOut.model_validate(area)
 
 
 @router.post("/{area_id}/merge", response_model=AreaOut, summary="Merge this unit into another of the same kind")
-def merge_area(area_id: int, body: AreaMergeIn, session: SessionDep, _: AreaEditor) -> AreaOut:
-    return AreaOut.model_validate(area_service.merge_areas(session, absorbed_id=area_id, into_id=body.into_id,
-                                                           reason=body.reason))
+def merge_area(area_id: int, body: AreaMergeIn, session: SessionDep, _: AreaEditor, actor: ActorDep) -> AreaOut:
+    into = area_service.merge_areas(session, absorbed_id=area_id, into_id=body.into_id, reason=body.reason)
+    audit.record(session, actor, "area.merge", target_type="area", target_id=area_id, target_label=into.code,
+                 changes={"merged_into": into.id, "reason": body.reason})
+    return AreaOut.model_validate(into)
 
 
 @router.post("/import", response_model=ImportOut, summary="Import areas from CSV (code,name,kind,parent_code)")
-def import_areas(file: UploadFile, session: SessionDep, _: AreaEditor) -> ImportOut:
+def import_areas(file: UploadFile, session: SessionDep, _: AreaEditor, actor: ActorDep) -> ImportOut:
     # a plain def: FastAPI runs it in a worker thread, so a large file never stalls the event loop
-    return to_import_out(area_service.import_areas_csv(session, open_csv_text(file.file)))
+    results = area_service.import_areas_csv(session, open_csv_text(file.file))
+    audit.record(session, actor, "area.import", target_type="area",
+                 changes={"rows": len(results), "outcomes": dict(Counter(r.outcome for r in results))})
+    return to_import_out(results)
 
 
 def to_import_out(results: list[area_service.RowResult]) -> ImportOut:

@@ -183,3 +183,31 @@ def test_the_audit_page_filters_and_exports(client, world):
     assert ",=HYPERLINK" not in exported.text  # a formula in a changed value stays inert
     web_login(client, "police")
     assert client.get("/audit").status_code == 403
+
+
+def test_area_donor_and_dossier_changes_are_audited_from_the_api_and_the_pages(client, world):
+    admin = api_login(client, "admin")
+    hamlet = world["a"].hamlets[0]
+    assert client.post(f"/api/v1/areas/{hamlet.id}/rename", headers=admin,
+                       json={"name": "Tổ dân phố 9", "reason": "Nghị quyết 1/NQ"}).status_code == 200
+    donor = client.post("/api/v1/donors", headers=admin, json={"area_id": world["a"].commune.id, "kind": "business",
+                                                               "name": "Công ty An Phát"}).json()
+    assert client.patch(f"/api/v1/donors/{donor['id']}", headers=admin, json={"phone": "0912000111"}).status_code == 200
+    model = client.post("/api/v1/models", headers=admin, json={
+        "area_id": world["a"].commune.id, "name": "Mô hình UA", "decision_number": "7/QĐ",
+        "decision_date": "2026-01-02", "managing_unit": "Công an xã"}).json()
+    assert client.post(f"/api/v1/models/{model['id']}/end", headers=admin,
+                       json={"ended_on": "2026-06-01", "reason": "hết kinh phí"}).status_code == 200
+    web_login(client, "admin")  # the same from the web pages: a new hamlet
+    r = client.post("/areas", data={"kind": "hamlet", "parent_id": str(world["a"].commune.id), "code": "UA-T9",
+                                    "name": "Thôn Mới", "csrf_token": _csrf(client, "/areas")}, follow_redirects=False)
+    assert r.status_code == 303
+    items = client.get("/api/v1/audit", headers=admin, params={"limit": 200}).json()["items"]
+    by_action = {e["action"]: e for e in items}
+    for action in ("area.rename", "donor.create", "donor.update", "dossier.create", "dossier.end", "area.create"):
+        assert by_action[action]["actor_username"] == "admin", action
+    rename = by_action["area.rename"]["changes"]
+    assert rename["name"][1] == "Tổ dân phố 9" and rename["reason"] == "Nghị quyết 1/NQ"
+    assert by_action["donor.update"]["changes"]["phone"] == [None, "0912000111"]
+    assert by_action["dossier.end"]["changes"]["ended_on"] == "2026-06-01"
+    assert by_action["area.create"]["target_label"] == "UA-T9"

@@ -15,6 +15,7 @@ from api.deps import SessionDep
 from api.web import forms
 from api.web.context import FormPage, Page, WebPage
 from api.web.pages.review_report import review_defaults
+from camera_ops import audit
 from camera_ops.access import Action
 from camera_ops.errors import CameraOpsError, ValidationFailed
 from camera_ops.registry.areas import create_area, get_area, list_areas, merge_areas, path_in_scope, rename_area
@@ -72,8 +73,10 @@ def add_area(page: FormPage, session: SessionDep) -> Response:
         if parent_id is not None and parent_id not in {a.id for a in _parents(session, page)}:
             raise ValidationFailed("choose the unit it belongs to", field="parent_id")
         with session.begin_nested():
-            create_area(session, kind=kind, code=forms.required(form, "code"), name=forms.required(form, "name"),
-                        parent_id=parent_id)
+            area = create_area(session, kind=kind, code=forms.required(form, "code"),
+                               name=forms.required(form, "name"), parent_id=parent_id)
+            audit.record(session, page.actor, "area.create", target_type="area", target_id=area.id,
+                         target_label=area.code, changes={"name": area.name, "kind": kind, "parent_id": parent_id})
     except CameraOpsError as exc:
         return _areas_page(session, page, error=exc, values=_strings(form), status_code=422)
     return RedirectResponse("/areas", status_code=303)
@@ -112,8 +115,12 @@ def rename_area_form(area_id: int, page: FormPage, session: SessionDep) -> Respo
     area = _editable_area(session, page, area_id)
     try:
         with session.begin_nested():
+            before = area.name
             rename_area(session, area_id=area.id, new_name=forms.required(page.form, "name"),
                         reason=forms.text(page.form, "reason"))
+            audit.record(session, page.actor, "area.rename", target_type="area", target_id=area.id,
+                         target_label=area.code, changes={"name": [before, area.name],
+                                                          "reason": forms.text(page.form, "reason")})
     except CameraOpsError as exc:
         return _edit_page(session, page, area, error=exc, values=_strings(page.form), status_code=422)
     return RedirectResponse(f"/areas/{area.id}/edit", status_code=303)
@@ -130,6 +137,9 @@ def merge_area_form(area_id: int, page: FormPage, session: SessionDep) -> Respon
             raise ValidationFailed("tick the box to confirm the merge", field="confirm")
         with session.begin_nested():
             into = merge_areas(session, absorbed_id=area.id, into_id=into_id, reason=forms.text(page.form, "reason"))
+            audit.record(session, page.actor, "area.merge", target_type="area", target_id=area.id,
+                         target_label=area.code, changes={"merged_into": into.id,
+                                                          "reason": forms.text(page.form, "reason")})
     except CameraOpsError as exc:
         return _edit_page(session, page, area, error=exc, values=_strings(page.form), status_code=422)
     return RedirectResponse(f"/areas/{into.id}/edit", status_code=303)
@@ -160,10 +170,12 @@ def add_donor(page: FormPage, session: SessionDep) -> Response:
         if area_id not in {c.id for c in communes}:
             raise ValidationFailed("choose the commune", field="area_id", key="err.field.choose")
         with session.begin_nested():
-            create_donor(session, area_id=area_id, kind=forms.choice(form, "kind", DonorKind, DonorKind.household)
-                         or DonorKind.household, name=forms.required(form, "name"),
-                         contact_name=forms.text(form, "contact_name"), phone=forms.text(form, "phone"),
-                         address=forms.text(form, "address"))
+            donor = create_donor(session, area_id=area_id,
+                                 kind=forms.choice(form, "kind", DonorKind, DonorKind.household) or DonorKind.household,
+                                 name=forms.required(form, "name"), contact_name=forms.text(form, "contact_name"),
+                                 phone=forms.text(form, "phone"), address=forms.text(form, "address"))
+            audit.record(session, page.actor, "donor.create", target_type="donor", target_id=donor.id,
+                         target_label=donor.name, changes={"area_id": area_id, "kind": donor.kind})
     except CameraOpsError as exc:
         rows, total = list_donors(session, scope=page.scope, limit=PAGE_SIZE)
         return page.render("donors.html", status_code=422, donors=rows, total=total, offset=0, limit=PAGE_SIZE,
@@ -229,6 +241,8 @@ def new_dossier(page: FormPage, session: SessionDep) -> Response:
                                  decision_number=forms.required(form, "decision_number"), decision_date=decision_date,
                                  managing_unit=forms.required(form, "managing_unit"),
                                  members=parse_members(forms.text(form, "members")), note=forms.text(form, "note"))
+            audit.record(session, page.actor, "dossier.create", target_type="dossier", target_id=model.id,
+                         target_label=model.name, changes={"area_id": area_id, "decision_number": model.decision_number})
     except CameraOpsError as exc:
         return _dossiers_page(session, page, error=exc, values=_strings(form), status_code=422)
     return RedirectResponse(f"/dossiers/{model.id}", status_code=303)
@@ -253,10 +267,14 @@ def new_review(model_id: int, page: FormPage, session: SessionDep) -> Response:
         review_date = forms.day(form, "review_date")
         if review_date is None:
             raise ValidationFailed("give the review date", field="review_date", key="err.field.required")
-        add_review(session, model, review_date=review_date,
-                   kind=forms.choice(form, "kind", ReviewKind, ReviewKind.interim) or ReviewKind.interim,
-                   findings=forms.required(form, "findings"),
-                   verdict=forms.choice(form, "verdict", ReviewVerdict, ReviewVerdict.maintain) or ReviewVerdict.maintain)
+        review = add_review(session, model, review_date=review_date,
+                            kind=forms.choice(form, "kind", ReviewKind, ReviewKind.interim) or ReviewKind.interim,
+                            findings=forms.required(form, "findings"),
+                            verdict=forms.choice(form, "verdict", ReviewVerdict, ReviewVerdict.maintain)
+                            or ReviewVerdict.maintain)
+        audit.record(session, page.actor, "dossier.review", target_type="dossier", target_id=model.id,
+                     target_label=model.name, changes={"kind": review.kind, "verdict": review.verdict,
+                                                       "review_date": review_date})
     except CameraOpsError as exc:
         return page.render("dossier.html", status_code=422, model=model, cameras=0, can_edit=True,
                            kinds=list(ReviewKind), verdicts=list(ReviewVerdict), error=exc)
@@ -274,6 +292,8 @@ def end_dossier(model_id: int, page: FormPage, session: SessionDep) -> Response:
             raise ValidationFailed("give the end date", field="ended_on")
         with session.begin_nested():
             end_model(session, model, ended_on=ended_on, reason=forms.required(form, "end_reason"))
+            audit.record(session, page.actor, "dossier.end", target_type="dossier", target_id=model.id,
+                         target_label=model.name, changes={"ended_on": ended_on, "reason": model.end_reason})
     except CameraOpsError as exc:
         if exc.field == "reason":
             exc.field = "end_reason"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from api.web import forms
 from api.web.context import FormPage, Page, WebPage
+from camera_ops import audit
 from camera_ops.access import Action
 from camera_ops.errors import CameraOpsError, NotFound, ValidationFailed
 from camera_ops.i18n import local_time
@@ -115,6 +116,10 @@ def generate_review_report(model_id: int, page: FormPage, session: SessionDep) -
             review.period_from, review.period_to = report.period_from, report.period_to
             review.doc_number, review.document = report.number or None, document
             session.flush()
+            audit.record(session, page.actor, "dossier.review_report", target_type="dossier", target_id=model.id,
+                         target_label=model.name, changes={"kind": report.kind, "verdict": report.verdict,
+                                                           "period": [report.period_from, report.period_to],
+                                                           "number": report.number})
     except CameraOpsError as exc:
         return _dossier(session, page, model, error=exc, values=_strings(page.form), status_code=422)
     return RedirectResponse(f"/dossiers/{model.id}#review-{review.id}", status_code=303)
