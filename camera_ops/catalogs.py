@@ -64,6 +64,9 @@ def write_catalogs(entries: dict[str, tuple[str, str]]) -> None:
             write_po(fh, catalog, width=100, omit_header=False, sort_output=True)
     translations.cache_clear()
     texts.cache_clear()
+    from camera_ops import i18n
+
+    i18n._catalog.cache_clear()
 
 
 def compile_catalogs() -> list[Path]:

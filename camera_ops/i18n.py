@@ -42,11 +42,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def _text(key: str, lang: Lang) -> str | None:
-    from camera_ops.catalogs import translations
+@lru_cache(maxsize=4)
+def _catalog(lang: str) -> dict[str, str]:
+    """The language's catalog, read by Babel at first use (``camera_ops.catalogs``): key → text."""
+    from camera_ops.catalogs import texts
 
-    found = translations(lang).gettext(key)
-    if found != key:
+    return texts(lang)
+
+
+def _text(key: str, lang: Lang) -> str | None:
+    found = _catalog(lang).get(key)
+    if found is not None:
         return found
     pending = MESSAGES.get(key)
     if pending is not None:
@@ -67,9 +73,7 @@ def texts(key: str) -> tuple[str, str]:
 
 
 def all_keys() -> set[str]:
-    from camera_ops.catalogs import texts as catalog_texts
-
-    return set(catalog_texts("vi")) | set(catalog_texts("en")) | set(MESSAGES)
+    return set(_catalog("vi")) | set(_catalog("en")) | set(MESSAGES)
 
 
 def t(key: str, lang: Lang = DEFAULT_LANG, **values: object) -> str:
@@ -97,10 +101,17 @@ def fmt_number(value: float | int | None, decimals: int = 0, lang: Lang = DEFAUL
     """``1234.5`` → ``1.234,5`` (vi) or ``1,234.5`` (en): Babel's locale data, fixed decimals."""
     if value is None:
         return DASH
-    from babel.numbers import format_decimal
+    decimal, group = _number_symbols(lang)
+    return f"{value:,.{max(decimals, 0)}f}".translate({ord(","): group, ord("."): decimal})
 
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(value, format=pattern, locale=lang, decimal_quantization=True)
+
+@lru_cache(maxsize=4)
+def _number_symbols(lang: str) -> tuple[str, str]:
+    """(decimal mark, group separator) of the language from Babel's CLDR data (vi: ``,`` and ``.``)."""
+    from babel import Locale
+
+    symbols = Locale.parse(lang).number_symbols["latn"]
+    return symbols["decimal"], symbols["group"]
 
 
 # Byte sizes in decimal units, as storage and networks count them (1 MB = 1,000,000 bytes).
