@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.addresses import free_base_address, free_port  # noqa: E402
+from camera_ops.sim.testing import free_bench_base_address  # noqa: E402
 from camera_ops.monitor.engine import Monitor  # noqa: E402
 from camera_ops.monitor.testing import register_sim_cameras  # noqa: E402
 from camera_ops.registry.areas import create_area  # noqa: E402
@@ -49,6 +50,12 @@ from storage.models import AreaKind  # noqa: E402
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SIM_START_TIMEOUT_S = 600.0
 HAMLET_SIZE = 4
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -226,11 +233,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
         workdir = Path(tmp)
         url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-        settings = Settings(database_url=url, monitor_cycle_s=args.cycle, monitor_call_timeout_s=args.timeout,
+        from cryptography.fernet import Fernet
+
+        settings = Settings(database_url=url, credentials_key=Fernet.generate_key().decode(), monitor_cycle_s=args.cycle, monitor_call_timeout_s=args.timeout,
                             monitor_concurrency=args.concurrency, monitor_reload_s=max(30.0, args.cycle),
                             monitor_full_check_s=args.full_check, _env_file=None)  # type: ignore[call-arg]
         started = time.monotonic()
-        base = args.base_address or free_base_address()
+        base = args.base_address or free_bench_base_address()
         sim, cameras = start_simulator(args.cameras, args.holes_every, workdir, base)
         print(f"simulator: {len(cameras)} cameras up in {time.monotonic() - started:.0f} s (pid {sim.pid})")
         try:

@@ -146,6 +146,7 @@ class Settings(BaseSettings):
         description="the clock (ONVIF time) and the full RTSP check are read this often per camera (and at once "
                     "after a recovery); every other cycle a camera gets one liveness exchange",
     )
+    monitor_pictures: bool = Field(default=True, description="snapshots and picture checks (off: benchmarks of the probe alone)")
     ops_bind: str = Field(default="127.0.0.1", description="address of the monitor's and worker's /healthz /readyz /metrics")
     ops_token: str | None = Field(default=None, description="bearer token for /metrics (required off loopback)")
     monitor_ops_port: int | None = Field(default=None, ge=0, le=65535,

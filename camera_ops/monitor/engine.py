@@ -179,10 +179,11 @@ class MonitorStats:
 class Monitor:
     def __init__(
         self, settings: Settings, *, engine: Engine | None = None, jobs: Sequence[Job] = (),
-        record_slots: bool = False, snapshots: bool = True, node: str | None = None,
+        record_slots: bool = False, snapshots: bool | None = None, node: str | None = None,
     ) -> None:
         self.settings = settings
-        self.snapshots = snapshots  # benchmarks of the network probe alone switch pictures off
+        # benchmarks of the network probe alone switch pictures off
+        self.snapshots = settings.monitor_pictures if snapshots is None else snapshots
         self.policy = policy_from(settings)
         self.picture_thresholds = replace(DEFAULT_THRESHOLDS, reference_spacing_s=settings.picture_reference_spacing_s)
         self.engine = engine or engine_for(settings.resolved_database_url)

@@ -89,7 +89,13 @@ def ensure_health_rows(session: Session) -> int:
     missing = select(Camera.id).where(~Camera.id.in_(select(CameraHealth.camera_id)))
     ids = list(session.scalars(missing))
     if ids:
-        session.execute(insert(CameraHealth), [{"camera_id": i} for i in ids])
+        # several monitors starting together insert the same rows: the second one's are no-ops
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        session.execute(dialect_insert(CameraHealth).on_conflict_do_nothing(), [{"camera_id": i} for i in ids])
     return len(ids)
 
 

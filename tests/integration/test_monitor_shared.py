@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from camera_ops.leases import SingleRunJob
@@ -396,3 +396,53 @@ def test_a_killed_monitor_process_s_cameras_are_taken_over(session, settings, en
         survivor_log = (tmp_path / "monitor1.log").read_text(encoding="utf-8", errors="replace")
         assert "took over from dead monitor" in survivor_log and "Traceback" not in survivor_log
         assert_no_duplicate_rows(session, ids.values())
+
+
+def test_monitors_starting_at_the_same_moment_divide_the_cameras_once(session, settings, engine, database_url):
+    """Both find cameras without a camera_health row and both find the group empty: the rows are
+    inserted once (the other insert is a no-op) and the joins are serialized (one waits its turn)."""
+    postgres_only(engine)
+    settings = shared_settings(settings)
+    with running_fleet([CameraSpec(name=f"s{i}") for i in range(8)]) as fleet:
+        ids = setup_cameras(session, settings, fleet)
+        session.close()
+        group = [MonitorThread(settings, database_url, name=n) for n in ("s1", "s2")]
+        try:
+            for m in group:
+                m.thread.start()
+            wait(lambda: all(m.monitor.ready.is_set() or m.error for m in group), "both monitors started")
+            assert [m.error for m in group] == [None, None]
+            wait(lambda: all_members_active(group), "two active members")
+            wait(lambda: owners(group) == Counter({i: 1 for i in ids.values()}), "every camera owned once")
+            active = sorted(m.call(lambda m=m: m.monitor.membership.members) for m in group)[0]
+            assert active[0].active_from != active[1].active_from  # the second joiner waited for the first
+        finally:
+            for m in group:
+                m.stop()
+
+
+def test_two_monitors_adding_the_same_health_rows_at_once_do_not_collide(session, settings, engine):
+    from camera_ops.monitor.store import ensure_health_rows
+
+    postgres_only(engine)
+    with running_fleet([CameraSpec(name="h0")]) as fleet:
+        setup_cameras(session, settings, fleet)
+    session.close()
+    maker = session_factory(engine)
+    first = maker()
+    assert ensure_health_rows(first) == 1  # not committed yet: the second one waits on the row's key
+    outcome: list[object] = []
+
+    def second() -> None:
+        with maker() as other, other.begin():
+            outcome.append(ensure_health_rows(other))
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    time.sleep(0.5)  # let it reach the insert (if it has not, it simply finds the row: the same outcome)
+    first.commit()
+    first.close()
+    racer.join(WAIT_S)
+    assert outcome == [1]  # it saw the row missing, inserted nothing on conflict, raised nothing
+    with maker() as s:
+        assert s.scalar(select(func.count()).select_from(CameraHealth)) == 1
