@@ -95,7 +95,7 @@ def start_simulator(count: int, holes_every: int, workdir: Path, base_address: s
     process = subprocess.Popen(
         [sys.executable, "-m", "camera_ops.sim.cli", "--fleet", str(workdir / "fleet.json"), "--out", str(out),
          "--control-port", "0", "--base-address", base_address, "--http-port", str(free_port(base_address)),
-         "--shared-port"], stdout=subprocess.DEVNULL, stderr=open(workdir / "sim.log", "wb"))
+         "--shared-port", "--discovery-port", "0"], stdout=subprocess.DEVNULL, stderr=open(workdir / "sim.log", "wb"))
     deadline = time.monotonic() + SIM_START_TIMEOUT_S
     while not out.exists():
         if process.poll() is not None or time.monotonic() > deadline:

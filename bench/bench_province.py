@@ -99,7 +99,8 @@ def start_simulators(total: int, per_sim: int, holes_every: int, workdir: Path, 
         base = f"127.{first_block + index}.0.1"
         sims.append(subprocess.Popen(
             [sys.executable, "-m", "camera_ops.sim.cli", "--fleet", str(spec), "--out", str(out), "--control-port", "0",
-             "--base-address", base, "--http-port", str(free_port(base)), "--shared-port"],
+             "--base-address", base, "--http-port", str(free_port(base)), "--shared-port",
+             "--discovery-port", "0"],
             stdout=subprocess.DEVNULL, stderr=open(workdir / f"sim{index}.log", "wb")))
         outs.append(out)
     wait_until(lambda: all(o.exists() for o in outs) or any(s.poll() is not None for s in sims), "simulators")
