@@ -199,6 +199,7 @@ class Monitor:
         self._inflight: set[asyncio.Task[None]] = set()
         self._flush_lock = asyncio.Lock()
         self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
+        self._member_db = ThreadPoolExecutor(1, thread_name_prefix="monitor-member")
         self._job_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-jobs")
         self._slots: asyncio.Semaphore | None = None
         self._snapshot_auth: dict[int, tuple[tuple[str, str], httpx.DigestAuth]] = {}
@@ -227,15 +228,16 @@ class Monitor:
         background: list[asyncio.Task[None]] = []
         joined = False
         try:
-            await self._in_db_thread(self.membership.join)
+            await self._in_member_thread(self.membership.join)
             joined = True
             self._sync_clock()
-            await self.reload()
+            # heartbeats go on while the first camera set loads (100,000 cameras take a while)
+            background = [asyncio.create_task(self._membership_loop(), name="membership")]
+            await self._first_reload()
             self.ready.set()
-            background = [asyncio.create_task(c, name=n) for n, c in (
+            background += [asyncio.create_task(c, name=n) for n, c in (
                 ("scheduler", self._scheduler()), ("flusher", self._every(self.settings.monitor_flush_s, self._flush_due)),
                 ("reloader", self._every(self.settings.monitor_reload_s, self.reload)),
-                ("membership", self._membership_loop()),
             )]
             background += [asyncio.create_task(self._job_loop(job), name=job.name) for job in self.jobs]
             await self._stop.wait()
@@ -251,10 +253,11 @@ class Monitor:
             await self._http.aclose()
             if joined:
                 try:
-                    await self._in_db_thread(self.membership.leave)
+                    await self._in_member_thread(self.membership.leave)
                 except Exception:  # noqa: BLE001 — our row expires on its own
                     log.warning("monitor: could not leave the group cleanly; the others take over when it expires")
             self._db.shutdown(wait=True)
+            self._member_db.shutdown(wait=True)
             self._job_thread.shutdown(wait=True)
 
     def stop(self) -> None:
@@ -296,6 +299,21 @@ class Monitor:
 
     async def _in_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    async def _in_member_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Membership has a thread of its own: a long reload or flush never delays a heartbeat."""
+        return await asyncio.get_running_loop().run_in_executor(self._member_db, fn, *args)
+
+    async def _first_reload(self) -> None:
+        """The first camera set, retried while the database hiccups (a crash here would only be
+        restarted by the service manager)."""
+        while True:
+            try:
+                await self.reload()
+                return
+            except Exception:  # noqa: BLE001
+                log.exception("monitor: reading the camera set failed; trying again")
+                await asyncio.sleep(min(5.0, self.settings.monitor_reload_s))
 
     # --- time and ownership ------------------------------------------------------------------------------
 
@@ -379,7 +397,7 @@ class Monitor:
             wake = min([now + heartbeat_s, *upcoming])
             await asyncio.sleep(max(MIN_BATCH_S, wake - now + MIN_BATCH_S))
             try:
-                await self._in_db_thread(self.membership.heartbeat, len(self.cameras))
+                await self._in_member_thread(self.membership.heartbeat, len(self.cameras))
             except Fenced as exc:
                 log.warning("monitor: %s; dropping its cameras and joining again", exc)
                 await self._rejoin()
@@ -399,7 +417,7 @@ class Monitor:
         self._settled = False
         while True:
             try:
-                await self._in_db_thread(self.membership.join)
+                await self._in_member_thread(self.membership.join)
                 return
             except Exception:  # noqa: BLE001
                 log.exception("monitor: joining again failed; retrying")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, insert, select, type_coerce, update
+from sqlalchemy import String, bindparam, insert, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import ConfigurationError
@@ -86,11 +86,13 @@ STATE_CHUNK = 500  # ids per IN (...) when fetching saved states (SQLite allows 
 
 def ensure_health_rows(session: Session) -> int:
     """Give every camera its ``camera_health`` row (new cameras); returns how many were added."""
-    missing = select(Camera.id).where(~Camera.id.in_(select(CameraHealth.camera_id)))
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":  # one inserter at a time: two monitors inserting 100,000 rows deadlock
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('camera-ops:camera-health-rows'))"))
+    missing = select(Camera.id).where(~Camera.id.in_(select(CameraHealth.camera_id))).order_by(Camera.id)
     ids = list(session.scalars(missing))
     if ids:
         # several monitors starting together insert the same rows: the second one's are no-ops
-        dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:

@@ -430,7 +430,7 @@ def test_two_monitors_adding_the_same_health_rows_at_once_do_not_collide(session
     session.close()
     maker = session_factory(engine)
     first = maker()
-    assert ensure_health_rows(first) == 1  # not committed yet: the second one waits on the row's key
+    assert ensure_health_rows(first) == 1  # not committed yet: the second one waits for it
     outcome: list[object] = []
 
     def second() -> None:
@@ -443,6 +443,6 @@ def test_two_monitors_adding_the_same_health_rows_at_once_do_not_collide(session
     first.commit()
     first.close()
     racer.join(WAIT_S)
-    assert outcome == [1]  # it saw the row missing, inserted nothing on conflict, raised nothing
+    assert outcome == [0]  # it waited for the first one's transaction, found the row there, raised nothing
     with maker() as s:
         assert s.scalar(select(func.count()).select_from(CameraHealth)) == 1
