@@ -23,6 +23,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from camera_ops.errors import ValidationFailed
+from camera_ops.registry.validation import control_char, control_char_message
 from camera_ops.i18n import t
 
 INT_MIN = -(2**31)  # PostgreSQL INTEGER
@@ -68,6 +69,12 @@ def _route_int_params(route: APIRoute) -> tuple[tuple[str, str], ...]:
 
 
 def bounded_int_params(request: Request) -> None:
+    """Path and query parameters the database could not take: control characters in any of them
+    (PostgreSQL refuses a NUL even in a search), integers out of range in those declared ``int``."""
+    for name, raw in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if isinstance(raw, str) and (char := control_char(raw)) is not None:
+            raise ValidationFailed(control_char_message(name, char), field=name, key="api.control_chars",
+                                   params={"code": f"U+{ord(char):04X}"})
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return

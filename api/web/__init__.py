@@ -11,12 +11,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import xstatic.pkg.leaflet as leaflet
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import audit_refusal
+from api.bounds import bounded_int_params
 from api.web import pages
 from api.web.context import CsrfRejected, LoginRequired, MustChangePassword, render, request_lang
 from camera_ops.error_text import error_message
@@ -36,7 +37,7 @@ def install_web(app: FastAPI) -> None:
         return FileResponse(favicon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     for router in pages.routers():
-        app.include_router(router, include_in_schema=False)
+        app.include_router(router, include_in_schema=False, dependencies=[Depends(bounded_int_params)])
     _install_error_pages(app)
 
 

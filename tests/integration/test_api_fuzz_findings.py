@@ -10,7 +10,7 @@ from api.app import create_app
 from api.bounds import INT_MAX, INT_MIN
 from api.schemas import MAX_TEXT_CHARS
 from storage.models import Camera, Role
-from tests.factories import api_login, make_commune, make_user
+from tests.factories import api_login, make_commune, make_user, web_login
 
 pytestmark = pytest.mark.db
 BIG = INT_MAX + 1
@@ -58,6 +58,21 @@ def test_integers_past_the_column_range_in_paths_and_queries_are_a_422_naming_th
     r = client.request(method, url, headers=admin)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["field"] == field
+
+
+@pytest.mark.parametrize("url, field", [("/api/v1/cameras?q=a%00b", "q"), ("/api/v1/areas?q=%00", "q"),
+                                        ("/api/v1/donors?q=x%1B", "q")])
+def test_control_characters_in_query_parameters_are_a_422(client, admin, url, field):
+    """PostgreSQL refuses a NUL even in a search: it used to be a 500 there."""
+    r = client.get(url, headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+
+
+def test_pages_refuse_them_too(client, admin):
+    web_login(client, "admin")
+    assert client.get("/cameras?q=a%00b").status_code == 422
+    assert client.get(f"/cameras/{2**63}").status_code == 422
 
 
 def test_a_search_text_of_digits_is_not_taken_for_a_number(client, admin):
