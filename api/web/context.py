@@ -7,7 +7,7 @@ Page handlers take one dependency, ``Page`` (GET) or ``FormPage`` (POST, CSRF ch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,6 +95,17 @@ class Formatter:
 
     def date(self, value: Any) -> str:
         return i18n.fmt_date(value, self.tz)
+
+    def input_date(self, value: Any) -> str:
+        """A date field's value as ``dd/mm/yyyy`` (from a date or an ISO string; other text as typed)."""
+        if not value:
+            return ""
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                return value
+        return value.strftime("%d/%m/%Y")
 
     def input_dt(self, value: Any, seconds: bool = False) -> str:
         """A date-time field's value: ``dd/mm/yyyy HH:MM`` in the display zone (24 h)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from camera_ops.errors import ValidationFailed
@@ -51,10 +51,13 @@ def number(form: dict[str, Any], name: str) -> float | None:
 
 
 def day(form: dict[str, Any], name: str) -> date | None:
+    """``dd/mm/yyyy`` as people here write it (the forms ask for it), or ISO ``yyyy-mm-dd``."""
     value = text(form, name)
     if value is None:
         return None
     try:
+        if "/" in value:
+            return datetime.strptime(value, "%d/%m/%Y").date()
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationFailed(f"{name}: {value!r} is not a date", field=name, key="err.field.not_date",

@@ -72,3 +72,25 @@ def test_the_footage_window_is_dd_mm_yyyy_prefilled_with_the_last_30_minutes_and
     assert r.status_code == 303, r.text
     saved = session.query(ClipRequest).one()
     assert (saved.start_at, saved.end_at) == (began, ended)
+
+
+def test_date_fields_read_dd_mm_yyyy_and_name_a_bad_one():
+    from datetime import date
+
+    from api.web import forms
+    from camera_ops.errors import ValidationFailed
+
+    assert forms.day({"d": "15/03/2025"}, "d") == date(2025, 3, 15)
+    assert forms.day({"d": "2025-03-15"}, "d") == date(2025, 3, 15)  # what older clients send
+    with pytest.raises(ValidationFailed) as refused:
+        forms.day({"donated_on": "31/02/2025"}, "donated_on")
+    assert refused.value.field == "donated_on" and refused.value.key == "err.field.not_date"
+
+
+def test_the_camera_form_shows_its_date_as_dd_mm_yyyy(client, session):
+    world = make_world(session)
+    session.commit()
+    web_login(client, world.police.username)
+    doc = lxml.html.fromstring(client.get("/cameras/new").text)
+    donated = doc.xpath("//input[@name='donated_on']")[0]
+    assert donated.get("type") == "text" and donated.get("placeholder") == "dd/mm/yyyy"
