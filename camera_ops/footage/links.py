@@ -58,5 +58,5 @@ def read_link(settings: Settings, token: str) -> Grant:
     except jwt.ExpiredSignatureError as exc:
         raise LinkExpired("this link has expired; ask for a new one") from exc
     except jwt.InvalidTokenError as exc:
-        raise NotFound("no such link", field="token") from exc
+        raise NotFound("no such link", field="token", key="err.clip.link_missing") from exc
     return Grant(str(claims["jti"]), int(claims["clip"]), int(claims["uid"]), str(claims["purpose"]))

@@ -39,6 +39,7 @@ KEYED_MODULES = (
     "camera_ops/onvif/handshake.py", "camera_ops/onvif/discovery.py", "api/web/forms.py", "api/web/context.py",
     "api/web/pages/cases.py", "api/web/pages/cameras.py", "api/web/pages/board.py", "api/deps.py",
     "api/routers/areas.py", "api/routers/donors.py", "api/routers/dossiers.py", "api/routers/health.py",
+    "api/web/pages/registry.py", "camera_ops/footage/links.py",
 )
 
 

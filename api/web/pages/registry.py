@@ -71,7 +71,7 @@ def add_area(page: FormPage, session: SessionDep) -> Response:
         kind = forms.choice(form, "kind", AreaKind, AreaKind.hamlet) or AreaKind.hamlet
         parent_id = forms.integer(form, "parent_id")
         if parent_id is not None and parent_id not in {a.id for a in _parents(session, page)}:
-            raise ValidationFailed("choose the unit it belongs to", field="parent_id")
+            raise ValidationFailed("choose the unit it belongs to", field="parent_id", key="err.field.choose")
         with session.begin_nested():
             area = create_area(session, kind=kind, code=forms.required(form, "code"),
                                name=forms.required(form, "name"), parent_id=parent_id)
@@ -132,9 +132,9 @@ def merge_area_form(area_id: int, page: FormPage, session: SessionDep) -> Respon
     try:
         into_id = forms.integer(page.form, "into_id")
         if into_id is None or into_id not in {a.id for a in _merge_targets(session, page, area)}:
-            raise ValidationFailed("choose the unit it merges into", field="into_id")
+            raise ValidationFailed("choose the unit it merges into", field="into_id", key="err.field.choose")
         if not forms.checked(page.form, "confirm"):
-            raise ValidationFailed("tick the box to confirm the merge", field="confirm")
+            raise ValidationFailed("tick the box to confirm the merge", field="confirm", key="err.area.merge_confirm")
         with session.begin_nested():
             into = merge_areas(session, absorbed_id=area.id, into_id=into_id, reason=forms.text(page.form, "reason"))
             audit.record(session, page.actor, "area.merge", target_type="area", target_id=area.id,
@@ -216,10 +216,12 @@ def parse_members(value: str | None) -> list[dict[str, str | None]]:
             continue
         parts = [p.strip() for p in line.replace("|", ";").split(";")]
         if len(parts) < 2 or not parts[0] or not parts[1]:
-            raise ValidationFailed(f"line {number}: write name; role; phone", field="members")
+            raise ValidationFailed(f"line {number}: write name; role; phone", field="members", key="err.model.member_line",
+                                   params={"line": number})
         members.append({"name": parts[0], "role": parts[1], "phone": (parts[2] if len(parts) > 2 else "") or None})
     if len(members) > MAX_MEMBERS:
-        raise ValidationFailed(f"at most {MAX_MEMBERS} people", field="members")
+        raise ValidationFailed(f"at most {MAX_MEMBERS} people", field="members", key="err.model.members_max",
+                               params={"max": MAX_MEMBERS})
     return members
 
 
@@ -230,12 +232,13 @@ def new_dossier(page: FormPage, session: SessionDep) -> Response:
     try:
         area_id = forms.integer(form, "area_id")
         if area_id is None or area_id not in {a.id for a in _dossier_areas(session, page)}:
-            raise ValidationFailed("choose the commune or hamlet", field="area_id")
+            raise ValidationFailed("choose the commune or hamlet", field="area_id", key="err.field.choose")
         decision_date = forms.day(form, "decision_date")
         if decision_date is None:
-            raise ValidationFailed("give the decision date", field="decision_date")
+            raise ValidationFailed("give the decision date", field="decision_date", key="err.field.required")
         if decision_date > utcnow().date():
-            raise ValidationFailed("the decision date is in the future", field="decision_date")
+            raise ValidationFailed("the decision date is in the future", field="decision_date",
+                                   key="err.model.decision_future")
         with session.begin_nested():
             model = create_model(session, area_id=area_id, name=forms.required(form, "name"),
                                  decision_number=forms.required(form, "decision_number"), decision_date=decision_date,
@@ -289,7 +292,7 @@ def end_dossier(model_id: int, page: FormPage, session: SessionDep) -> Response:
     try:
         ended_on = forms.day(form, "ended_on")
         if ended_on is None:
-            raise ValidationFailed("give the end date", field="ended_on")
+            raise ValidationFailed("give the end date", field="ended_on", key="err.field.required")
         with session.begin_nested():
             end_model(session, model, ended_on=ended_on, reason=forms.required(form, "end_reason"))
             audit.record(session, page.actor, "dossier.end", target_type="dossier", target_id=model.id,
