@@ -199,6 +199,15 @@ def test_board_counts_are_filters_and_each_reason_says_what_to_do(client, world,
     for status in ("online", "degraded", "offline", "unauthorized", "maintenance", "unknown"):
         assert f'href="/cameras?status={status}"' in totals, status
     assert 'href="/cameras?registration=pending"' in totals and "Chưa kết nối" in totals
+    def chip(html: str, status: str) -> str:
+        part = html.split('id="totals"', 1)[1].split("</ul>", 1)[0]
+        return re.search(rf'data-status="{status}">.*?<span class="n">(\d+)</span>', part).group(1)
+
+    world["cams"]["b"].status = CameraStatus.unknown  # a camera only saved has no status yet
+    session.commit()
+    login(client, "admin")
+    board = client.get("/board").text
+    assert (chip(board, "pending"), chip(board, "unknown")) == ("1", "0")  # counted once, as not connected
     problems = html.split('id="problems"', 1)[1].split('id="rollup"', 1)[0]
     assert problems.count("Cần làm:") == 3  # offline, wrong password, black: one line each
     assert "nhà hảo tâm" in problems and "mất điện" in problems

@@ -16,7 +16,7 @@ from api.web.context import FormPage, Page, WebPage
 from camera_ops.access import Action
 from camera_ops.errors import NotFound
 from camera_ops.registry import cameras as camera_service
-from storage.models import Lifecycle, RegistrationState
+from storage.models import CameraStatus, Lifecycle, RegistrationState
 from storage.types import utcnow
 
 router = APIRouter()
@@ -37,16 +37,17 @@ def board(page: Page, session: SessionDep, offset: Annotated[int, Query(ge=0)] =
     monitoring = health_view.MONITORING
     return page.render(
         "board.html", board=data, statuses=STATUS_ORDER, monitoring=monitoring, pending=_pending(session, page),
+        pending_unknown=_pending(session, page, CameraStatus.unknown),  # shown apart, not "unknown" twice
         snapshots=health_view.snapshot_times(session, ids) if monitoring else {},
         open_problems=health_view.open_problems(session, ids) if monitoring else {},
         problem_actions=integrations.problem_actions() is not None, can_handle=page.can(Action.handle_problems))
 
 
-def _pending(session: Session, page: WebPage) -> int:
+def _pending(session: Session, page: WebPage, status: CameraStatus | None = None) -> int:
     """Cameras saved but never connected ("chưa kết nối"): listed apart, never counted as offline."""
     _, total = camera_service.list_cameras(
         session, scope=page.scope, limit=0,
-        filters=camera_service.CameraFilter(registration=RegistrationState.pending, lifecycle=None))
+        filters=camera_service.CameraFilter(registration=RegistrationState.pending, status=status))
     return total or 0
 
 
