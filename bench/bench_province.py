@@ -203,6 +203,8 @@ def main() -> None:
     parser.add_argument("--cycle", type=float, default=60.0)
     parser.add_argument("--cycles", type=int, default=2, help="cycles measured")
     parser.add_argument("--holes-every", type=int, default=10)
+    parser.add_argument("--warm-up-cycles", type=float, default=2.0,
+                        help="cycles before measuring (the first probe of every camera is a full one, and written)")
     parser.add_argument("--first-block", type=int, default=None, help="simulators use 127.N.0.0/16, 127.N+1...")
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_monitors")
     args = parser.parse_args()
@@ -251,7 +253,7 @@ def main() -> None:
                                and all(value(scrape(u), "camera_ops_monitor_cameras_owned") > 0 for u in urls),
                                "every camera owned, every monitor active")
             print(f"{args.monitors} monitors active, every camera owned, {spent:.0f} s after start")
-            time.sleep(args.cycle * 1.2)  # warm-up: every camera's first (full) check
+            time.sleep(args.cycle * args.warm_up_cycles)  # warm-up: every camera's first (full) check and its write
             engine = make_engine(url)
             before = [scrape(u) for u in urls]
             cpu0 = [proc_cpu_s(m.pid) for m in monitors]
