@@ -59,13 +59,24 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item, so fixtures can see whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)
+
+
 @pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
+def page(request: pytest.FixtureRequest, browser: Browser, live_server: str) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server, viewport=PHONE, locale="vi-VN",
                                   timezone_id="Asia/Ho_Chi_Minh")
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     yield pg
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:  # what the browser showed when it failed, as a CI artefact
+        screenshot(pg, "failed-" + request.node.name.replace("/", "_")[:120])
     context.close()
 
 

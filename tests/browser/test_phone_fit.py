@@ -1,4 +1,4 @@
-"""Every page of every role fits a 390 px phone without horizontal scrolling, with problems present
+"""Every page of every role fits a 390 px phone (and a 1366 px desktop) without horizontal scrolling, with problems present
 (offline and degraded cameras with open problems and their actions, a pending camera, a case with a
 request, a dossier with a review). The pages are found by following each role's navigation, plus
 the detail pages a user reaches from there. A page that overflows is kept as a screenshot in
@@ -17,12 +17,13 @@ from camera_ops.registry.dossiers import add_review, create_model
 from storage.models import CameraStatus, DonorKind, RegistrationState, ReviewKind, ReviewVerdict, Role
 from storage.models_monitoring import CameraStatusChange, Problem
 from storage.types import utcnow
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import PHONE, log_in, screenshot
 from tests.factories import PASSWORD, make_commune, make_user
 from tests.footage_fixtures import actor, make_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 ROLES = ("admin", "police", "officer", "manager", "auditor")
+DESKTOP = {"width": 1366, "height": 900}
 MEASURE = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
@@ -91,8 +92,20 @@ def _overflow(page: Page, path: str) -> int:
     return int(page.evaluate(MEASURE))
 
 
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_of_the_role_fits_a_390px_phone(page, world, role):
+def test_every_page_of_the_role_fits_the_screen(browser, live_server, world, role, viewport):
+    context = browser.new_context(base_url=live_server, viewport=viewport, locale="vi-VN",
+                                  timezone_id="Asia/Ho_Chi_Minh")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        _walk(page, world, role, viewport["width"])
+    finally:
+        context.close()
+
+
+def _walk(page: Page, world, role: str, width: int) -> None:
     user = world["users"][role]
     log_in(page, user.username, PASSWORD)
     paths = _nav_paths(page)
@@ -104,6 +117,6 @@ def test_every_page_of_the_role_fits_a_390px_phone(page, world, role):
     for path in dict.fromkeys(paths):
         over = _overflow(page, path)
         if over > 0:
-            shot = screenshot(page, f"phone-overflow-{role}-{path.strip('/').replace('/', '_') or 'root'}")
-            wide.append(f"{path} is {over} px too wide ({shot.name})")
+            shot = screenshot(page, f"overflow-{width}-{role}-{path.strip('/').replace('/', '_') or 'root'}")
+            wide.append(f"{path} is {over} px too wide at {width} px ({shot.name})")
     assert wide == [], "\n".join(wide)
