@@ -1,52 +1,28 @@
-"""Browser tests: the real app under uvicorn on 127.0.0.1 (a free port, a background thread) over
+"""Browser tests: the real app under uvicorn on 127.0.0.1 (tests/live_server.py: a free port, a background thread) over
 the test database, driven by Playwright through Debian's Chromium. Screenshots go to
 test-artifacts/browser/ (gitignored)."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from api.app import create_app
+from tests.live_server import running_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
-START_TIMEOUT_S = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def live_server(engine, settings) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(START_TIMEOUT_S)
+    with running_server(create_app(settings, engine=engine), settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")  # sync Playwright keeps an event loop running: not past this folder
