@@ -412,7 +412,11 @@ class Monitor:
     async def _rejoin(self) -> None:
         for camera_id in list(self.cameras):
             self._release(camera_id)
-        self._batch = Batch()  # results of a fenced member are stale: the new owners probe again
+        if self._batch:  # results of a fenced member are stale: the new owners probe again
+            self.stats.fenced_batches += 1
+            log.warning("monitor: a batch of %d status changes from before the fence is dropped",
+                        len(self._batch.changes))
+        self._batch = Batch()
         self._ranked_for = None
         self._settled = False
         while True:
