@@ -693,9 +693,11 @@ class Monitor:
 
     # --- writing ------------------------------------------------------------------------------------------
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batch: Batch, epoch: int | None) -> None:
         with self._write_session() as session, session.begin():
-            self.membership.fence(session)  # our row, this epoch: else another monitor owns our cameras
+            # our row, in the epoch the batch was gathered in: else another monitor owns our cameras
+            # (a rejoin may have given us a new epoch by now; that must not launder a stale batch)
+            self.membership.fence(session, epoch)
             write_batch(session, batch)
 
     async def _flush_due(self) -> None:
@@ -715,8 +717,9 @@ class Monitor:
             batch, self._batch = self._batch, Batch()
             if not batch:
                 return
+            epoch = self.membership.epoch  # _rejoin drops the batch before it takes a new epoch
             try:
-                await self._in_db_thread(self._write, batch)
+                await self._in_db_thread(self._write, batch, epoch)
             except Fenced as exc:
                 self.membership.valid_until = 0.0  # probe nothing more until we have joined again
                 self.stats.fenced_batches += 1

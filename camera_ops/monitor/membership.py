@@ -237,12 +237,14 @@ class Membership:
 
     # fencing
 
-    def fence(self, session: Session) -> None:
-        """Inside a write transaction: raise Fenced unless our row (this epoch) is still there.
+    def fence(self, session: Session, epoch: int | None = None) -> None:
+        """Inside a write transaction: raise Fenced unless our row is still there in ``epoch`` (by
+        default the current one: pass the epoch the written results were gathered in).
         ``FOR SHARE`` holds off a concurrent eviction until this transaction ends."""
-        if self.epoch is None:
+        epoch = self.epoch if epoch is None else epoch
+        if epoch is None:
             raise Fenced(f"monitor {self.node} is not a member")
         found = session.scalar(
             select(MonitorMember.epoch).where(MonitorMember.node == self.node).with_for_update(read=True))
-        if found != self.epoch:
-            raise Fenced(f"monitor {self.node} (epoch {self.epoch}) was presumed dead by the others")
+        if found != epoch:
+            raise Fenced(f"monitor {self.node} (epoch {epoch}) was presumed dead by the others")

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from camera_ops.leases import SingleRunJob
 from camera_ops.monitor.engine import Monitor
-from camera_ops.monitor.membership import Membership, SecondMonitorRefused
+from camera_ops.monitor.membership import Fenced, Membership, SecondMonitorRefused
 from camera_ops.monitor.schedule import slot_index
 from camera_ops.monitor.testing import register_sim_cameras
 from camera_ops.sim.spec import CameraSpec
@@ -304,6 +304,32 @@ def test_monitors_wait_while_the_database_refuses_connections_and_resume(session
     admin.dispose()
     with session_factory(engine)() as s:
         assert_no_duplicate_rows(s, ids.values())
+
+
+def test_a_batch_gathered_before_a_rejoin_is_fenced_though_the_monitor_is_a_member_again(engine, database_url):
+    """The race the SIGSTOP test can hit: the heartbeat finds the fence and rejoins (new epoch)
+    while a flush of the old epoch's batch waits for the database thread. Checked against the
+    epoch the batch was gathered in, it is refused; checked against "the current epoch" it was written."""
+    postgres_only(engine)
+    member_engine = make_engine(database_url)
+    member = Membership(member_engine, "racer", ttl_s=10, gap_s=1)
+    member.join()
+    gathered_in = member.epoch
+    try:
+        with session_factory(engine)() as s, s.begin():  # the others presume it dead
+            s.execute(text("delete from monitor_member where node = 'racer'"))
+        with pytest.raises(Fenced):
+            member.heartbeat()
+        member.join()  # the rejoin wins the race
+        assert member.epoch != gathered_in and member.fresh()
+        with session_factory(member_engine)() as s, s.begin():
+            with pytest.raises(Fenced, match=str(gathered_in)):
+                member.fence(s, gathered_in)
+        with session_factory(member_engine)() as s, s.begin():
+            member.fence(s)  # the new epoch's batches go through
+    finally:
+        member.leave()
+        member_engine.dispose()
 
 
 def test_sqlite_refuses_a_second_monitor_with_a_clear_message(tmp_path):
