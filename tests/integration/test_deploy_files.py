@@ -13,7 +13,6 @@ import shlex
 import subprocess
 import sys
 import urllib.request
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,14 +21,13 @@ import pytest
 import typer.main
 import yaml
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from camera_ops.cli import app as cli_app
 from camera_ops.health_endpoints import OpsServer
 from camera_ops.settings import Settings
-from tests.conftest import TEST_DB_ENV
+from tests.pg_scratch import scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -188,19 +186,8 @@ def test_the_image_starts_a_real_command():
 
 @pytest.fixture
 def fresh_postgres():
-    base = os.environ.get(TEST_DB_ENV, "")
-    if not base.startswith("postgresql"):
-        pytest.skip("PostgreSQL runs with the db-marked suite")
-    name = f"camera_ops_upgrade_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres("camera_ops_upgrade") as url:
+        yield url
 
 
 @pytest.mark.db

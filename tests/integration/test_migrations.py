@@ -3,22 +3,19 @@ after its downgrade), on SQLite and — when the suite runs on it — PostgreSQL
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from camera_ops.health.vocabulary import Status
 from camera_ops.monitor.history import load_histories
 from storage.db import make_engine, session_factory
 from storage.migrate import alembic_config, upgrade
 from storage.models import Camera
-from tests.conftest import TEST_DB_ENV
 from tests.factories import make_commune
+from tests.pg_scratch import scratch_postgres
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 STATUSES = ["online", "degraded", "offline", "unauthorized", "maintenance", "unknown"]
@@ -30,19 +27,8 @@ def scratch_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    base = os.environ.get(TEST_DB_ENV, "")
-    if not base.startswith("postgresql"):
-        pytest.skip("PostgreSQL runs with the db-marked suite")
-    name = f"camera_ops_migrations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres("camera_ops_migrations") as url:
+        yield url
 
 
 def insert_old_camera(session, hamlet_id: int, code: str, *, mac: str | None) -> int:
