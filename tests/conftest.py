@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, text
@@ -20,6 +21,9 @@ from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Base
 from storage import models_all  # noqa: F401  (every table, for truncation)
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 TEST_DB_ENV = "CAMERA_OPS_TEST_DATABASE_URL"
 pytest_plugins = ["camera_ops.sim.pytest_plugin"]
@@ -87,3 +91,15 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "data", database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
+    """The whole app (lifespan included) on the test database; files that need other settings or
+    set-up define their own ``client``."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(settings, engine=engine)) as c:
+        yield c

@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.deps import TOKEN_COOKIE
 from api.web.csrf import csrf_token
 from storage.models import Camera, Role
@@ -25,12 +24,6 @@ def world(session):
     make_user(session, Role.admin, username="admin")
     session.commit()
     return commune
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def camera_body(hamlet_id: int, code: str = "CSRF-1") -> dict:

@@ -4,9 +4,7 @@ language of ``Accept-Language`` (Vietnamese by default)."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.errors import accepted_lang
 from storage.models import Role
 from tests.factories import api_login, make_commune, make_user
@@ -20,12 +18,6 @@ pytestmark = pytest.mark.db
 ])
 def test_accept_language_picks_our_language_by_quality(header, lang):
     assert accepted_lang(header) == lang
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def test_a_domain_error_is_rendered_in_the_requested_language(client, session):

@@ -4,9 +4,7 @@ past 64 bits, explicit nulls, ``password: null``, oversized fields, and every st
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.bounds import INT_MAX, INT_MIN
 from api.schemas import MAX_TEXT_CHARS
 from storage.models import Camera, Role
@@ -22,12 +20,6 @@ def world(session):
     make_user(session, Role.admin, username="admin")
     session.commit()
     return commune
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 @pytest.fixture

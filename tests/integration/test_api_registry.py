@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from tests.factories import api_login as login, make_commune, make_user
 from storage.models import Role
 
@@ -24,12 +22,6 @@ def world(session):
     }
     session.commit()
     return {"a": a, "b": b, "users": users}
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def new_camera(client, headers, hamlet_id, code="CAM-A1", **extra):

@@ -87,12 +87,6 @@ def test_status_counts_follow_hamlets_moved_by_a_commune_merge(session, settings
     assert_counts_agree(session, [a.province, b.commune, a.hamlets[0], b.hamlets[0]])
 
 
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
-
-
 def test_board_shows_communes_collapsed_and_opens_one_to_its_hamlets(client, session, settings):
     province = make_commune(session, hamlets=1, prefix="BD0").province
     communes = [make_commune(session, province=province, hamlets=2, prefix=f"BD{i}") for i in range(1, 5)]

@@ -32,12 +32,6 @@ def users(session):
     return made
 
 
-@pytest.fixture
-def client(engine, settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
-
-
 def test_a_token_forged_with_the_old_development_constant_is_refused(client, users):
     """Finding 4: without configuration, tokens were signed with a key anyone could compute from the
     source; a forged admin token got 200 on /api/v1/users."""

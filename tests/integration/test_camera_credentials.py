@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import pytest
 from cryptography.fernet import Fernet
@@ -75,12 +74,6 @@ def world(session, settings):
     session.add(camera)
     session.commit()
     return {"a": a, "users": users, "camera": camera}
-
-
-@pytest.fixture
-def client(engine, settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def _audit(session, action: str) -> list[AuditEvent]:

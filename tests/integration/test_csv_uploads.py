@@ -7,10 +7,8 @@ from __future__ import annotations
 import codecs
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.app import create_app
 from camera_ops.registry.csv_input import detect_encoding, dict_rows
 from camera_ops.errors import ValidationFailed
 from storage.models import Camera, Role
@@ -44,12 +42,6 @@ def world(session):
     make_user(session, Role.admin, username="admin")
     session.commit()
     return commune
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def upload(client, data: bytes, **params):

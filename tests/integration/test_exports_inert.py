@@ -104,12 +104,6 @@ def world(session):
     return c
 
 
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
-
-
 @pytest.mark.db
 @pytest.mark.parametrize("field, value", [("name", "Cổng\x00thôn"), ("note", "a\x1bb"), ("address", "x\x7f"),
                                           ("install_point", "x\x85y"), ("username", "ad\x08min")])

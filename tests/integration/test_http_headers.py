@@ -22,12 +22,6 @@ from tests.live_server import running_server
 FORGED = "203.0.113.66"  # TEST-NET-3: an address nobody here has
 
 
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
-
-
 def csp_directives(response) -> dict[str, str]:
     policy = response.headers["content-security-policy"]
     return {d.split()[0]: d.partition(" ")[2] for d in (p.strip() for p in policy.split(";")) if d}

@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from camera_ops.health.vocabulary import Reason, reasons_to_mask
 from camera_ops.security import encrypt_secret
 from storage.models import Camera, CameraStatus, Role
@@ -55,12 +53,6 @@ def world(session, settings):
     make_user(session, Role.officer, [a.commune], username="officer_a")
     session.commit()
     return {"a": a, "b": b, "cams": cams}
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def test_fleet_summary_counts_by_area_and_lists_problems_longest_first_within_scope(client, world):

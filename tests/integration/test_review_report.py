@@ -10,10 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from docx import Document
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.app import create_app
 from camera_ops.health.vocabulary import Reason, reasons_to_mask
 from camera_ops.i18n import fmt_number, fmt_percent, local_time
 from camera_ops.registry.dossiers import create_model
@@ -171,12 +169,6 @@ def test_the_docx_opens_and_carries_the_heading_the_sections_and_the_figures(ses
 
 
 # --- the web flow ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def count_reviews(engine) -> int:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from camera_ops.security import encrypt_secret
 from storage.models import Camera, Role
 from tests.factories import PASSWORD, api_login, make_commune, make_user, web_login
@@ -35,12 +33,6 @@ def world(session, settings):
     session.add(camera)
     session.commit()
     return {"a": a, "b": b, "users": users, "camera": camera}
-
-
-@pytest.fixture
-def client(engine, settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def _csrf(client: TestClient, path: str) -> str:

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
 from storage.db import session_scope
 from camera_ops.custody.ledger import events_for
 from storage.models_evidence import Case, CaseMember, CaseStatus
@@ -18,12 +17,6 @@ from tests.footage_fixtures import make_case, make_world
 
 pytestmark = pytest.mark.db
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -7,20 +7,12 @@ import re
 import socket
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from storage.models import Camera, Role
 from tests.factories import make_commune, make_user, web_login
 
 pytestmark = pytest.mark.db
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def closed_port() -> int:

@@ -8,10 +8,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
 from camera_ops.footage.worker import Worker
 from camera_ops.i18n import local_time
 from camera_ops.sim.spec import CameraSpec
@@ -29,12 +27,6 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 def fleet() -> Iterator[FleetHandle]:
     with running_fleet([CameraSpec("web", vendor="generic")]) as handle:
         yield handle
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def local_input(at) -> str:

@@ -9,9 +9,7 @@ from datetime import datetime, timedelta
 
 import lxml.html
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from camera_ops.i18n import parse_local_datetime
 from camera_ops.security import encrypt_secret
 from storage.models import Camera, RecordingCapability, RegistrationState
@@ -22,12 +20,6 @@ from tests.footage_fixtures import UNIT, make_case, make_world
 
 pytestmark = pytest.mark.db
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def test_dd_mm_yyyy_24h_is_read_as_vietnam_time():

@@ -9,23 +9,15 @@ import re
 from datetime import date
 
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from api.app import create_app
 from storage.models import Camera, Donor, Role
 from tests.factories import make_commune, make_user, web_login
 
 pytestmark = pytest.mark.db
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 HEADER = "code,name,hamlet_code,host,username,password,donor_name,donated_on"
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 @pytest.fixture

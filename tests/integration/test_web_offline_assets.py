@@ -6,17 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 @pytest.mark.parametrize("page", ["/api/v1/docs", "/api/v1/redoc"])

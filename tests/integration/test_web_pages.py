@@ -62,12 +62,6 @@ def world(session, settings):
     return {"a": a, "b": b, "cams": cams, "donor": donor, "model": model}
 
 
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
-
-
 def csrf(client: TestClient, path: str) -> str:
     match = CSRF.search(client.get(path).text)
     assert match, f"no CSRF token on {path}"

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.web.pages.registry import parse_members
 from camera_ops.errors import ValidationFailed
 from camera_ops.registry import cameras as camera_service
@@ -47,12 +46,6 @@ def world(session, settings):
     camera = camera_service.register_camera(session, settings, data, scope=None, pending=True).camera
     session.commit()
     return {"a": a, "b": b, "camera": camera}
-
-
-@pytest.fixture
-def client(engine, settings):
-    with TestClient(create_app(settings, engine=engine)) as c:
-        yield c
 
 
 def token(client: TestClient, path: str) -> str:
