@@ -99,7 +99,8 @@ def _install_health(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        """The database answers, its schema is at this code's head, the clip store is reachable."""
+        """The database answers, its schema is at this code's head, the clip store is reachable; custody
+        checkpoints failing or late make it "degraded" (still 200: see camera_ops.health_endpoints)."""
         status, body = await anyio.to_thread.run_sync(run_checks, ready, lang(request), limiter=own_threads)
         return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 

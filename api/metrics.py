@@ -20,6 +20,7 @@ import hmac
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter as PromCounter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -44,6 +45,7 @@ class ApiMetrics:
         self.in_flight = Gauge("camera_ops_http_requests_in_flight", "HTTP requests being answered",
                                registry=self.registry)
         self.registry.register(_StatusCounts(engine))
+        self.registry.register(_CustodyAnchor(engine))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -146,3 +148,23 @@ async def _respond(send: Send, status: int, body: bytes, content_type: bytes,
                 "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
                             *(extra or [])]})
     await send({"type": "http.response.body", "body": body})
+
+
+class _CustodyAnchor:
+    """Collector: custody checkpoint age and failures (``camera_ops.metrics.custody_anchor_metrics``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def describe(self) -> list[Any]:
+        return []  # names come from collect (the families are built there)
+
+    def collect(self) -> Iterator[Any]:
+        from camera_ops.metrics import custody_anchor_metrics
+
+        try:
+            with self.engine.connect() as conn:
+                families = custody_anchor_metrics(conn)
+        except SQLAlchemyError:
+            return
+        yield from families

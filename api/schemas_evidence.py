@@ -144,6 +144,8 @@ class AnchorHealthOut(Out):
     last_error_at: datetime | None
     lease_owner: str | None
     problem: str | None
+    failing_since: datetime | None = None
+    failures: int = 0
 
 
 class CustodyEventOut(Out):

@@ -171,7 +171,7 @@ class AssignIn(In):
 class AlertOut(Out):
     id: int
     kind: str
-    area_id: int
+    area_id: int | None  # None: about the whole service (custody checkpoints)
     camera_id: int | None
     created_at: datetime
     title_vi: str

@@ -2,13 +2,22 @@
 
 One JSON shape everywhere (compose, systemd and operators read it)::
 
-    {"status": "ok" | "fail",
+    {"status": "ok" | "degraded" | "fail",
      "checks": {"database": {"status": "ok"},
+                "custody_anchor": {"status": "degraded", "reason": "custody_checkpoint_failed", "message": "..."},
                 "schema": {"status": "fail", "reason": "schema_behind", "message": "..."}}}
 
 ``/healthz`` says the process is up (its loop still turns); ``/readyz`` says it can do its work
-(database reachable, schema at head, clip store reachable, ...). HTTP 200 when every check is ok,
-503 otherwise. ``message`` is in the language asked for (``?lang=en`` or ``Accept-Language``;
+(database reachable, schema at head, clip store reachable, ...). HTTP 200 when every check is ok
+or only degraded, 503 when one fails.
+
+"Degraded" is for a fault of the whole service that this process cannot fix and that does not stop
+it working: custody checkpoints not being written (:func:`camera_ops.readiness.custody_anchor_check`).
+The checkpoint writer's state is one row shared by every node, so a failing readiness check there
+would take every API replica, monitor and worker out of service at the same moment (compose, a load
+balancer, systemd's start-up check) — for a fault during which retrievals are still logged on the
+chain and still fail closed. It is said loudly instead: ``"status": "degraded"``, an alert (one per
+failure episode) and the ``camera_ops_custody_checkpoint_*`` metrics. ``message`` is in the language asked for (``?lang=en`` or ``Accept-Language``;
 Vietnamese first).
 
 The monitor and the worker have no web server of their own: :class:`OpsServer` is a small
@@ -50,16 +59,21 @@ class CheckResult:
     ok: bool
     reason: str | None = None  # a stable code; its text is i18n key ``health_check.<reason>``
     values: Mapping[str, object] | None = None  # placeholders of the text
+    degraded: bool = False  # ok for readiness (HTTP 200), but reported: ``"status": "degraded"``
 
 
 Check = Callable[[], CheckResult]
 OK = CheckResult(True)
 
 
+def degraded(reason: str, values: Mapping[str, object] | None = None) -> CheckResult:
+    return CheckResult(True, reason, values, degraded=True)
+
+
 def run_checks(checks: Mapping[str, Check], lang: Lang = "vi") -> tuple[int, dict[str, Any]]:
     """Run every check (a check that raises fails with ``check_error``): (HTTP status, body)."""
     out: dict[str, Any] = {}
-    all_ok = True
+    all_ok, any_degraded = True, False
     for name, check in checks.items():
         try:
             result = check()
@@ -67,12 +81,14 @@ def run_checks(checks: Mapping[str, Check], lang: Lang = "vi") -> tuple[int, dic
             log.warning("health check %s raised %s", name, exc.__class__.__name__)
             result = CheckResult(False, "check_error", {"error": exc.__class__.__name__})
         all_ok = all_ok and result.ok
-        entry: dict[str, Any] = {"status": "ok" if result.ok else "fail"}
+        degraded = result.ok and result.degraded
+        any_degraded = any_degraded or degraded
+        entry: dict[str, Any] = {"status": "degraded" if degraded else "ok" if result.ok else "fail"}
         if result.reason:
             entry["reason"] = result.reason
             entry["message"] = t(f"health_check.{result.reason}", lang, **dict(result.values or {}))
         out[name] = entry
-    body = {"status": "ok" if all_ok else "fail", "checks": out}
+    body = {"status": ("degraded" if any_degraded else "ok") if all_ok else "fail", "checks": out}
     return (HTTP_OK if all_ok else HTTP_UNAVAILABLE), body
 
 

@@ -38,14 +38,6 @@ def parse_lang(value: str | None) -> Lang | None:
 # catalogs (a catalog entry wins over an entry here).
 
 MESSAGES: dict[str, tuple[str, str]] = {
-    "err.area.merge_confirm": ("Đánh dấu ô xác nhận để gộp", "Tick the box to confirm the merge"),
-    "err.model.member_line": ("Dòng {line}: ghi tên; vai trò; số điện thoại", "Line {line}: write name; role; phone"),
-    "err.model.members_max": ("Tối đa {max} người", "At most {max} people"),
-    "err.model.decision_future": ("Ngày quyết định ở tương lai", "The decision date is in the future"),
-    "err.clip.link_missing": ("Liên kết không tồn tại hoặc đã hết hạn", "No such link, or it expired"),
-    "field.members": ("Thành viên phụ trách", "Responsible people"),
-    "field.decision_date": ("Ngày quyết định", "Decision date"),
-    "field.confirm": ("Xác nhận", "Confirm"),
     # (moved to the catalogs by ``camera-ops i18n sync``; add new keys here)
 }
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 if TYPE_CHECKING:
     from camera_ops.monitor.engine import Monitor
@@ -147,7 +147,7 @@ class WorkerCounts:
 def worker_metrics(engine: Engine, counts: WorkerCounts) -> Iterator[Metric]:
     """The worker's own counts, plus queue depth, ledger length and checkpoint age from the
     database (three small queries per scrape)."""
-    from storage.models_evidence import ArchiveJob, CustodyCheckpoint, CustodyHead
+    from storage.models_evidence import ArchiveJob, CustodyHead
 
     jobs = CounterMetricFamily("camera_ops_worker_archive_jobs", "Archive jobs this worker finished, by result",
                                labels=["result"])
@@ -157,13 +157,12 @@ def worker_metrics(engine: Engine, counts: WorkerCounts) -> Iterator[Metric]:
     yield counts.job_seconds.family("camera_ops_worker_archive_job_seconds", "Archive job duration")
     queue = GaugeMetricFamily("camera_ops_worker_archive_queue", "Archive jobs by state (all workers)", labels=["state"])
     ledger = None
-    checkpoint_age = None
     try:
         with engine.connect() as conn:
             by_state: dict[Any, int] = dict(conn.execute(  # type: ignore[arg-type]
                 select(ArchiveJob.state, func.count()).group_by(ArchiveJob.state)).all())
             ledger = conn.execute(select(func.max(CustodyHead.seq))).scalar()
-            last = conn.execute(select(func.max(CustodyCheckpoint.at))).scalar()
+            custody = custody_anchor_metrics(conn)
     except Exception:  # noqa: BLE001 — the database is away: say so through /readyz, not here
         yield GaugeMetricFamily("camera_ops_worker_database_up", "1 when the last scrape could read the database", value=0)
         return
@@ -173,14 +172,28 @@ def worker_metrics(engine: Engine, counts: WorkerCounts) -> Iterator[Metric]:
     yield GaugeMetricFamily("camera_ops_worker_database_up", "1 when the last scrape could read the database", value=1)
     yield CounterMetricFamily("camera_ops_custody_ledger_appends", "Events in the custody ledger (all writers)",
                               value=ledger or 0)
+    yield from custody
+
+
+def custody_anchor_metrics(conn: Connection) -> list[Metric]:
+    """The custody checkpoints as every node sees them (the shared ``custody_anchor`` row and the
+    newest checkpoint): age, failed attempts (all writers), whether the last attempt failed."""
+    from datetime import timezone
+
+    from storage.models_evidence import CustodyAnchor, CustodyCheckpoint
+    from storage.types import utcnow
+
+    last = conn.execute(select(func.max(CustodyCheckpoint.at))).scalar()
+    anchor = conn.execute(select(CustodyAnchor.failures, CustodyAnchor.last_error)).first()
+    age = float("nan")
     if last is not None:
-        from storage.types import utcnow
-
-        if last.tzinfo is None:
-            from datetime import timezone
-
-            last = last.replace(tzinfo=timezone.utc)
-        checkpoint_age = (utcnow() - last).total_seconds()
-    yield GaugeMetricFamily("camera_ops_custody_checkpoint_age_seconds",
-                            "Age of the last custody checkpoint (NaN: none yet)",
-                            value=checkpoint_age if checkpoint_age is not None else float("nan"))
+        age = (utcnow() - (last if last.tzinfo else last.replace(tzinfo=timezone.utc))).total_seconds()
+    return [
+        GaugeMetricFamily("camera_ops_custody_checkpoint_age_seconds",
+                          "Age of the last custody checkpoint (NaN: none yet)", value=age),
+        CounterMetricFamily("camera_ops_custody_checkpoint_failures",
+                            "Custody checkpoint attempts that failed (all writers)", value=anchor.failures if anchor else 0),
+        GaugeMetricFamily("camera_ops_custody_checkpoint_failing",
+                          "1 while the last custody checkpoint attempt failed (until one succeeds)",
+                          value=1.0 if anchor is not None and anchor.last_error else 0.0),
+    ]

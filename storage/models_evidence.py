@@ -253,6 +253,8 @@ class CustodyAnchor(Base):
     last_seq: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column()
+    failing_since: Mapped[datetime | None] = mapped_column()  # the first failure of the current episode
+    failures: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # failed attempts, ever
 
 
 class ClipViewing(Base):

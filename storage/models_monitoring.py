@@ -175,6 +175,9 @@ class AlertKind(str, enum.Enum):
     hamlet_down = "hamlet_down"
     hamlet_recovered = "hamlet_recovered"
     daily_digest = "daily_digest"
+    # the whole service, no area (area_id NULL): a custody checkpoint could not be written / is written again
+    custody_anchor_failed = "custody_anchor_failed"
+    custody_anchor_recovered = "custody_anchor_recovered"
 
 
 class Alert(Base):
@@ -182,7 +185,8 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind, "alert_kind"))
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)  # hamlet, or commune (digest)
+    # hamlet, commune (digest), or none: an alert about the whole service (admins see it)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("camera.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     title_vi: Mapped[str] = mapped_column(String(300))

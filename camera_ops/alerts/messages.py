@@ -94,3 +94,28 @@ def daily_digest(commune: str, day: str, counts: dict[Status, int], open_problem
         f"{commune} — {day}: {up} of {total} cameras working, {open_problems} open problems, "
         f"uptime yesterday {pct}%",
     )
+
+
+def custody_anchor_failed(error: str, since: datetime, tz: str) -> Text:
+    from camera_ops.i18n import t
+
+    values = {"error": error, "since": local(since, tz)}
+    return Text(_fit(t("alert.custody_anchor_failed", "vi", **values)), _fit(t("alert.custody_anchor_failed", "en", **values)))
+
+
+def custody_anchor_recovered(seq: int | None, down_for: timedelta) -> Text:
+    from camera_ops.i18n import t
+
+    def text(lang: str) -> str:
+        return t("alert.custody_anchor_recovered", lang, seq=seq if seq is not None else "-",  # type: ignore[arg-type]
+                 down_for=duration(down_for, lang))
+
+    return Text(text("vi"), text("en"))
+
+
+TITLE_MAX = 300  # alert.title_vi / title_en
+
+
+def _fit(text: str) -> str:
+    """An error text from a library may be long: the title keeps its first part (the payload has it all)."""
+    return text if len(text) <= TITLE_MAX else text[:TITLE_MAX - 1] + "…"

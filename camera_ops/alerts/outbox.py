@@ -31,7 +31,7 @@ LEASE_FACTOR = 3  # a claim lasts this many delivery timeouts (a crashed sender'
 
 
 def raise_alert(
-    session: Session, settings: Settings, *, kind: AlertKind, area_id: int, text: Text, payload: dict[str, Any],
+    session: Session, settings: Settings, *, kind: AlertKind, area_id: int | None, text: Text, payload: dict[str, Any],
     camera_id: int | None = None, now: datetime | None = None, digest_date: Any = None,
 ) -> Alert:
     now = now or utcnow()

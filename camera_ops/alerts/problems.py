@@ -98,8 +98,9 @@ def _append(existing: str | None, user: User, note: str) -> str:
 
 
 def list_alerts(session: Session, *, scope: Sequence[str] | None, limit: int = 100, offset: int = 0) -> list[Alert]:
-    """The in-app list, newest first."""
-    stmt = select(Alert).join(Area, Area.id == Alert.area_id)
+    """The in-app list, newest first. Alerts about the whole service (no area: custody checkpoints)
+    are for those who see every area."""
+    stmt = select(Alert).outerjoin(Area, Area.id == Alert.area_id)
     if scope is not None:
         stmt = stmt.where(in_scope(Area.path, scope))
     return list(session.scalars(stmt.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit).offset(offset)))

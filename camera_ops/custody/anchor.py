@@ -160,9 +160,38 @@ class AnchorHealth:
     last_error_at: datetime | None
     lease_owner: str | None
     problem: str | None
+    failing_since: datetime | None = None  # the first failure of the current episode
+    failures: int = 0  # failed attempts, ever
+    reason: str | None = None  # the health check's code (``health_check.<reason>``)
+    values: dict[str, Any] | None = None  # its placeholders
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k not in ("reason", "values")}
+
+
+@dataclass(frozen=True)
+class EpisodeAlert:
+    kind: Any  # storage.models_monitoring.AlertKind
+    text: Any  # camera_ops.alerts.messages.Text
+    payload: dict[str, Any]
+
+
+def episode_failed(error: str, since: datetime, settings: Settings) -> EpisodeAlert:
+    """The alert that opens a failure episode (sent once, however often the writer retries)."""
+    from camera_ops.alerts import messages
+    from storage.models_monitoring import AlertKind
+
+    return EpisodeAlert(AlertKind.custody_anchor_failed, messages.custody_anchor_failed(error, since, settings.timezone),
+                        {"error": error[:2000], "failing_since": since.isoformat()})
+
+
+def episode_recovered(seq: int | None, since: datetime, now: datetime) -> EpisodeAlert:
+    from camera_ops.alerts import messages
+    from storage.models_monitoring import AlertKind
+
+    return EpisodeAlert(AlertKind.custody_anchor_recovered, messages.custody_anchor_recovered(seq, now - since),
+                        {"checkpoint_seq": seq, "failing_since": since.isoformat(), "recovered_at": now.isoformat(),
+                         "failed_for_s": round((now - since).total_seconds())})
 
 
 def process_name(kind: str) -> str:
@@ -231,23 +260,54 @@ class CheckpointKeeper:
             return taken.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
     def _record_success(self, written: Checkpoint | None) -> None:
-        values: dict[str, Any] = {"last_at": utcnow(), "last_error": None, "last_error_at": None}
         if written is not None:
-            values["last_seq"] = written.seq
             log.info("custody checkpoint at event %s", written.seq)
-        self._record(values)
-
-    def _record_failure(self, message: str) -> None:
-        log.error("ALERT custody checkpoint failed: %s", message)
-        self._record({"last_error": message[:2000], "last_error_at": utcnow()})
-
-    def _record(self, values: dict[str, Any]) -> None:
         try:
             with session_scope(self.engine) as session:
                 _ensure_row(session)
+                values: dict[str, Any] = {"last_at": utcnow(), "last_error": None, "last_error_at": None}
+                if written is not None:
+                    values["last_seq"] = written.seq
                 session.execute(update(CustodyAnchor).where(CustodyAnchor.id == ANCHOR_ID).values(**values))
+                self._end_episode(session, written)
         except Exception:  # noqa: BLE001 - the health row is best effort; the log line stands
             log.exception("custody checkpoint state could not be recorded")
+
+    def _record_failure(self, message: str) -> None:
+        log.error("ALERT custody checkpoint failed: %s", message)
+        try:
+            with session_scope(self.engine) as session:
+                _ensure_row(session)
+                now = utcnow()
+                # compare-and-set: of every process failing at once, exactly one starts the episode
+                started = session.execute(
+                    update(CustodyAnchor).where(CustodyAnchor.id == ANCHOR_ID, CustodyAnchor.failing_since.is_(None))
+                    .values(failing_since=now)).rowcount == 1  # type: ignore[attr-defined]
+                session.execute(update(CustodyAnchor).where(CustodyAnchor.id == ANCHOR_ID).values(
+                    last_error=message[:2000], last_error_at=now, failures=CustodyAnchor.failures + 1))
+                if started:
+                    self._alert(session, episode_failed(message, now, self.settings))
+        except Exception:  # noqa: BLE001 - the health row is best effort; the log line stands
+            log.exception("custody checkpoint state could not be recorded")
+
+    def _end_episode(self, session: Session, written: Checkpoint | None) -> None:
+        """The first success after failures closes the episode with one recovery alert."""
+        since = session.execute(select(CustodyAnchor.failing_since).where(CustodyAnchor.id == ANCHOR_ID)).scalar()
+        if since is None:
+            return
+        ended = session.execute(
+            update(CustodyAnchor).where(CustodyAnchor.id == ANCHOR_ID, CustodyAnchor.failing_since == since)
+            .values(failing_since=None)).rowcount == 1  # type: ignore[attr-defined]
+        if ended:
+            seq = written.seq if written is not None else session.execute(
+                select(CustodyAnchor.last_seq).where(CustodyAnchor.id == ANCHOR_ID)).scalar()
+            self._alert(session, episode_recovered(seq, since, utcnow()))
+            log.warning("custody checkpoints are written again (failing since %s)", since.isoformat())
+
+    def _alert(self, session: Session, alert: EpisodeAlert) -> None:
+        from camera_ops.alerts.outbox import raise_alert
+
+        raise_alert(session, self.settings, kind=alert.kind, area_id=None, text=alert.text, payload=alert.payload)
 
     # --- as a background thread (API, monitor) ------------------------------------------------------
 
@@ -276,18 +336,34 @@ def _ensure_row(session: Session) -> None:
     session.execute(dialect.insert(CustodyAnchor.__table__).values(id=ANCHOR_ID).on_conflict_do_nothing())
 
 
-def anchor_health(session: Session, settings: Settings) -> AnchorHealth:
+def stale_after_s(settings: Settings) -> float:
+    """Health turns degraded when an event has waited this long for a checkpoint: two intervals
+    (one missed run) and some slack — before verification calls the ledger broken (three)."""
+    return 2 * settings.custody_checkpoint_interval_s + GRACE_S
+
+
+def anchor_health(session: Session, settings: Settings, *, now: datetime | None = None) -> AnchorHealth:
     """"Last checkpoint at / last error": not ok after a failed checkpoint (until one succeeds) or
-    when events older than the unanchored window are not checkpointed."""
-    row = session.get(CustodyAnchor, ANCHOR_ID)
+    when an event has waited for a checkpoint longer than :func:`stale_after_s`."""
+    now = now or utcnow()
+    row = session.get(CustodyAnchor, ANCHOR_ID, populate_existing=True)  # another process writes it
     head = session.execute(select(func.max(CustodyEvent.seq))).scalar() or 0
     last_at, last_seq = (row.last_at, row.last_seq) if row is not None else (None, None)
-    problem = None
+    problem = reason = None
+    values: dict[str, Any] = {}
     if row is not None and row.last_error:
+        since = row.failing_since or row.last_error_at
+        reason, values = "custody_checkpoint_failed", {"error": row.last_error[:300],
+                                                       "since": since.isoformat() if since else "-"}
         problem = f"the last checkpoint failed: {row.last_error}"
     elif head > (last_seq or 0):
         first = session.execute(select(CustodyEvent.at).where(CustodyEvent.seq == (last_seq or 0) + 1)).scalar()
-        if first is not None and (utcnow() - first).total_seconds() > unanchored_limit_s(settings):
-            problem = f"events since event {(last_seq or 0) + 1} are not anchored by a checkpoint"
+        waited = (now - first).total_seconds() if first is not None else 0.0
+        if waited > stale_after_s(settings):
+            reason, values = "custody_unanchored", {"seconds": round(waited), "limit": round(stale_after_s(settings))}
+            problem = (f"events since event {(last_seq or 0) + 1} are not anchored by a checkpoint "
+                       f"({waited:.0f} s, more than {stale_after_s(settings):.0f} s)")
     return AnchorHealth(problem is None, last_at, last_seq, row.last_error if row else None,
-                        row.last_error_at if row else None, row.lease_owner if row else None, problem)
+                        row.last_error_at if row else None, row.lease_owner if row else None, problem,
+                        failing_since=row.failing_since if row else None, failures=row.failures if row else 0,
+                        reason=reason, values=values)

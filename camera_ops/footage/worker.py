@@ -20,6 +20,7 @@ from camera_ops.footage import jobs
 from camera_ops.footage.archive import Outcome, run_claim
 from camera_ops.health_endpoints import OK, CheckResult, OpsServer, database_check, schema_check
 from camera_ops.metrics import WorkerCounts, registry_for, worker_metrics
+from camera_ops.readiness import custody_anchor_check
 from camera_ops.settings import Settings
 from storage.clipstore.base import ClipStore, clip_store_for
 from storage.db import session_scope
@@ -108,5 +109,6 @@ def ops_server(worker: Worker) -> OpsServer | None:
     return OpsServer(
         bind=settings.ops_bind, port=settings.worker_ops_port, token=settings.ops_token, metrics=expose,
         live={"loop": loop_turns},
-        ready={"database": database_check(worker.engine), "schema": schema_check(worker.engine), "clip_store": clip_store},
+        ready={"database": database_check(worker.engine), "schema": schema_check(worker.engine), "clip_store": clip_store,
+               "custody_anchor": custody_anchor_check(worker.engine, settings)},
     )

@@ -19,6 +19,7 @@ from camera_ops.footage.reach_job import RecordingReachJob
 from camera_ops.health_endpoints import OK, CheckResult, OpsServer, database_check, schema_check
 from camera_ops.leases import SingleRunJob, node_name
 from camera_ops.metrics import monitor_metrics, registry_for
+from camera_ops.readiness import custody_anchor_check
 from camera_ops.monitor.engine import Job, Monitor
 from camera_ops.monitor.membership import default_ttl_s
 from camera_ops.monitor.history import RollupJob
@@ -57,7 +58,8 @@ def ops_server(monitor: Monitor, settings: Settings) -> OpsServer | None:
     return OpsServer(
         bind=settings.ops_bind, port=settings.monitor_ops_port, token=settings.ops_token, metrics=expose,
         live={"loop": loop_turns},
-        ready={"database": database_check(monitor.engine), "schema": schema_check(monitor.engine), "membership": member},
+        ready={"database": database_check(monitor.engine), "schema": schema_check(monitor.engine), "membership": member,
+               "custody_anchor": custody_anchor_check(monitor.engine, settings)},
     )
 
 

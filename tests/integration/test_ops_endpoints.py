@@ -55,7 +55,7 @@ async def test_a_monitor_serves_health_readiness_and_metrics(session, settings, 
                 ops.stop()
     assert live.status_code == 200 and live.json() == {"status": "ok", "checks": {"loop": {"status": "ok"}}}
     assert ready.status_code == 200
-    assert set(ready.json()["checks"]) == {"database", "schema", "membership"}
+    assert set(ready.json()["checks"]) == {"database", "schema", "membership", "custody_anchor"}
     assert refused.status_code == 401
     text = metrics.text
     assert sample(text, "camera_ops_monitor_probes_total", kind="full", result="ok") >= 4
@@ -83,7 +83,7 @@ def test_a_worker_serves_metrics_and_is_ready(settings, engine, tmp_path):
     finally:
         ops.stop()
     assert live.status_code == 200
-    assert ready.status_code == 200 and set(ready.json()["checks"]) == {"database", "schema", "clip_store"}
+    assert ready.status_code == 200 and set(ready.json()["checks"]) == {"database", "schema", "clip_store", "custody_anchor"}
     assert sample(metrics, "camera_ops_worker_database_up") == 1
     assert "camera_ops_custody_ledger_appends_total" in metrics
     assert "camera_ops_custody_checkpoint_age_seconds" in metrics
