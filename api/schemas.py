@@ -477,6 +477,10 @@ class CameraDetailOut(CameraOut):
     recording_from: datetime | None = None  # recording reach, true UTC (from the camera)
     recording_until: datetime | None = None
     recording_checked_at: datetime | None = None
+    # why the reach is unknown ("auth", "unsupported", "malformed", "timeout", "unreachable",
+    # "custom_template") or why the camera is not recording ("card_missing", "card_unformatted",
+    # "card_failed", "no_recordings"), from the vendor's recording search: {"code": ..., "detail": ...}
+    recording_problem: dict[str, str | None] | None = None
     playback_style: PlaybackStyle | None
     playback_clock: PlaybackClock
     playback_url_template: str | None

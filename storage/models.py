@@ -336,6 +336,9 @@ class Camera(Base):
     recording_from: Mapped[datetime | None] = mapped_column()
     recording_until: Mapped[datetime | None] = mapped_column()
     recording_checked_at: Mapped[datetime | None] = mapped_column()
+    # why the reach is unknown, or why the camera is not recording, as the vendor search found it:
+    # {"code": "card_missing" | "no_recordings" | "auth" | "unsupported" | ..., "detail": "..."}
+    recording_problem: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     playback_url_template: Mapped[str | None] = mapped_column(String(500))
     playback_style: Mapped[PlaybackStyle | None] = mapped_column(_enum(PlaybackStyle, "playback_style"))
     playback_clock: Mapped[PlaybackClock] = mapped_column(_enum(PlaybackClock, "playback_clock"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from camera_ops.errors import ValidationFailed
 from camera_ops.i18n import fmt_datetime
@@ -93,6 +94,37 @@ def overwrite_warning(left: timedelta) -> str:
 
 def not_recording(reach: RecordingReach | None) -> bool:
     return reach is not None and not reach.recording
+
+
+# why a vendor search left the reach unknown or found the camera not recording (``camera.recording_problem``)
+NOT_RECORDING_CODES = frozenset({"card_missing", "card_unformatted", "card_failed", "no_recordings"})
+UNKNOWN_CODES = frozenset({"auth", "unsupported", "malformed", "timeout", "unreachable", "custom_template",
+                           "clock_zone"})
+
+
+def problem_stops_recording(problem: dict[str, Any] | None) -> bool:
+    """The camera said it records nothing (card missing, unformatted or failed; no recordings)."""
+    return bool(problem) and problem.get("code") in NOT_RECORDING_CODES  # type: ignore[union-attr]
+
+
+_STOPPED_TEXTS = {
+    "card_missing": ("không có thẻ nhớ", "has no SD card"),
+    "card_unformatted": ("có thẻ nhớ chưa được định dạng", "has an unformatted SD card"),
+    "card_failed": ("có thẻ nhớ bị lỗi", "has a failed SD card"),
+    "no_recordings": ("không có dữ liệu ghi hình nào", "holds no recording at all"),
+}
+
+
+def check_problem(problem: dict[str, Any] | None, *, camera_code: str) -> None:
+    """Refuse recorded footage from a camera that said it records nothing (field ``camera_ids``)."""
+    if not problem_stops_recording(problem):
+        return
+    code = problem["code"]  # type: ignore[index]
+    vi, en = _STOPPED_TEXTS[code]
+    raise ValidationFailed(
+        f"Camera {camera_code} {vi}: không có dữ liệu ghi hình để lấy. "
+        f"Camera {camera_code} {en}: there is no recorded footage to fetch.",
+        field="camera_ids", key=f"err.reach.{code}", params={"camera": camera_code})
 
 
 def reach_of(earliest: datetime | None, latest: datetime | None, checked_at: datetime | None) -> RecordingReach | None:

@@ -1,8 +1,11 @@
-"""The daily refresh of every ONVIF-replay camera's recording reach (a monitor side job).
+"""The daily refresh of every camera's recording reach (a monitor side job): ONVIF-replay cameras
+through ONVIF recording search, Hikvision/Dahua-style playback cameras through the vendor's own
+search (:mod:`camera_ops.footage.vendor_reach`).
 
-Each run asks up to ``batch`` cameras whose reach is older than a day (oldest first), one at a time
+Each run asks up to ``batch`` cameras of each kind whose reach is older than a day (oldest first), one at a time
 with the registration deadline per call; a camera that does not answer is skipped and asked again at
-a later run. The monitor reads the reach at its next reload: a camera whose newest recording is hours
+a later run (a vendor camera's failure is stored as "reach unknown" with its reason and asked again
+the next day: its answer will not change within ten minutes). The monitor reads the reach at its next reload: a camera whose newest recording is hours
 old gets the "not recording" reason.
 """
 
@@ -17,6 +20,14 @@ from sqlalchemy.orm import Session
 
 from camera_ops.errors import CameraError
 from camera_ops.footage.reach import REFRESH_EVERY, from_camera_clock
+from camera_ops.footage.vendor_reach import (
+    VendorReach,
+    apply_vendor_reach,
+    http_base,
+    playback_zone,
+    search_style,
+    vendor_recordings,
+)
 from camera_ops.onvif.recordings import recording_summary
 from camera_ops.security import decrypt_secret
 from camera_ops.settings import Settings
@@ -44,7 +55,7 @@ class RecordingReachJob:
         now = now or utcnow()
         with self._session_maker() as session, session.begin():
             due = self._due(session, now)
-        answered = 0
+        answered = self._run_vendor(now)
         for camera_id, host, port, username, encrypted in due:
             try:
                 found = asyncio.run(recording_summary(host, port, username, decrypt_secret(encrypted, self._settings),
@@ -57,9 +68,50 @@ class RecordingReachJob:
             with self._session_maker() as session, session.begin():
                 session.execute(update(Camera).where(Camera.id == camera_id).values(
                     recording_from=reach.earliest, recording_until=reach.latest,
-                    recording_checked_at=reach.checked_at))
+                    recording_checked_at=reach.checked_at, recording_problem=None))
             answered += 1
         return answered
+
+    def _run_vendor(self, now: datetime) -> int:
+        """Hikvision/Dahua-style playback cameras; returns how many told their reach."""
+        with self._session_maker() as session, session.begin():
+            asks = []
+            for camera in self._due_vendor(session, now):
+                style = search_style(camera)
+                if style is None:
+                    continue
+                asks.append((camera.id, style, http_base(camera), camera.username,
+                             decrypt_secret(camera.password_encrypted, self._settings), camera.channel,
+                             playback_zone(camera, self._settings.timezone), camera.clock_offset_s,
+                             playback_zone(camera, self._settings.timezone, other=True)))
+        answered = 0
+        for camera_id, style, base, username, password, channel, zone, offset, other_zone in asks:
+            if style == "custom":
+                found = VendorReach(problem="custom_template",
+                                    detail="a custom playback template: the camera's search is not known")
+            else:
+                found = asyncio.run(vendor_recordings(style, base, username, password, channel=channel, zone=zone,
+                                                      other_zone=other_zone, clock_offset_s=offset,
+                                                      timeout_s=self._settings.onvif_timeout_s))
+            if found.problem:
+                log.info("camera %s: vendor recording search: %s (%s)", camera_id, found.problem, found.detail)
+            with self._session_maker() as session, session.begin():
+                camera = session.get(Camera, camera_id)
+                if camera is not None:
+                    apply_vendor_reach(camera, found)
+            answered += found.known
+        return answered
+
+    def _due_vendor(self, session: Session, now: datetime) -> list[Camera]:
+        vendor = or_(Camera.recording_override == RecordingCapability.vendor_playback,
+                     (Camera.recording_override.is_(None)) & (Camera.recording == RecordingCapability.vendor_playback))
+        stale = or_(Camera.recording_checked_at.is_(None), Camera.recording_checked_at < now - REFRESH_EVERY)
+        return list(session.scalars(
+            select(Camera)
+            .where(Camera.lifecycle == Lifecycle.active, Camera.registration == RegistrationState.registered,
+                   vendor, stale)
+            .order_by(Camera.recording_checked_at.is_not(None), Camera.recording_checked_at, Camera.id)
+            .limit(self._batch)))
 
     def _due(self, session: Session, now: datetime) -> list[tuple[int, str, int, str, bytes]]:
         replay = or_(Camera.recording_override == RecordingCapability.onvif_replay,

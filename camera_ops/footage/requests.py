@@ -14,6 +14,7 @@ from camera_ops.errors import Conflict, ValidationFailed
 from camera_ops.footage.reach import (
     RecordingReach,
     ReachVerdict,
+    check_problem,
     check_window_reach,
     overwrite_warning,
     reach_of,
@@ -120,6 +121,10 @@ def create_request(
     keeps_hours = None if all(r is not None for r in reaches) else settings.camera_footage_hours
     check_window(window, now=now, live=live, max_minutes=settings.max_clip_minutes, keeps_hours=keeps_hours)
     methods = [method_for(camera, live=live) for camera in cameras]
+    if not live:
+        for camera, reach in zip(cameras, reaches):
+            if reach is None:  # a camera with a card problem has no reach: it can give nothing
+                check_problem(camera.recording_problem, camera_code=camera.code)
     verdicts = [ReachVerdict(None) if live else check_window_reach(
         window.start, window.end, reach, now=now, camera_code=camera.code, tz=settings.timezone)
         for camera, reach in zip(cameras, reaches)]

@@ -17,7 +17,7 @@ from sqlalchemy import String, bindparam, insert, select, text, type_coerce, upd
 from sqlalchemy.orm import Session
 
 from camera_ops.errors import ConfigurationError
-from camera_ops.footage.reach import not_recording, reach_of
+from camera_ops.footage.reach import not_recording, problem_stops_recording, reach_of
 from camera_ops.health.vocabulary import Reason, Status, reasons_to_mask
 from camera_ops.security import decrypt_secret
 from camera_ops.settings import Settings
@@ -80,6 +80,7 @@ _CAMERA_COLUMNS = (
     Camera.main_stream_uri, Camera.sub_stream_uri, Camera.snapshot_uri, Camera.lifecycle, Camera.status,
     Camera.status_since, Camera.status_reasons, Camera.kind, CameraHealth.maintenance_requested_at,
     CameraHealth.reference_requested_at, Camera.recording_from, Camera.recording_until, Camera.recording_checked_at,
+    Camera.recording_problem,
 )
 STATE_CHUNK = 500  # ids per IN (...) when fetching saved states (SQLite allows 32,766 parameters)
 
@@ -167,7 +168,8 @@ def load_cameras(
             camera_id=r.id, area_id=r.area_id, host=r.host, onvif_port=r.onvif_port, username=r.username,
             password=password, rtsp_url=r.main_stream_uri or r.sub_stream_uri, snapshot_url=r.snapshot_uri,
             keyframe_url=r.sub_stream_uri or r.main_stream_uri, onvif=r.kind is not CameraKind.rtsp,
-            not_recording=not_recording(reach_of(r.recording_from, r.recording_until, r.recording_checked_at)),
+            not_recording=not_recording(reach_of(r.recording_from, r.recording_until, r.recording_checked_at))
+            or problem_stops_recording(r.recording_problem),
         )
         rows[r.id] = CameraRow(
             target=target, in_maintenance=r.lifecycle == Lifecycle.maintenance, status=Status(r.status.value),

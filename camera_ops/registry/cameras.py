@@ -257,6 +257,7 @@ def register_camera(
     found = result.to_dict()
     _check_duplicates(session, mac=normalize_mac(result.mac), serial=result.serial, exclude_id=None)
     _apply_handshake(camera, result, found)
+    learn_vendor_reach(camera, data.password, settings)
     return _saved(session, camera, actor,
                   RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings)))
 
@@ -293,6 +294,7 @@ def _register_rtsp(
     except CameraError as exc:
         return RegistrationOutcome(camera=None, error=public_error(exc, detailed_errors))
     found = _apply_rtsp_check(camera, result)
+    learn_vendor_reach(camera, password, settings)
     return _saved(session, camera, actor,
                   RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings)))
 
@@ -329,6 +331,7 @@ def retry_handshake(
             session.flush()
             return RegistrationOutcome(camera=camera, error=error)
         found = _apply_rtsp_check(camera, rtsp)
+        learn_vendor_reach(camera, password or stored, settings)
         session.flush()
         return RegistrationOutcome(camera=camera, handshake=found, warnings=list(rtsp.warnings))
     try:
@@ -354,6 +357,7 @@ def retry_handshake(
         camera.password_encrypted = encrypt_secret(password, settings)
     found = result.to_dict()
     _apply_handshake(camera, result, found, streams)
+    learn_vendor_reach(camera, password or stored, settings)
     session.flush()
     return RegistrationOutcome(camera=camera, handshake=found, warnings=list(result.warnings))
 
@@ -443,6 +447,25 @@ def _apply_handshake(camera: Camera, result: Any, found: dict[str, Any], streams
     camera.plaintext_auth = result.auth_method == "text"
     camera.registration = RegistrationState.registered
     camera.handshake_at, camera.handshake_error = utcnow(), None
+
+
+def learn_vendor_reach(camera: Camera, password: str, settings: Settings) -> None:
+    """A Hikvision/Dahua-style playback camera's reach through its own search (see
+    :mod:`camera_ops.footage.vendor_reach`); a failure leaves the reach unknown with a reason and
+    never fails the registration."""
+    from camera_ops.footage.vendor_reach import learn_vendor_reach as learn
+
+    learn(camera, password, timezone_name=settings.timezone, timeout_s=settings.onvif_timeout_s)
+
+
+def _forget_vendor_reach(camera: Camera) -> None:
+    """What the vendor search said no longer holds after the camera's access changed: the daily job
+    asks again at its next run (it takes the never-asked first)."""
+    from camera_ops.footage.vendor_reach import search_style
+
+    if search_style(camera) is not None or camera.recording_problem:
+        camera.recording_from = camera.recording_until = camera.recording_checked_at = None
+        camera.recording_problem = None
 
 
 def store_reach(camera: Camera, earliest: datetime | None, latest: datetime | None, *,
@@ -657,6 +680,9 @@ def update_camera(
     if PLAYBACK_FIELDS & (set(changes) | ({"playback_template"} if template is not None else set())) or uris or (
             REACH_FIELDS & set(changes)):
         apply_playback(camera)
+    if (PLAYBACK_FIELDS | REACH_FIELDS | {"playback_clock", "recording_override"}) & set(changes) or uris or (
+            template is not None or password_changed):
+        _forget_vendor_reach(camera)
     recorded = audit.diff(before, {**changes, **uris, **({"playback_template": template} if template is not None else {}),
                                    "password": "*" if password_changed else None})
     if recorded:

@@ -32,6 +32,7 @@ from camera_ops.registry.cameras import (
     _new_camera,
     _saved,
     _validate,
+    learn_vendor_reach,
     normalize_mac,
     public_error,
     run_handshake,
@@ -138,6 +139,7 @@ def register_recorder(
         _check_duplicates(session, mac=normalize_mac(result.mac), serial=result.serial, exclude_id=None,
                           channel=number)
         _apply_handshake(camera, result, found, available[number])
+        learn_vendor_reach(camera, data.password, settings)
         _saved(session, camera, actor, None)  # type: ignore[arg-type]
         cameras.append(camera)
     audit.record(session, actor, "recorder.register", target_type="camera", target_id=cameras[0].id,
@@ -182,6 +184,7 @@ def _register_rtsp_recorder(
         except CameraError as exc:
             return RecorderOutcome(error=public_error(exc, detailed_errors))
         checks.append(_apply_rtsp_check(camera, check))
+        learn_vendor_reach(camera, data.password, settings)
         cameras.append(camera)
     for camera in cameras:
         _saved(session, camera, actor, None)  # type: ignore[arg-type]

@@ -109,6 +109,7 @@ class SimCamera:
         self._frozen_at: float | None = None
         self._flap_since = time.monotonic()
         self.search_sessions: dict[str, float] = {}  # ONVIF search token -> expiry (monotonic)
+        self.file_finders: dict[str, list[tuple[int, int]]] = {}  # Dahua mediaFileFind object -> files left
 
     # --- identity -------------------------------------------------------------------------------
 
@@ -228,6 +229,8 @@ class SimCamera:
         return math.ceil(now - self.spec.recording_hours * 3600), math.floor(now) - 1
 
     def has_footage(self, second: int) -> bool:
+        if self.faults.sd_card != "ok":
+            return False  # no card, or one the camera cannot write: nothing recorded
         first, last = self.recording_window()
         if not first <= second <= last:
             return False

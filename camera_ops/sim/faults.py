@@ -31,6 +31,8 @@ class Faults:
     time_needs_auth: bool = False  # GetSystemDateAndTime demands WS-Security (SOAP fault, no HTTP challenge)
     silent_to_http: bool = False  # the RTSP port says nothing to an HTTP request (waits for more, as many do)
     mjpeg_only: bool = False  # the streams are Motion JPEG (old or misconfigured cameras): no H.264/H.265
+    sd_card: str = "ok"  # ok | missing | unformatted | failed: no recording at all when not ok
+    vendor_search: str = "normal"  # normal | malformed | unsupported (404): the vendor's recording search
     # --- picture ------------------------------------------------------------------------------
     black: bool = False
     frozen: bool = False
@@ -71,6 +73,10 @@ class Faults:
         return None
 
 
+CHOICES = {"sd_card": ("ok", "missing", "unformatted", "failed"),
+           "vendor_search": ("normal", "malformed", "unsupported")}
+
+
 def _parse(name: str, value: Any) -> Any:
     """Accept JSON/YAML-friendly spellings (ISO strings, lists) for the structured faults."""
     if value is None:
@@ -91,6 +97,11 @@ def _parse(name: str, value: Any) -> Any:
         return int(value)
     if name == "password":
         return str(value)
+    if name in CHOICES:
+        text = str(value)
+        if text not in CHOICES[name]:
+            raise ValueError(f"{name} is one of {', '.join(CHOICES[name])}")
+        return text
     return bool(value)
 
 

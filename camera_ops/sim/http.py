@@ -1,4 +1,5 @@
-"""HTTP side of a simulated camera: ONVIF SOAP endpoints, JPEG snapshot, a vendor web page."""
+"""HTTP side of a simulated camera: ONVIF SOAP endpoints, JPEG snapshot, the vendor's recording
+search and storage status (:mod:`camera_ops.sim.vendor`), a vendor web page."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from camera_ops.sim.camera import SimCamera
 from camera_ops.sim.onvif import SERVICE_PATHS, handle_soap
+from camera_ops.sim.vendor import handles as vendor_handles, route_vendor
 from camera_ops.sim.wire import BadRequest, Request, http_date, read_request, response_bytes, swallow
 
 IDLE_TIMEOUT_S = 30.0  # keep-alive connections idle longer than this are closed (frees fds at scale)
@@ -52,6 +54,8 @@ def route_http(camera: SimCamera, request: Request) -> Reply:
                       for ch in range(1, camera.spec.channel_count + 1)}
     if path in snapshot_paths and request.method in ("GET", "HEAD"):
         return _snapshot(camera, request)
+    if vendor_handles(camera, path):
+        return route_vendor(camera, request)
     if path in ("/", "/index.html") and request.method == "GET":
         page = f"<html><head><title>{p.manufacturer} {p.model}</title></head><body>Login</body></html>"
         return 200, [("Content-Type", "text/html")], page.encode()
