@@ -107,11 +107,11 @@ def problem_stops_recording(problem: dict[str, Any] | None) -> bool:
     return bool(problem) and problem.get("code") in NOT_RECORDING_CODES  # type: ignore[union-attr]
 
 
-_STOPPED_TEXTS = {
-    "card_missing": ("không có thẻ nhớ", "has no SD card"),
-    "card_unformatted": ("có thẻ nhớ chưa được định dạng", "has an unformatted SD card"),
-    "card_failed": ("có thẻ nhớ bị lỗi", "has a failed SD card"),
-    "no_recordings": ("không có dữ liệu ghi hình nào", "holds no recording at all"),
+_STOPPED = {  # code: (message key, Vietnamese, English)
+    "card_missing": ("err.reach.card_missing", "không có thẻ nhớ", "has no SD card"),
+    "card_unformatted": ("err.reach.card_unformatted", "có thẻ nhớ chưa được định dạng", "has an unformatted SD card"),
+    "card_failed": ("err.reach.card_failed", "có thẻ nhớ bị lỗi", "has a failed SD card"),
+    "no_recordings": ("err.reach.no_recordings", "không có dữ liệu ghi hình nào", "holds no recording at all"),
 }
 
 
@@ -119,12 +119,11 @@ def check_problem(problem: dict[str, Any] | None, *, camera_code: str) -> None:
     """Refuse recorded footage from a camera that said it records nothing (field ``camera_ids``)."""
     if not problem_stops_recording(problem):
         return
-    code = problem["code"]  # type: ignore[index]
-    vi, en = _STOPPED_TEXTS[code]
+    key, vi, en = _STOPPED[problem["code"]]  # type: ignore[index]
     raise ValidationFailed(
         f"Camera {camera_code} {vi}: không có dữ liệu ghi hình để lấy. "
         f"Camera {camera_code} {en}: there is no recorded footage to fetch.",
-        field="camera_ids", key=f"err.reach.{code}", params={"camera": camera_code})
+        field="camera_ids", key=key, params={"camera": camera_code})
 
 
 def reach_of(earliest: datetime | None, latest: datetime | None, checked_at: datetime | None) -> RecordingReach | None:

@@ -2,11 +2,12 @@
 through ONVIF recording search, Hikvision/Dahua-style playback cameras through the vendor's own
 search (:mod:`camera_ops.footage.vendor_reach`).
 
-Each run asks up to ``batch`` cameras of each kind whose reach is older than a day (oldest first), one at a time
-with the registration deadline per call; a camera that does not answer is skipped and asked again at
-a later run (a vendor camera's failure is stored as "reach unknown" with its reason and asked again
-the next day: its answer will not change within ten minutes). The monitor reads the reach at its next reload: a camera whose newest recording is hours
-old gets the "not recording" reason.
+Each run asks up to ``batch`` cameras of each kind whose reach is older than a day (oldest first),
+one at a time with the registration deadline per call; a camera that does not answer is skipped and
+asked again at a later run (a vendor camera's failure is stored as "reach unknown" with its reason
+and asked again the next day: its answer will not change within ten minutes). The monitor reads the
+reach at its next reload: a camera whose newest recording is hours old gets the "not recording"
+reason.
 """
 
 from __future__ import annotations

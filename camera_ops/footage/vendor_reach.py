@@ -17,7 +17,7 @@ import asyncio
 import logging
 import uuid
 from contextlib import aclosing
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Literal
@@ -259,7 +259,8 @@ async def find_reach(pages: PageSource, card: Card | None, *, camera_now: dateti
     if latest > camera_now + ZONE_SLACK or (shift > ZONE_SLACK and abs(camera_now - latest - shift) < ZONE_SLACK):
         return VendorReach(problem="clock_zone", detail=f"newest recording at {latest:%Y-%m-%d %H:%M:%S} read "
                                                          f"on a camera clock at {camera_now:%Y-%m-%d %H:%M:%S}")
-    return VendorReach(earliest, max(latest, earliest), card_problem, f"card: {card.value}" if card_problem else None)  # type: ignore[union-attr]
+    detail = f"card: {card.value}" if card_problem and card is not None else None
+    return VendorReach(earliest, max(latest, earliest), card_problem, detail)
 
 
 async def vendor_recordings(style: Style, base_url: str, username: str, password: str, *, channel: int,
@@ -314,7 +315,8 @@ def apply_vendor_reach(camera: Camera, found: VendorReach, *, checked_at: dateti
     camera.recording_checked_at = checked_at
     camera.recording_problem = {"code": found.problem, "detail": found.detail} if found.problem else None
     if found.known:
-        reach = from_camera_clock(found.earliest, found.latest, clock_offset_s=camera.clock_offset_s,  # type: ignore[arg-type]
+        assert found.earliest is not None and found.latest is not None
+        reach = from_camera_clock(found.earliest, found.latest, clock_offset_s=camera.clock_offset_s,
                                   checked_at=checked_at)
         camera.recording_from, camera.recording_until = reach.earliest, reach.latest
     else:

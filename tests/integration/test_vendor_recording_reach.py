@@ -221,7 +221,8 @@ def test_the_camera_page_says_why_the_reach_is_unknown_or_why_it_is_not_recordin
     assert templated.recording_problem["code"] == "custom_template" and templated.recording_from is None
     no_card = sim_camera_row(session, settings, fleet.camera("vr-dahua"), world.hamlet,
                              recording=RecordingCapability.vendor_playback)
-    no_card.recording_problem, no_card.recording_checked_at = {"code": "card_missing", "detail": "card: missing"}, utcnow()
+    no_card.recording_problem = {"code": "card_missing", "detail": "card: missing"}
+    no_card.recording_checked_at = utcnow()
     make_user(session, Role.admin, [], username="vreach-admin")
     session.commit()
     client = TestClient(create_app(settings))
