@@ -4,16 +4,16 @@
 Dahua CGI recording search (SD card missing / unformatted / failed, no recordings; or the reach is
 unknown: wrong password, search not supported, malformed answer, timeout, custom template).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
