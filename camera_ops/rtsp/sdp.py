@@ -123,6 +123,10 @@ def resolve_control(base_url: str, control: str | None) -> str:
     if "://" in control:
         return control
     base = base_url if base_url.endswith("/") else base_url + "/"
+    if "?" in base_url and not control.startswith("/"):
+        # Dahua / KBVision: ``.../cam/realmonitor?channel=1&subtype=0/`` + ``trackID=0``. FFmpeg and
+        # live555 append the control to the base; a URL join would drop the query (SETUP → 404).
+        return base + control
     return urljoin(base, control)
 
 

@@ -256,3 +256,30 @@ def test_a_wrong_playback_clock_is_named_not_taken_for_a_stopped_camera(session,
     assert RecordingReachJob(session_factory(engine), settings).run_once() == 1
     session.expire_all()
     assert_reach_is_the_card(session.get(Camera, camera.id))
+
+
+def test_an_rtsp_only_camera_behind_a_port_forward_is_searched_through_the_entered_web_port(
+        session, settings, fleet) -> None:
+    """Registered by its stream URL through a router's forwards (the RTSP port and the web port
+    forwarded to other outside ports): the vendor search goes to the entered host and HTTP port."""
+    import random
+
+    from camera_ops.sim.forwarder import running_forwarders
+    from storage.models import CameraKind
+
+    settings.onvif_timeout_s = 5.0
+    settings.timezone = LOCAL
+    cam = fleet.camera("vr-dahua")
+    outside = f"127.{random.randrange(32, 64)}.{random.randrange(256)}.{random.randrange(2, 250)}"
+    with running_forwarders(outside, [(cam.host, cam.onvif_port), (cam.host, cam.rtsp_port)]) as (web, rtsp):
+        world = make_world(session)
+        stream = cam.rtsp_main_url.replace(f"{cam.host}:{cam.rtsp_port}", f"{outside}:{rtsp.port}")
+        outcome = camera_service.register_camera(session, settings, camera_service.CameraInput(
+            code="VR-NAT", name="VR-NAT", area_id=world.hamlet.id, host="", kind=CameraKind.rtsp, stream_url=stream,
+            http_port=web.port, username=cam.username, password=cam.password, playback_style=PlaybackStyle.dahua,
+            playback_clock=PlaybackClock.local), scope=None)
+        assert outcome.error is None, outcome.error
+        camera = outcome.camera
+        assert camera.host == outside and camera.recording is RecordingCapability.vendor_playback
+        assert web.connections >= 1  # the search went through the forward, not to the camera's own address
+        assert_reach_is_the_card(camera)

@@ -38,6 +38,9 @@ def test_relative_control_resolves_against_content_base():
     assert track.codec == "hevc" and track.control_url == "rtsp://cam/live/main/trackID=0"
     assert resolve_control("rtsp://cam/a", "*") == "rtsp://cam/a"
     assert resolve_control("rtsp://cam/a", "trackID=1") == "rtsp://cam/a/trackID=1"
+    # Dahua's base carries the channel in a query: appended as FFmpeg and live555 do, not joined
+    assert resolve_control("rtsp://cam/cam/realmonitor?channel=1&subtype=0/", "trackID=0") == \
+        "rtsp://cam/cam/realmonitor?channel=1&subtype=0/trackID=0"
 
 
 def test_sdp_without_video_codec_we_know_is_protocol_error():
