@@ -47,7 +47,7 @@ fi
 run_pass() {  # name, then the command; output prefixed with the name, also kept in test-artifacts/<name>.log
   local name=$1; shift
   set +e
-  "$@" 2>&1 | tee "test-artifacts/$name.log" | sed -u "s/^/[$name] /"
+  PYTHONUNBUFFERED=1 "$@" 2>&1 | tee "test-artifacts/$name.log" | sed -u "s/^/[$name] /"
   local rc=${PIPESTATUS[0]}
   set -e
   return "$rc"
