@@ -30,6 +30,8 @@ import httpx
 from camera_ops.footage.reach import NOT_RECORDING_CODES, UNKNOWN_CODES, from_camera_clock
 from camera_ops.footage.vendor_search import (
     DAHUA_STORAGE_PATH,
+    TRACK_LISTS,
+    BadSearchBody,
     HIK_SEARCH_PATH,
     HIK_STORAGE_PATH,
     Card,
@@ -175,13 +177,24 @@ PageSource = Callable[[datetime, datetime], AsyncIterator[SearchPage]]
 
 
 def _hik_pages(http: _Http, track: int, zone: tzinfo) -> PageSource:
+    track_lists = list(TRACK_LISTS)  # the first that the camera takes is kept for its later searches
+
+    async def ask(search_id: str, start: datetime, end: datetime, position: int) -> SearchPage:
+        while True:
+            body = hik_search_body(search_id=search_id, track=track, start=start, end=end, zone=zone,
+                                   max_results=HIK_PAGE, position=position, track_list=track_lists[0])
+            try:
+                return parse_hik_search(await http.request("POST", HIK_SEARCH_PATH, body=body, lenient=True), zone)
+            except BadSearchBody:
+                if len(track_lists) == 1:
+                    raise
+                track_lists.pop(0)
+
     async def pages(start: datetime, end: datetime) -> AsyncIterator[SearchPage]:
         search_id = str(uuid.uuid4()).upper()
         position = 0
         for _ in range(MAX_PAGES):
-            body = hik_search_body(search_id=search_id, track=track, start=start, end=end, zone=zone,
-                                   max_results=HIK_PAGE, position=position)
-            page = parse_hik_search(await http.request("POST", HIK_SEARCH_PATH, body=body, lenient=True), zone)
+            page = await ask(search_id, start, end, position)
             yield page
             if not page.more:
                 return

@@ -52,6 +52,11 @@ class SearchUnsupported(Exception):
     """The camera says it cannot search (ISAPI ``notSupport``)."""
 
 
+class BadSearchBody(MalformedAnswer):
+    """The camera refused the search description itself (ISAPI ``badXmlContent``): firmware that
+    wants ``<trackIDList>`` where others take ``<trackList>``."""
+
+
 class Card(str, enum.Enum):
     """What the camera says about its SD card (or recorder disk)."""
 
@@ -131,9 +136,15 @@ def hik_track(channel: int) -> int:
     return (channel or 1) * 100 + 1
 
 
+TRACK_LISTS = ("trackList", "trackIDList")  # the ISAPI document's spelling; newer firmware's (NVRs, V3.4+)
+
+
 def hik_search_body(*, search_id: str, track: int, start: datetime, end: datetime, zone: tzinfo,
-                    max_results: int, position: int) -> bytes:
-    """A ``CMSearchDescription``; ``start``/``end`` are camera-clock instants written in ``zone``."""
+                    max_results: int, position: int, track_list: str = TRACK_LISTS[0]) -> bytes:
+    """A ``CMSearchDescription``; ``start``/``end`` are camera-clock instants written in ``zone``;
+    ``track_list``: the element around ``trackID`` (see :data:`TRACK_LISTS`)."""
+    if track_list not in TRACK_LISTS:
+        raise ValueError(track_list)
     def stamp(at: datetime) -> str:
         return camera_wall_time(at, zone).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -141,7 +152,7 @@ def hik_search_body(*, search_id: str, track: int, start: datetime, end: datetim
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<CMSearchDescription version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">'
         f"<searchID>{search_id}</searchID>"
-        f"<trackList><trackID>{int(track)}</trackID></trackList>"
+        f"<{track_list}><trackID>{int(track)}</trackID></{track_list}>"
         f"<timeSpanList><timeSpan><startTime>{stamp(start)}</startTime><endTime>{stamp(end)}</endTime>"
         "</timeSpan></timeSpanList>"
         f"<maxResults>{int(max_results)}</maxResults>"
@@ -157,6 +168,8 @@ def _isapi_status(root: etree._Element) -> None:
     text = (root.findtext("{*}statusString") or root.findtext("statusString") or "").strip()
     if sub.lower() in ("notsupport", "notsupported") or (not sub and text.lower() == "not supported"):
         raise SearchUnsupported(f"the camera does not search recordings ({text or sub})")
+    if sub.lower() in ("badxmlcontent", "badxmlformat") or text.lower() in ("invalid xml content", "invalid content"):
+        raise BadSearchBody(f"the camera refused the search description ({text or sub})")
     raise MalformedAnswer(f"the camera refused the search ({text or sub or 'no reason'})")
 
 

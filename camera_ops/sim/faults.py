@@ -32,7 +32,8 @@ class Faults:
     silent_to_http: bool = False  # the RTSP port says nothing to an HTTP request (waits for more, as many do)
     mjpeg_only: bool = False  # the streams are Motion JPEG (old or misconfigured cameras): no H.264/H.265
     sd_card: str = "ok"  # ok | missing | unformatted | failed: no recording at all when not ok
-    vendor_search: str = "normal"  # normal | malformed | unsupported (404): the vendor's recording search
+    vendor_search: str = "normal"  # normal | malformed | unsupported (404) | track_id_list (newer Hikvision
+    # firmware: <trackIDList> only, badXmlContent for <trackList>): the vendor's recording search
     # --- picture ------------------------------------------------------------------------------
     black: bool = False
     frozen: bool = False
@@ -74,7 +75,7 @@ class Faults:
 
 
 CHOICES = {"sd_card": ("ok", "missing", "unformatted", "failed"),
-           "vendor_search": ("normal", "malformed", "unsupported")}
+           "vendor_search": ("normal", "malformed", "unsupported", "track_id_list")}
 
 
 def _parse(name: str, value: Any) -> Any:

@@ -7,7 +7,8 @@
 
 The recordings are the camera's recording window (the same one ONVIF search reports) cut into
 files at each whole hour of the camera's clock, less any ``recording_gap``; nothing at all when the
-``sd_card`` fault is not ``ok``. Times are written in the zone the camera's playback reads
+``sd_card`` fault is not ``ok``. ``vendor_search=track_id_list``: newer Hikvision firmware that
+takes only ``<trackIDList>`` (``badXmlContent`` for the documented ``<trackList>``). Times are written in the zone the camera's playback reads
 (``playback_local_tz``, else UTC) — with a ``Z`` even when local, as Hikvision firmware does — and
 the Dahua ones without a zone. Digest authentication as everywhere on the camera. Faults:
 ``vendor_search=unsupported`` (404), ``vendor_search=malformed`` (answers that are not the format).
@@ -110,6 +111,8 @@ def _hikvision(camera: SimCamera, request: Request, *, malformed: bool) -> Reply
         return 200, XML, b'<?xml version="1.0"?><CMSearchResult><responseStatusStrg>OK</responseStatusStrg><matchList>'
     try:
         root = etree.fromstring(request.body, etree.XMLParser(resolve_entities=False, no_network=True))
+        if camera.faults.vendor_search == "track_id_list" and root.find("{*}trackIDList") is None:
+            return 400, XML, _isapi_status(6, "Invalid XML Content", "badXmlContent")
         zone = _zone(camera)
         track = int(root.findtext(".//{*}trackID") or root.findtext(".//trackID") or "0")
         start = _read_time(root.findtext(".//{*}timeSpan/{*}startTime"), zone, "%Y-%m-%dT%H:%M:%S")

@@ -171,6 +171,18 @@ def test_an_sd_card_fault_found_by_the_daily_job_is_not_recording(
     assert session.scalars(select(Clip)).all() == []  # nothing half-saved
 
 
+def test_firmware_that_wants_a_track_id_list_is_asked_again_in_its_words(session, settings, fleet, faults) -> None:
+    world = make_world(session)
+    camera = sim_camera_row(session, settings, fleet.camera("vr-hik"), world.hamlet,
+                            recording=RecordingCapability.vendor_playback, offset_s=SKEW_S)
+    camera.playback_style = PlaybackStyle.hikvision
+    faults("vr-hik", vendor_search="track_id_list")
+    found = learn_vendor_reach(camera, fleet.camera("vr-hik").password, timezone_name=settings.timezone,
+                               timeout_s=5.0)
+    assert found is not None and found.known, found
+    assert_reach_is_the_card(camera)
+
+
 @pytest.mark.parametrize("name, style, change, code", [
     ("vr-hik", PlaybackStyle.hikvision, {"vendor_search": "malformed"}, "malformed"),
     ("vr-dahua", PlaybackStyle.dahua, {"vendor_search": "malformed"}, "malformed"),

@@ -13,6 +13,7 @@ from camera_ops.footage.reach import check_problem, problem_stops_recording
 from camera_ops.errors import ValidationFailed
 from camera_ops.footage.vendor_reach import find_reach
 from camera_ops.footage.vendor_search import (
+    BadSearchBody,
     Card,
     MalformedAnswer,
     SearchPage,
@@ -106,6 +107,18 @@ def test_an_isapi_not_supported_status_is_unsupported() -> None:
             b"<subStatusCode>notSupport</subStatusCode></ResponseStatus>")
     with pytest.raises(SearchUnsupported):
         parse_hik_search(body, UTC)
+
+
+def test_a_refused_search_description_is_told_apart() -> None:
+    body = (b'<?xml version="1.0" encoding="UTF-8"?><ResponseStatus version="2.0" '
+            b'xmlns="http://www.hikvision.com/ver20/XMLSchema"><statusCode>6</statusCode>'
+            b"<statusString>Invalid XML Content</statusString><subStatusCode>badXmlContent</subStatusCode>"
+            b"</ResponseStatus>")
+    with pytest.raises(BadSearchBody):
+        parse_hik_search(body, UTC)
+    newer = hik_search_body(search_id="A", track=101, start=at("2026-12-07T00:00:00"), end=at("2026-12-07T01:00:00"),
+                            zone=UTC, max_results=50, position=0, track_list="trackIDList").decode()
+    assert "<trackIDList><trackID>101</trackID></trackIDList>" in newer
 
 
 def test_the_search_description_is_what_firmware_expects() -> None:
