@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from api.bounds import bound_integers, bounded_int_params
 from api.concurrency import ConcurrencyLimit, size_thread_pool
 from api.errors import COMMON_RESPONSES, install_error_handlers, lang_of_header
+from api.freshness import AnswerCache, BumpOnWrite, WriteGeneration
 from api.headers import SecurityHeadersMiddleware
 from api.limits import install_body_limits
 from api.metrics import ApiMetrics, MetricsMiddleware
@@ -30,6 +31,7 @@ from camera_ops.health_endpoints import run_checks
 from camera_ops.i18n import parse_lang
 from camera_ops.monitor.counts import Compactor
 from camera_ops.readiness import api_checks
+from camera_ops.registry.principals import PrincipalCache
 from camera_ops.settings import Settings, announce_mode, get_settings
 from storage.types import utcnow
 from storage.db import engine_for
@@ -73,8 +75,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     _bound_openapi_integers(app)
     _install_health(app, settings)
     app.state.metrics = ApiMetrics(app.state.engine)
+    writes = WriteGeneration()
+    app.state.answers = AnswerCache(settings.api_read_cache_s, writes)
+    app.state.principals = PrincipalCache(settings.api_session_check_s)
+    app.state.principal_lookups = {}  # token → the lookup in flight (api.deps.current_principal)
     # added innermost first: metrics (timing the wait for a slot too) → headers → request slots → body limits
     install_body_limits(app, settings)
+    app.add_middleware(BumpOnWrite, generation=writes)  # inside the slots: a 503 wrote nothing
     app.add_middleware(ConcurrencyLimit, limit=settings.api_concurrency, queue_timeout_s=settings.api_queue_timeout_s)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)  # the 413 and the 503 get headers too
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, token=settings.ops_token)

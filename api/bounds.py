@@ -68,9 +68,10 @@ def _route_int_params(route: APIRoute) -> tuple[tuple[str, str], ...]:
     return params
 
 
-def bounded_int_params(request: Request) -> None:
+async def bounded_int_params(request: Request) -> None:
     """Path and query parameters the database could not take: control characters in any of them
-    (PostgreSQL refuses a NUL even in a search), integers out of range in those declared ``int``."""
+    (PostgreSQL refuses a NUL even in a search), integers out of range in those declared ``int``.
+    ``async``: pure checks, no trip through the thread pool (every API request runs it)."""
     for name, raw in [*request.path_params.items(), *request.query_params.multi_items()]:
         if isinstance(raw, str) and (char := control_char(raw)) is not None:
             raise ValidationFailed(control_char_message(name, char), field=name, key="api.control_chars",

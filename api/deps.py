@@ -6,17 +6,24 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
+import asyncio
+import functools
+
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.errors import accept_lang
+from api.freshness import AnswerCache
 from camera_ops.access import Action, allowed
 from camera_ops.audit import Actor, actor_of
 from camera_ops.errors import CsrfFailed, NotAuthenticated, PasswordChangeRequired, PermissionDenied
 from camera_ops.i18n import t
 from camera_ops.registry.areas import scope_paths
-from camera_ops.registry.sessions import user_for_token
+from camera_ops.registry.principals import Principal, PrincipalCache
+from camera_ops.registry.sessions import principal_for_token, user_for_token
 from camera_ops.settings import Settings, get_settings
 from storage.db import session_factory
 from storage.models import User
@@ -89,6 +96,79 @@ def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def principal_cache(request: Request) -> PrincipalCache:
+    """The app's remembered logins (``camera_ops.registry.principals``), made with the app."""
+    return request.app.state.principals  # type: ignore[no-any-return]
+
+
+async def current_principal(
+    request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> Principal:
+    """:func:`current_user` for the hot read endpoints, as a read-only :class:`Principal`: believed
+    for ``api_session_check_s`` after the database last said so (``camera_ops.registry.principals``
+    says how revocation stays bounded); on the event loop when remembered, else one trip to a thread."""
+    if not token:
+        token = request.cookies.get(TOKEN_COOKIE)
+        if token:
+            _check_cookie_call(request, token, settings)
+    if not token:
+        raise NotAuthenticated("log in first", key="err.login.required")
+    now = now_of(request)
+    cache = principal_cache(request)
+    principal = cache.get(token, now) or await _look_up_once(request, settings, token, now)
+    request.state.session_id = principal.session_id
+    request.state.actor = actor_of(principal, client_address(request))
+    if principal.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired("your password was reset: change it first (POST /api/v1/auth/password)",
+                                     key="err.login.password_change_required")
+    return principal
+
+
+async def _look_up_once(request: Request, settings: Settings, token: str, now: datetime) -> Principal:
+    """The database's answer for ``token``, asked once however many requests with it arrive
+    together (a client's 64 connections all miss when the remembered answer expires)."""
+    lookups: dict[str, asyncio.Future[Principal]] = request.app.state.principal_lookups
+    pending = lookups.get(token)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    pending = lookups[token] = asyncio.get_running_loop().create_future()
+    try:
+        principal = await anyio.to_thread.run_sync(
+            functools.partial(principal_for_token, request.app.state.engine, settings, token, now=now))
+    except BaseException as exc:
+        pending.set_exception(exc)
+        pending.exception()  # retrieved: nobody else may be waiting
+        raise
+    finally:
+        del lookups[token]
+    pending.set_result(principal)
+    principal_cache(request).put(token, principal, now)
+    return principal
+
+
+def require_principal(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not allowed(principal.role, action):
+            raise PermissionDenied(f"role {principal.role.value} may not {action.value.replace('_', ' ')}",
+                                   key="err.role.denied", params={"role": principal.role.value})
+        return principal
+
+    return check
+
+
+RegistryReader = Annotated[Principal, Depends(require_principal(Action.read_registry))]
+HealthReaderPrincipal = Annotated[Principal, Depends(require_principal(Action.read_health))]
+
+
+def answer_cache(request: Request) -> AnswerCache:
+    """The app's copies of hot answers (``api.freshness``), made with the app."""
+    return request.app.state.answers  # type: ignore[no-any-return]
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
 
 
 def _check_cookie_call(request: Request, login_token: str, settings: Settings) -> None:

@@ -91,6 +91,7 @@ def verify_against_dummy(password: str) -> None:
 class TokenClaims:
     user_id: int
     session_id: str
+    expires_at: float = float("inf")  # epoch seconds
 
 
 def issue_token(user_id: int, settings: Settings, *, session_id: str, now: datetime | None = None) -> str:
@@ -111,6 +112,6 @@ def read_token(token: str, settings: Settings, *, now: datetime | None = None) -
                             options={"require": ["sub", "sid", "exp"], "verify_exp": False, "verify_iat": False})
         if float(claims["exp"]) <= now.timestamp():
             raise jwt.ExpiredSignatureError("expired")
-        return TokenClaims(int(claims["sub"]), str(claims["sid"]))
+        return TokenClaims(int(claims["sub"]), str(claims["sid"]), float(claims["exp"]))
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise NotAuthenticated("login expired or invalid; please log in again", key="err.login.expired") from exc

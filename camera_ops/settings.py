@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     )
     api_queue_timeout_s: float = Field(default=30.0, gt=0, description="a request queued longer gets 503 + Retry-After")
     api_workers: int = Field(default=1, ge=1, le=64, description="API processes `serve` starts (one per core)")
+    api_session_check_s: float = Field(
+        default=2.0, ge=0, le=30,
+        description="a login checked against the database is believed this long by the hot read endpoints (camera "
+                    "list, fleet summary): a login ended in another API process stops working within this time "
+                    "(at once in the process that ended it); 0 checks every request",
+    )
+    api_read_cache_s: float = Field(
+        default=1.0, ge=0, le=5,
+        description="the fleet summary and the camera list are answered from a copy per scope and query at most "
+                    "this old (statuses, counts); any change made through this API process refreshes them at "
+                    "once; 0: never copied",
+    )
 
     # --- cameras -------------------------------------------------------------------------------
     onvif_timeout_s: float = 10.0

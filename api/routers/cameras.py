@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, UploadFile
-from pydantic import TypeAdapter
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request, Response, UploadFile
+from pydantic_core import to_json
+from sqlalchemy import Engine
 
-from api.deps import ActorDep, CameraEditor, Reader, Scope, SessionDep, SettingsDep
-from api.responses import json_response
+from api.deps import (
+    ActorDep,
+    CameraEditor,
+    Reader,
+    RegistryReader,
+    Scope,
+    SessionDep,
+    SettingsDep,
+    answer_cache,
+    engine_of,
+)
 from api.routers.areas import to_import_out
 from api.schemas import (
     CameraDetailOut,
@@ -32,29 +44,52 @@ from camera_ops.registry import recorders as recorder_service
 from camera_ops.registry.camera_import import import_cameras_csv
 from camera_ops.registry.csv_input import open_csv_text
 from camera_ops.registry.discovered import find_cameras, rejected_message
+from storage.db import session_scope
 from storage.models import CameraStatus, Lifecycle, RegistrationState, Role
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
-CAMERA_PAGE = TypeAdapter(Page[CameraOut])
-CAMERA_OUT_COLUMNS = tuple(name for name in CameraOut.model_fields if name != "area")  # each is a camera column
+CAMERA_OUT_FIELDS = tuple(CameraOut.model_fields)  # camera columns, and ``area``
 
 
-@router.get("", response_model=Page[CameraOut], summary="List cameras with filters")
-def list_cameras(
-    session: SessionDep, _: Reader, scope: Scope,
+def camera_page_json(engine: Engine, scope: list[str] | None, filters: camera_service.CameraFilter,
+                     limit: int, offset: int) -> bytes:
+    """One page of the list as JSON bytes, in a reading transaction of its own (a worker thread).
+    The rows come as ``CameraOut`` serializes (fields in order, enumerations as values, the
+    database's own typed columns): written out directly, not validated again (checked byte for byte
+    against the model in tests/integration/test_api_hot_paths.py)."""
+    with session_scope(engine, write=False) as session:
+        rows, total = camera_service.camera_rows(session, scope=scope, filters=filters, columns=CAMERA_OUT_FIELDS,
+                                                 limit=limit, offset=offset)
+    return to_json({"items": rows, "total": total, "limit": limit, "offset": offset})
+
+
+@router.get("", response_model=Page[CameraOut], summary="List cameras with filters",
+            description="Answered from a copy per scope and query at most `CAMERA_OPS_API_READ_CACHE_S` old "
+                        "(default 1 s: a status the monitor just wrote may show a second late); a change made "
+                        "through the API is seen at once.")
+async def list_cameras(
+    request: Request, reader: RegistryReader,
     area_id: Annotated[int | None, Query(description="a province, commune or hamlet: its whole subtree")] = None,
     status: CameraStatus | None = None, donor_id: int | None = None, security_model_id: int | None = None,
     lifecycle: Lifecycle | None = None, registration: RegistrationState | None = None,
     q: Annotated[str | None, Query(description="code, name, address, serial, MAC or host contains")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
+    """The hot path of the API (bench/bench_api_load.py): the login from ``Principal`` (no database
+    read when remembered); the page from a copy at most ``api_read_cache_s`` old for the same scope and
+    query (``api.freshness``), else one trip to a worker thread, JSON written straight from the rows
+    (``response_model`` documents the shape; FastAPI does not validate it again)."""
     filters = camera_service.CameraFilter(area_id=area_id, status=status, donor_id=donor_id,
                                           security_model_id=security_model_id, lifecycle=lifecycle,
                                           registration=registration, q=q)
-    rows, total = camera_service.camera_rows(session, scope=scope, filters=filters, columns=CAMERA_OUT_COLUMNS,
-                                             limit=limit, offset=offset)
-    return json_response(CAMERA_PAGE.validate_python({"items": rows, "total": total, "limit": limit, "offset": offset}),
-                         adapter=CAMERA_PAGE)
+    cache = answer_cache(request)
+    key = ("cameras", reader.scope, area_id, status, donor_id, security_model_id, lifecycle, registration, q,
+           limit, offset)
+    body = cache.fresh(key)
+    if body is None:
+        make = functools.partial(camera_page_json, engine_of(request), reader.scope_list, filters, limit, offset)
+        body = await anyio.to_thread.run_sync(cache.get_or_make, key, make)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{camera_id}", response_model=CameraDetailOut)

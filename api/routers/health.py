@@ -3,13 +3,15 @@ reference picture, problems and the in-app alert list. Scoped by the user's area
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import Engine
 
-from api.deps import Scope, SessionDep, require
-from api.responses import json_response
+from api.deps import HealthReaderPrincipal, Scope, SessionDep, answer_cache, engine_of, require
 from api.schemas_health import (
     AlertOut,
     AreaCountsOut,
@@ -45,6 +47,7 @@ from camera_ops.monitor.history import (
 )
 from camera_ops.registry.areas import get_area
 from camera_ops.registry.cameras import get_camera
+from storage.db import session_scope
 from storage.models import AreaKind, User
 from storage.types import utcnow
 
@@ -75,11 +78,11 @@ def _reasons(codes: list[str]) -> list[ReasonOut]:
     return [ReasonOut(code=c, label=Label(vi=reason_label(c, "vi"), en=reason_label(c, "en"))) for c in codes]
 
 
-@router.get("/summary", response_model=FleetSummaryOut, summary="Counts per status by area, cameras down longest first")
-def fleet_summary(session: SessionDep, _: HealthReader, scope: Scope,
-                  area_id: Annotated[int | None, Query(description="province, commune or hamlet")] = None) -> Response:
-    s = health_service.fleet_summary(session, scope=scope, area_id=area_id)
-    return json_response(FleetSummaryOut(
+def summary_json(engine: Engine, scope: list[str] | None, area_id: int | None) -> bytes:
+    """The fleet summary as JSON bytes, in a reading transaction of its own (a worker thread)."""
+    with session_scope(engine, write=False) as session:
+        s = health_service.fleet_summary(session, scope=scope, area_id=area_id)
+    return FleetSummaryOut(
         area_id=s.area_id, total=sum(s.counts.values()), counts=dict(s.counts),
         children=[AreaCountsOut(area_id=c.area_id, code=c.code, name=c.name, kind=c.kind, total=sum(c.counts.values()),
                                 counts=dict(c.counts)) for c in s.children],
@@ -89,7 +92,22 @@ def fleet_summary(session: SessionDep, _: HealthReader, scope: Scope,
                       since=p.since, duration_s=p.duration_s, problem_id=p.problem_id, problem_state=p.problem_state,
                       assignee_name=p.assignee_name)
                   for p in s.problems],
-    ))
+    ).model_dump_json().encode()
+
+
+@router.get("/summary", response_model=FleetSummaryOut, summary="Counts per status by area, cameras down longest first",
+            description="Answered from a copy per scope at most `CAMERA_OPS_API_READ_CACHE_S` old (default 1 s; "
+                        "`duration_s` is as old as the copy); a change made through the API is seen at once.")
+async def fleet_summary(request: Request, reader: HealthReaderPrincipal,
+                        area_id: Annotated[int | None, Query(description="province, commune or hamlet")] = None
+                        ) -> Response:
+    cache = answer_cache(request)
+    key = ("summary", reader.scope, area_id)
+    body = cache.fresh(key)
+    if body is None:
+        make = functools.partial(summary_json, engine_of(request), reader.scope_list, area_id)
+        body = await anyio.to_thread.run_sync(cache.get_or_make, key, make)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraHealthOut)

@@ -15,7 +15,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Engine, delete, func, select, text, union_all
+from sqlalchemy import Engine, bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -29,6 +29,17 @@ COMPACT_CHUNK_ROWS = 5_000  # one compaction transaction stays short (an import 
 COMPACT_LOCK_KEY = 0x636F756E74  # "count": one compactor at a time on PostgreSQL (others skip)
 
 
+# Plain SQL, made once: building and hashing the equivalent select (a union in a subquery) cost more
+# than running it (the camera list asks on every page).
+_AREA_COUNTS = text(
+    "SELECT parts.area_id, parts.status, SUM(parts.n) FROM ("
+    " SELECT area_id, status, n FROM area_status_count WHERE area_id IN :ids"
+    " UNION ALL SELECT area_id, status, n FROM area_status_delta WHERE area_id IN :ids"
+    ") AS parts GROUP BY parts.area_id, parts.status"
+).bindparams(bindparam("ids", expanding=True))
+_TOP_AREAS = text("SELECT id FROM area WHERE parent_id IS NULL")
+
+
 def area_counts(session: Session, area_ids: Iterable[int]) -> dict[int, Counter[str]]:
     """Cameras per effective status for each area (its whole subtree), retired cameras included
     under ``retired``. Exact: stored counts plus the deltas not folded yet."""
@@ -36,14 +47,7 @@ def area_counts(session: Session, area_ids: Iterable[int]) -> dict[int, Counter[
     out: dict[int, Counter[str]] = defaultdict(Counter)
     if not ids:
         return out
-    parts = union_all(
-        select(AreaStatusCount.area_id, AreaStatusCount.status, AreaStatusCount.n).where(
-            AreaStatusCount.area_id.in_(ids)),
-        select(AreaStatusDelta.area_id, AreaStatusDelta.status, AreaStatusDelta.n).where(
-            AreaStatusDelta.area_id.in_(ids)),
-    ).subquery()
-    for area_id, status, n in session.execute(
-            select(parts.c.area_id, parts.c.status, func.sum(parts.c.n)).group_by(parts.c.area_id, parts.c.status)):
+    for area_id, status, n in session.execute(_AREA_COUNTS, {"ids": ids}):
         if n:
             out[area_id][status] += int(n)
     return out
@@ -52,10 +56,8 @@ def area_counts(session: Session, area_ids: Iterable[int]) -> dict[int, Counter[
 def covering_areas(session: Session, scope: Sequence[str] | None) -> list[int]:
     """The areas whose subtrees make up ``scope`` exactly once: every top-level area for everyone,
     else the scope's own areas with those nested inside another left out."""
-    from storage.models import Area
-
     if scope is None:
-        return list(session.scalars(select(Area.id).where(Area.parent_id.is_(None))))
+        return list(session.scalars(_TOP_AREAS))
     return sorted({int(p.strip("/").split("/")[-1]) for p in scope
                    if not any(p != q and p.startswith(q) for q in scope)})
 

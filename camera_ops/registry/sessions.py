@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from camera_ops import audit
 from camera_ops.audit import Actor
 from camera_ops.errors import NotAuthenticated, TooManyAttempts
+from camera_ops.registry.principals import Principal, forget_user
 from camera_ops.security import issue_token, read_token, verify_against_dummy, verify_password
 from camera_ops.settings import Settings
 from storage.db import session_scope
@@ -175,7 +176,9 @@ def open_session(session: Session, user: User, settings: Settings, *, address: s
 
 
 def end_sessions(session: Session, user_id: int, *, reason: str, now: datetime, keep: str | None = None) -> int:
-    """End every open session of a user (but ``keep``); their tokens stop working at once."""
+    """End every open session of a user (but ``keep``); their tokens stop working at once (this
+    process's remembered logins are forgotten too: ``principals``)."""
+    forget_user(user_id)
     stmt = (update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
             .values(ended_at=now, ended_reason=reason))
     if keep is not None:
@@ -187,6 +190,7 @@ def end_sessions(session: Session, user_id: int, *, reason: str, now: datetime, 
 class LoggedIn:
     user: User
     session_id: str
+    expires_at: float = float("inf")  # the token's, epoch seconds
 
 
 def user_for_token(session: Session, engine: Engine, settings: Settings, token: str, *, now: datetime,
@@ -210,4 +214,11 @@ def user_for_token(session: Session, engine: Engine, settings: Settings, token: 
         else:
             with session_scope(engine) as s:
                 s.execute(touch)
-    return LoggedIn(user, row.id)
+    return LoggedIn(user, row.id, claims.expires_at)
+
+
+def principal_for_token(engine: Engine, settings: Settings, token: str, *, now: datetime) -> Principal:
+    """:func:`user_for_token` in a short reading transaction of its own, as a :class:`Principal`."""
+    with session_scope(engine, write=False) as session:
+        logged = user_for_token(session, engine, settings, token, now=now)
+        return Principal.of(logged.user, logged.session_id, logged.expires_at)

@@ -1,0 +1,102 @@
+"""Who a login token belongs to, remembered for a couple of seconds by an API process.
+
+Checking a login costs two or three database reads (the session row, the user and its areas) and,
+once a minute, a write; on the hot read endpoints (camera list, fleet summary) that was a third of a
+request's CPU. A :class:`Principal` is the read-only part of that answer (user id, name, role,
+areas, session id), and :class:`PrincipalCache` keeps it per token for ``ttl_s`` seconds of the
+application's clock.
+
+Revocation stays bounded and short:
+
+- a login ended (logout, password change or reset, role change, disabling) *in this process* is
+  forgotten at once: :func:`camera_ops.registry.sessions.end_sessions` and ``users.update_user``
+  call :func:`forget_user`;
+- a login ended in *another* process (a second API worker, the command line) stops working here
+  within ``ttl_s`` (``CAMERA_OPS_API_SESSION_CHECK_S``, default 2 s): the next request after that
+  checks the database again, which also enforces the idle timeout and marks the session used;
+- a token past its own expiry is refused whatever the cache holds.
+
+Only the read endpoints that ask for a ``Principal`` use it; every other request checks its login
+against the database as before.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.models import Role, User
+
+MAX_ENTRIES = 10_000  # logins remembered per process; past it the oldest half is dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The logged-in user as the read endpoints need it (no ORM object: safe to share)."""
+
+    id: int
+    username: str
+    role: Role
+    session_id: str
+    must_change_password: bool
+    scope: tuple[str, ...] | None  # area path prefixes; None: everything (admin)
+    expires_at: float  # the token's own expiry, epoch seconds
+
+    @classmethod
+    def of(cls, user: User, session_id: str, expires_at: float) -> Principal:
+        scope = None if user.role == Role.admin else tuple(a.path for a in user.areas)
+        return cls(user.id, user.username, user.role, session_id, bool(user.must_change_password), scope, expires_at)
+
+    @property
+    def scope_list(self) -> list[str] | None:
+        return None if self.scope is None else list(self.scope)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    principal: Principal
+    checked_at: datetime
+
+
+class PrincipalCache:
+    """Token → principal, believed for ``ttl_s`` seconds after the database said so."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+        _CACHES.add(self)
+
+    def get(self, token: str, now: datetime) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        age = (now - entry.checked_at).total_seconds()
+        if not 0 <= age < self.ttl_s or now.timestamp() >= entry.principal.expires_at:
+            return None
+        return entry.principal
+
+    def put(self, token: str, principal: Principal, now: datetime) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= MAX_ENTRIES:
+                for old in list(self._entries)[: MAX_ENTRIES // 2]:  # insertion order: the oldest first
+                    self._entries.pop(old, None)
+            self._entries[token] = _Entry(principal, now)
+
+    def forget_user(self, user_id: int) -> None:
+        with self._lock:
+            for token in [t for t, e in self._entries.items() if e.principal.id == user_id]:
+                self._entries.pop(token, None)
+
+
+_CACHES: weakref.WeakSet[PrincipalCache] = weakref.WeakSet()
+
+
+def forget_user(user_id: int) -> None:
+    """Every cache of this process forgets the user's logins (their sessions ended or changed)."""
+    for cache in list(_CACHES):
+        cache.forget_user(user_id)
