@@ -839,7 +839,7 @@ def camera_rows(
     names = [name for name in columns if name != "area"]
     at = columns.index("area") if "area" in columns else len(columns)
     out = []
-    for row in session.connection().execute(stmt.order_by(Camera.code).limit(limit).offset(offset)):
+    for row in session.connection().execute(stmt.order_by(Camera.code).limit(limit).offset(offset)).all():
         values = list(zip(names, row[: len(names)]))
         values.insert(at, ("area", {"id": row[-4], "code": row[-3], "name": row[-2], "kind": row[-1]}))
         out.append(dict(values))
