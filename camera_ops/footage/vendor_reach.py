@@ -294,6 +294,7 @@ async def vendor_recordings(style: Style, base_url: str, username: str, password
     if other_zone is not None:
         shift = (camera_now.astimezone(zone).utcoffset() or timedelta(0)) - (
             camera_now.astimezone(other_zone).utcoffset() or timedelta(0))
+    card: Card | None = None
     try:
         async with asyncio.timeout(timeout_s * 6):  # a dozen small requests at most on a healthy camera
             async with _Http(base_url, username, password, timeout_s) as http:
@@ -303,13 +304,17 @@ async def vendor_recordings(style: Style, base_url: str, username: str, password
                 return await find_reach(pages, card, camera_now=camera_now, card_needed_for_empty=style == "dahua",
                                         zone_shift=shift)
     except _Failed as exc:
-        return VendorReach(problem=exc.code, detail=exc.detail)
+        failed = VendorReach(problem=exc.code, detail=exc.detail)
     except SearchUnsupported as exc:
-        return VendorReach(problem="unsupported", detail=str(exc))
+        failed = VendorReach(problem="unsupported", detail=str(exc))
     except MalformedAnswer as exc:
-        return VendorReach(problem="malformed", detail=str(exc)[:300])
+        failed = VendorReach(problem="malformed", detail=str(exc)[:300])
     except TimeoutError:
-        return VendorReach(problem="timeout", detail="the search took too long")
+        failed = VendorReach(problem="timeout", detail="the search took too long")
+    if card is not None and card is not Card.ok and failed.problem in ("unsupported", "malformed"):
+        # many cameras refuse the search outright when they have no usable card: the card says why
+        return VendorReach(problem=_CARD_CODES[card], detail=f"card: {card.value}; search: {failed.detail}")
+    return failed
 
 
 async def _card(http: _Http, style: Style) -> Card | None:

@@ -7,7 +7,8 @@
 
 The recordings are the camera's recording window (the same one ONVIF search reports) cut into
 files at each whole hour of the camera's clock, less any ``recording_gap``; nothing at all when the
-``sd_card`` fault is not ``ok``. ``vendor_search=track_id_list``: newer Hikvision firmware that
+``sd_card`` fault is not ``ok``. A Hikvision camera with a failed card refuses the search (``Device Error``), as real ones do;
+with no card it answers ``NO MATCHES``. ``vendor_search=track_id_list``: newer Hikvision firmware that
 takes only ``<trackIDList>`` (``badXmlContent`` for the documented ``<trackList>``). Times are written in the zone the camera's playback reads
 (``playback_local_tz``, else UTC) — with a ``Z`` even when local, as Hikvision firmware does — and
 the Dahua ones without a zone. Digest authentication as everywhere on the camera. Faults:
@@ -124,6 +125,8 @@ def _hikvision(camera: SimCamera, request: Request, *, malformed: bool) -> Reply
         return 400, XML, _isapi_status(6, "Invalid Content", "badXmlContent")
     if track % 100 != 1 or not 1 <= track // 100 <= camera.spec.channel_count:
         return 400, XML, _isapi_status(4, "Invalid Operation", "invalidTrackID")
+    if camera.faults.sd_card == "failed":  # a camera whose card failed refuses the search outright
+        return 500, XML, _isapi_status(5, "Device Error", "hdError")
     files = recorded_files(camera, start, end)
     page = files[position:position + limit]
     status = "MORE" if position + limit < len(files) else ("OK" if page else "NO MATCHES")
