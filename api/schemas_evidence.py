@@ -172,3 +172,4 @@ class ViewingOut(Out):
     last_at: datetime
     requests: int
     ranges: list[list[int]]
+    closed_seq: int | None  # the viewing_ended event that chained the ranges; None while the viewing goes on

@@ -14,7 +14,7 @@ from typing import Any
 
 import json
 
-from sqlalchemy import BigInteger, Boolean, Dialect, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Dialect, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -259,16 +259,23 @@ class CustodyAnchor(Base):
 
 class ClipViewing(Base):
     """One viewing of a clip in a player: a single ``viewed`` custody event when it starts (before
-    its first byte), and here every byte range the player asked for while seeking — each recorded
-    before it is served."""
+    its first byte), here every byte range the player asked for while seeking — each recorded
+    before it is served — and, when it ends, its ranges chained by a ``viewing_ended`` event
+    (``closed_seq``). See :mod:`camera_ops.footage.viewings`."""
 
     __tablename__ = "clip_viewing"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # chosen by the player, random
+    event_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # its ``viewed`` event
+    id: Mapped[str] = mapped_column(String(64))  # chosen by the player, random; one open viewing per id
     clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    event_seq: Mapped[int] = mapped_column(BigInteger)  # the ``viewed`` event
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_at: Mapped[datetime] = mapped_column(default=utcnow)
     requests: Mapped[int] = mapped_column(Integer, default=1)
     ranges: Mapped[list[Any]] = mapped_column(default=list)  # merged [first, last] byte ranges served
+    closed_seq: Mapped[int | None] = mapped_column(BigInteger)  # the ``viewing_ended`` event holding the ranges
+
+    __table_args__ = (
+        Index("uq_clip_viewing_open", "id", unique=True,
+              sqlite_where=text("closed_seq IS NULL"), postgresql_where=text("closed_seq IS NULL")),
+    )

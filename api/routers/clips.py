@@ -24,12 +24,13 @@ from camera_ops.custody.ledger import MIN_PURPOSE_CHARS, EventType, append, appe
 from camera_ops.custody.anchor import CheckpointKeeper, process_name
 from camera_ops.custody.checkpoint import covering
 from camera_ops.custody.package import build_package
-from camera_ops.errors import NotFound, PermissionDenied
+from camera_ops.errors import Conflict, NotFound, PermissionDenied
 from camera_ops.footage import cases as case_service
 from camera_ops.footage.access import CaseAction, actor_for, log_trail_read, require_case
 from camera_ops.footage.integrity import cross_check_clip
 from camera_ops.footage.links import issue_link, read_link
-from camera_ops.footage.viewings import continue_viewing, start_viewing
+from camera_ops.footage.viewings import (Ended, close_idle_viewings, close_viewing, continue_viewing, others_of,
+                                         start_viewing)
 from camera_ops.footage.retrieval import ByteRange, parse_range, require_archived
 from storage.clipstore.base import ClipStore
 from storage.models import User
@@ -92,13 +93,19 @@ def clip_content(
 
 def _log_viewing(session: Session, engine: EngineDep, user: User, address: str | None, clip: Clip, purpose: str,
                  viewing: str, span: ByteRange) -> None:
-    """One ``viewed`` event per viewing, at its first request; later ranges recorded on the viewing.
-    Either is committed before a byte is served."""
+    """One ``viewed`` event per viewing, at its first request; later ranges recorded on the viewing;
+    a viewing that ended (idle, or this person's other viewing of the clip) chained with its ranges
+    first. All of it committed before a byte is served (``camera_ops.footage.viewings``)."""
     where = {"clip_id": clip.id, "user_id": user.id, "span": (span.start, span.end)}
-    if continue_viewing(session, viewing, **where):
+    going_on = continue_viewing(session, viewing, **where)
+    if going_on is True:
         session.commit()
         return
+    ended = [(going_on.event_seq, Ended.IDLE)] if isinstance(going_on, ClipViewing) else []
+    ended += [(seq, Ended.NEXT_VIEWING) for seq in others_of(session, clip_id=clip.id, user_id=user.id, but=viewing)]
     session.commit()
+    for seq, why in ended:
+        close_viewing(engine, seq, why)
     record = append_now(engine, EventType.viewed, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
                         purpose=purpose, details={"viewing": viewing, "bytes": [span.start, span.end],
                                                   "size": clip.size_bytes, "sha256": clip.sha256})
@@ -107,7 +114,8 @@ def _log_viewing(session: Session, engine: EngineDep, user: User, address: str |
         session.commit()
     except DbIntegrityError:  # the player's second connection started the same viewing a moment ago
         session.rollback()
-        continue_viewing(session, viewing, **where)
+        if continue_viewing(session, viewing, **where) is not True:
+            raise Conflict("this viewing was started twice at once; start a new one", field="viewing") from None
         session.commit()
 
 
@@ -161,6 +169,7 @@ def clip_package(clip_id: int, purpose: Purpose, user: CurrentUser, session: Ses
                  store: StoreDep, settings: SettingsDep, address: ClientAddress) -> FileResponse:
     clip = _retrievable(session, engine, user, clip_id, address, purpose)
     session.commit()
+    close_idle_viewings(engine, clip_id=clip.id)  # their ranges chained: in the package, anchored below
     keeper = CheckpointKeeper(engine, settings, store=store, owner=process_name("api"))
     keyring = keeper.keyring
     append_now(engine, EventType.package_exported, actor_for(user, address), case_id=clip.case_id, clip_id=clip.id,
@@ -193,6 +202,7 @@ def clip_trail(clip_id: int, user: CurrentUser, session: SessionDep, settings: S
     require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
     log_trail_read(session, engine, user, client_address=address, case_id=clip.case_id, clip_id=clip.id,
                    purpose=purpose, shown_as=format)
+    close_idle_viewings(engine, clip_id=clip.id)  # ended viewings show with their ranges chained
     return trail_response(events_for(session, clip_id=clip.id), format,
                           f"case {clip.case.number}, clip #{clip.id} ({clip.camera.code})",
                           f"custody-clip-{clip.id}", settings.timezone)
@@ -203,10 +213,13 @@ def clip_trail(clip_id: int, user: CurrentUser, session: SessionDep, settings: S
 @router.get("/clips/{clip_id}/viewings", response_model=list[ViewingOut])
 def clip_viewings(clip_id: int, user: CurrentUser, session: SessionDep, engine: EngineDep,
                   address: ClientAddress) -> list[ViewingOut]:
-    """Each viewing of the clip: its ``viewed`` event and every byte range served while seeking."""
+    """Each viewing of the clip: its ``viewed`` event, every byte range served while seeking, and —
+    once it ended — the ``viewing_ended`` event that chained those ranges (``closed_seq``)."""
     clip = case_service.get_clip(session, clip_id)
     require_case(session, engine, user, clip.case, CaseAction.read_trail, client_address=address, clip_id=clip.id)
     log_trail_read(session, engine, user, client_address=address, case_id=clip.case_id, clip_id=clip.id,
                    shown_as="viewings")
-    rows = session.scalars(select(ClipViewing).where(ClipViewing.clip_id == clip.id).order_by(ClipViewing.started_at))
+    close_idle_viewings(engine, clip_id=clip.id)
+    rows = session.scalars(select(ClipViewing).where(ClipViewing.clip_id == clip.id)
+                           .order_by(ClipViewing.started_at, ClipViewing.event_seq))
     return [ViewingOut.model_validate(r) for r in rows]

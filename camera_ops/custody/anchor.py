@@ -10,7 +10,9 @@ Verification (:func:`verify_anchored`) fails, naming the place, when
   was deleted, or a checkpoint's signature does not verify with one of our public keys;
 * events are older than the unanchored window (3 × the checkpoint interval + a minute: one
   interval, and a takeover when the writer died) and no checkpoint covers them — including "no
-  checkpoint at all".
+  checkpoint at all";
+* a viewing record (``clip_viewing``: byte ranges) disagrees with the chained events it names
+  (``camera_ops.footage.viewings.viewing_problems``).
 
 The writer (:class:`CheckpointKeeper`) takes the ``custody_anchor`` row's lease (an UPDATE that
 succeeds only for the holder or after the lease ran out — PostgreSQL and SQLite alike), writes a
@@ -101,7 +103,21 @@ def verify_anchored(session: Session, store: ClipStore, settings: Settings, keyr
     broken = head_problem(session, head, result) if head is not None else None
     if broken is not None:
         return LedgerReport(**{**report, "ok": False, "first_broken_seq": broken[0], "reason": broken[1]})
-    return _unanchored(session, settings, LedgerReport(**report), anchored_to, last)
+    return _viewings(session, _unanchored(session, settings, LedgerReport(**report), anchored_to, last))
+
+
+def _viewings(session: Session, report: LedgerReport) -> LedgerReport:
+    """The viewing records (``clip_viewing``) against the chained events holding their ranges: an
+    intact chain does not make an edited table right."""
+    from camera_ops.footage.viewings import viewing_problems
+
+    if not report.ok:
+        return report
+    problems = viewing_problems(session)
+    if not problems:
+        return report
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return replace(report, ok=False, first_broken_seq=problems[0].seq, reason=problems[0].message + more)
 
 
 def _first_divergence(session: Session, checks: Any, head_seq: int) -> int:
@@ -238,12 +254,26 @@ class CheckpointKeeper:
             if not self._take_lease():
                 return None  # another process writes; ask again next poll (it may have died)
             self._last_run = now
+            self._close_idle_viewings()
             return self.write_now()
         except CheckpointFailed:
             return None  # logged and recorded by write_now
         except Exception:  # noqa: BLE001 - the database itself is down: log, try next round
             log.exception("ALERT custody checkpoint: could not reach the database")
             return None
+
+    def _close_idle_viewings(self) -> None:
+        """Viewings that ended (idle) get their byte ranges chained first, so this checkpoint anchors
+        them (``camera_ops.footage.viewings``); a failure leaves them open for the next round."""
+        from camera_ops.footage.viewings import close_idle_viewings
+
+        try:
+            closed = close_idle_viewings(self.engine)
+        except Exception:  # noqa: BLE001 - the checkpoint matters more; the viewings wait a round
+            log.exception("idle viewings could not be closed on the custody ledger")
+            return
+        if closed:
+            log.info("%d idle viewing(s) closed; their byte ranges are on the custody ledger", closed)
 
     def _take_lease(self) -> bool:
         now = utcnow()

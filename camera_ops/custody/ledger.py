@@ -51,6 +51,7 @@ class EventType(str, enum.Enum):
     acquisition_failed = "acquisition_failed"
     attempt_aborted = "attempt_aborted"  # an archive attempt cut short (its worker died); the next one resumes
     viewed = "viewed"
+    viewing_ended = "viewing_ended"  # a viewing's merged byte ranges, chained when it ends (footage.viewings)
     streamed = "streamed"
     downloaded = "downloaded"
     link_issued = "link_issued"

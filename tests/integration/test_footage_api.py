@@ -201,14 +201,24 @@ def test_one_viewing_with_seeks_is_one_viewed_event_with_its_ranges(archived, se
     other = client.get(url, params={**watch, "viewing": "ffffeeeeddddcccc"}, headers={**officer, "Range": "bytes=0-9"})
 
     assert [p.status_code for p in parts] == [206, 206, 206] and other.status_code == 206
-    viewed = session.scalars(select(CustodyEvent).where(CustodyEvent.event_type == "viewed")).all()
-    assert [e.details["viewing"] for e in viewed] == ["a1b2c3d4e5f6a7b8", "ffffeeeeddddcccc"]
-    assert viewed[0].details["bytes"] == [0, 99] and viewed[0].purpose == "xem lại đoạn va chạm"
+    events = session.scalars(select(CustodyEvent).where(CustodyEvent.clip == clip["id"],
+                                                        CustodyEvent.event_type.in_(["viewed", "viewing_ended"]))
+                             .order_by(CustodyEvent.seq)).all()
+    # the second viewing ended the first: its ranges chained before the second's first byte
+    assert [(e.event_type, e.details["viewing"]) for e in events] == [
+        ("viewed", "a1b2c3d4e5f6a7b8"), ("viewing_ended", "a1b2c3d4e5f6a7b8"), ("viewed", "ffffeeeeddddcccc")]
+    viewed, ended = events[0], events[1]
+    assert viewed.details["bytes"] == [0, 99] and viewed.purpose == "xem lại đoạn va chạm"
+    assert ended.details["ranges"] == [[0, 150], [1000, 1999]] and ended.details["requests"] == 3
+    assert ended.details["viewed_seq"] == viewed.seq and ended.details["ended"] == "next_viewing"
+    assert ended.actor == viewed.actor and ended.case == viewed.case
     session.commit()
     auditor = login(client, archived["names"]["auditor"])
     viewings = client.get(f"/api/v1/clips/{clip['id']}/viewings", headers=auditor).json()
-    assert [(v["event_seq"], v["requests"], v["ranges"]) for v in viewings] == [
-        (viewed[0].seq, 3, [[0, 150], [1000, 1999]]), (viewed[1].seq, 1, [[0, 9]])]
+    assert [(v["event_seq"], v["requests"], v["ranges"], v["closed_seq"]) for v in viewings] == [
+        (viewed.seq, 3, [[0, 150], [1000, 1999]], ended.seq), (events[2].seq, 1, [[0, 9]], None)]
+    trail = client.get(f"/api/v1/clips/{clip['id']}/custody", headers=auditor).json()["events"]
+    assert [e["details"]["ranges"] for e in trail if e["event_type"] == "viewing_ended"] == [[[0, 150], [1000, 1999]]]
     stolen = client.get(url, params=watch, headers={**login(client, archived["names"]["admin"]), "Range": "bytes=0-9"})
     assert stolen.status_code in (403, 409)  # not the admin's case, and not their viewing
 

@@ -32,6 +32,7 @@ from camera_ops.footage import cases as case_service
 from camera_ops.footage.access import CaseAction, actor_for, log_trail_read, may, require_case
 from camera_ops.footage.integrity import cross_check_clip
 from camera_ops.footage.requests import Window, create_request, request_status
+from camera_ops.footage.viewings import close_idle_viewings
 from camera_ops.i18n import parse_local_datetime
 from camera_ops.registry import cameras as camera_service
 from storage.models_evidence import FINAL_CLIP_STATUSES, Case, Clip, ClipRequest
@@ -104,6 +105,7 @@ def _read_trail(session: Session, page: WebPage, case_id: int, clip_id: int | No
     """The trail shown on a page; the reading is logged first (fail closed)."""
     log_trail_read(session, _engine(page), page.user, client_address=_address(page.request), case_id=case_id,
                    clip_id=clip_id)
+    close_idle_viewings(_engine(page), clip_id=clip_id)  # ended viewings shown with their ranges chained
     return events_for(session, case_id=case_id if clip_id is None else None, clip_id=clip_id)
 
 
