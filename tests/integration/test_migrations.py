@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from camera_ops.health.vocabulary import Status
 from camera_ops.monitor.history import load_histories
@@ -111,3 +111,66 @@ def test_status_codes_revision_keeps_every_history_row(scratch_url):
         back = conn.execute(text("SELECT status, reasons_mask FROM camera_status_change ORDER BY at")).all()
     engine.dispose()
     assert back == [(s, i) for i, s in enumerate(STATUSES)]
+
+
+@pytest.mark.db
+def test_viewings_revision_keeps_open_viewings_and_their_ranges_are_chained_afterwards(scratch_url, tmp_path):
+    """Before 0016 a viewing's ranges lived only in clip_viewing: such a row stays an open viewing,
+    and once idle it is closed with its ranges on the chain, like any other."""
+    from alembic import command
+
+    from camera_ops.custody.ledger import Actor, EventType, append_now
+    from camera_ops.footage.requests import Window, create_request
+    from camera_ops.footage.viewings import close_idle_viewings, viewing_problems
+    from camera_ops.security import encrypt_secret
+    from camera_ops.settings import Settings
+    from storage.models import RecordingCapability, RegistrationState
+    from storage.models_evidence import ClipViewing, CustodyEvent
+    from tests.footage_fixtures import actor, make_case, make_world
+
+    upgrade(scratch_url, "0015")
+    soon = datetime.now(timezone.utc) + timedelta(seconds=30)  # a live capture: a window still to come
+    settings = Settings(data_dir=tmp_path / "data", database_url=scratch_url, _env_file=None)  # type: ignore[call-arg]
+    engine = make_engine(scratch_url)
+    with session_factory(engine)() as session:
+        world = make_world(session)
+        camera = Camera(code="VIEW-1", name="cổng chợ", area_id=world.hamlet.id, host="10.0.0.1", onvif_port=80,
+                        username="u", password_encrypted=encrypt_secret("p", settings),
+                        main_stream_uri="rtsp://10.0.0.1/main", recording=RecordingCapability.none,
+                        registration=RegistrationState.registered)
+        session.add(camera)
+        session.flush()
+        request = create_request(session, settings, actor(world.officer), world.officer, make_case(session, world),
+                                 camera_ids=[camera.id], window=Window(soon, soon + timedelta(seconds=10)),
+                                 purpose="xác minh", live=True)
+        clip_id, case_id, user_id, username = request.clips[0].id, request.case_id, world.officer.id, world.officer.username
+        session.commit()
+    viewed = append_now(engine, EventType.viewed, Actor(username, "officer"), case_id=case_id, clip_id=clip_id,
+                        purpose="xem lại", details={"viewing": "old-viewing-1", "bytes": [0, 99]})
+    long_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    if engine.dialect.name == "sqlite":
+        long_ago = long_ago.replace(tzinfo=None)
+    with engine.begin() as conn:  # the row as 0012 wrote it
+        conn.execute(text("INSERT INTO clip_viewing (id, clip_id, user_id, event_seq, started_at, last_at, requests, "
+                          "ranges) VALUES ('old-viewing-1', :clip, :user, :seq, :at, :at, 2, :ranges)"),
+                     {"clip": clip_id, "user": user_id, "seq": viewed.seq, "at": long_ago, "ranges": "[[0, 199]]"})
+    engine.dispose()
+
+    upgrade(scratch_url)
+    engine = make_engine(scratch_url)
+    with session_factory(engine)() as session:
+        row = session.get(ClipViewing, viewed.seq)
+        assert (row.id, row.ranges, row.requests, row.closed_seq) == ("old-viewing-1", [[0, 199]], 2, None)
+    assert close_idle_viewings(engine) == 1
+    with session_factory(engine)() as session:
+        ended = session.scalars(select(CustodyEvent).where(CustodyEvent.event_type == "viewing_ended")).one()
+        assert ended.details["ranges"] == [[0, 199]] and ended.details["viewed_seq"] == viewed.seq
+        assert session.get(ClipViewing, viewed.seq).closed_seq == ended.seq and viewing_problems(session) == []
+    engine.dispose()
+
+    command.downgrade(alembic_config(scratch_url), "0015")  # closed viewings leave the table: the chain has them
+    engine = make_engine(scratch_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM clip_viewing")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM custody_event WHERE event_type = 'viewing_ended'")).scalar() == 1
+    engine.dispose()
