@@ -3,9 +3,10 @@ through ONVIF recording search, Hikvision/Dahua-style playback cameras through t
 search (:mod:`camera_ops.footage.vendor_reach`).
 
 Each run asks up to ``batch`` cameras of each kind whose reach is older than a day (oldest first),
-one at a time with the registration deadline per call; a camera that does not answer is skipped and
-asked again at a later run (a vendor camera's failure is stored as "reach unknown" with its reason
-and asked again the next day: its answer will not change within ten minutes). The monitor reads the
+one at a time with the registration deadline per call. A camera that fails (ONVIF or vendor) is stored
+as "reach unknown" with its reason and goes to the back of the queue: asked again the next day, or
+after ``RETRY_TRANSIENT`` when it did not answer at all (offline for a while). Failing cameras never
+hold the head of the queue, so fifty dead cameras cannot starve the rest of the fleet. The monitor reads the
 reach at its next reload: a camera whose newest recording is hours old gets the "not recording"
 reason.
 """
@@ -14,12 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from camera_ops.errors import CameraError
+from camera_ops.errors import (
+    CameraAuthFailed,
+    CameraError,
+    CameraProtocolError,
+    CameraTimeout,
+    CameraUnreachable,
+    NotOnvif,
+    ReplayUnsupported,
+)
 from camera_ops.footage.reach import REFRESH_EVERY, from_camera_clock
 from camera_ops.footage.vendor_reach import (
     VendorReach,
@@ -39,6 +48,28 @@ log = logging.getLogger(__name__)
 
 RUN_EVERY_S = 600.0  # a run every 10 minutes ...
 BATCH = 50  # ... of at most this many cameras: 7,200 a day, each asked once a day
+RETRY_TRANSIENT = timedelta(hours=2)  # a camera that did not answer is asked again this much later
+TRANSIENT_CODES = ("timeout", "unreachable")
+
+# an ONVIF recording search that failed, as a reach problem (see camera_ops.footage.reach.UNKNOWN_CODES);
+# the first class that matches wins (CameraTimeout is a CameraUnreachable)
+_ONVIF_PROBLEMS: tuple[tuple[type[CameraError], str], ...] = (
+    (CameraTimeout, "timeout"), (CameraUnreachable, "unreachable"), (CameraAuthFailed, "auth"),
+    (ReplayUnsupported, "unsupported"), (NotOnvif, "unsupported"), (CameraProtocolError, "malformed"),
+)
+
+
+def onvif_problem(exc: CameraError) -> VendorReach:
+    """What a failed ONVIF recording search leaves on the camera: reach unknown, with the reason."""
+    code = next((code for cls, code in _ONVIF_PROBLEMS if isinstance(exc, cls)), "malformed")
+    return VendorReach(problem=code, detail=f"ONVIF recording search: {exc.code}")
+
+
+def due_for_refresh(now: datetime) -> ColumnElement[bool]:
+    """Never asked, asked over a day ago, or asked over ``RETRY_TRANSIENT`` ago without an answer."""
+    return or_(Camera.recording_checked_at.is_(None), Camera.recording_checked_at < now - REFRESH_EVERY,
+               and_(Camera.recording_problem["code"].as_string().in_(TRANSIENT_CODES),
+                    Camera.recording_checked_at < now - RETRY_TRANSIENT))
 
 
 class RecordingReachJob:
@@ -63,6 +94,10 @@ class RecordingReachJob:
                                                       timeout_s=self._settings.onvif_timeout_s))
             except CameraError as exc:
                 log.info("camera %s: recording reach not refreshed (%s)", camera_id, exc.code)
+                with self._session_maker() as session, session.begin():
+                    camera = session.get(Camera, camera_id)
+                    if camera is not None:
+                        apply_vendor_reach(camera, onvif_problem(exc))  # to the back of the queue
                 continue
             reach = from_camera_clock(found.earliest, found.latest, clock_offset_s=found.clock_offset_s,
                                       checked_at=utcnow())
@@ -106,7 +141,7 @@ class RecordingReachJob:
     def _due_vendor(self, session: Session, now: datetime) -> list[Camera]:
         vendor = or_(Camera.recording_override == RecordingCapability.vendor_playback,
                      (Camera.recording_override.is_(None)) & (Camera.recording == RecordingCapability.vendor_playback))
-        stale = or_(Camera.recording_checked_at.is_(None), Camera.recording_checked_at < now - REFRESH_EVERY)
+        stale = due_for_refresh(now)
         return list(session.scalars(
             select(Camera)
             .where(Camera.lifecycle == Lifecycle.active, Camera.registration == RegistrationState.registered,
@@ -117,7 +152,7 @@ class RecordingReachJob:
     def _due(self, session: Session, now: datetime) -> list[tuple[int, str, int, str, bytes]]:
         replay = or_(Camera.recording_override == RecordingCapability.onvif_replay,
                      (Camera.recording_override.is_(None)) & (Camera.recording == RecordingCapability.onvif_replay))
-        stale = or_(Camera.recording_checked_at.is_(None), Camera.recording_checked_at < now - REFRESH_EVERY)
+        stale = due_for_refresh(now)
         rows = session.execute(
             select(Camera.id, Camera.host, Camera.onvif_port, Camera.username, Camera.password_encrypted)
             .where(Camera.lifecycle == Lifecycle.active, Camera.registration == RegistrationState.registered,

@@ -36,9 +36,11 @@ H, M = timedelta(hours=1), timedelta(minutes=1)
 
 @pytest.fixture(scope="module")
 def fleet():
-    specs = [CameraSpec(name="rr-g", vendor="generic", recording_hours=CARD_HOURS)]
+    specs = [CameraSpec(name="rr-g", vendor="generic", recording_hours=CARD_HOURS),
+             CameraSpec(name="rr-dead", vendor="generic", recording_hours=CARD_HOURS)]
     with running_fleet(specs) as f:
         f.set_faults("rr-g", clock_skew_s=SKEW_S)
+        f.set_faults("rr-dead", offline=True)  # donated, registered, then its power was cut
         yield f
 
 
@@ -69,6 +71,34 @@ def test_the_daily_job_refreshes_a_stale_reach(session, settings, engine, fleet)
     assert abs(camera.recording_until - utcnow()) < M and abs(camera.recording_from - (utcnow() - CARD_HOURS * H)) < M
     session.commit()
     assert RecordingReachJob(session_factory(engine), settings).run_once() == 0  # fresh: not asked again today
+
+
+def test_a_camera_that_does_not_answer_goes_to_the_back_of_the_queue_with_its_reason(session, settings, engine,
+                                                                                      fleet) -> None:
+    """Fifty dead cameras must not hold the head of the queue at every run, starving the others."""
+    settings.onvif_timeout_s = 1.0
+    world = make_world(session)
+    dead = sim_camera_row(session, settings, fleet.camera("rr-dead"), world.hamlet)  # first in the queue
+    alive = sim_camera_row(session, settings, fleet.camera("rr-g"), world.hamlet)
+    session.commit()
+    job = RecordingReachJob(session_factory(engine), settings, batch=1)
+    assert job.run_once() == 0  # the dead camera was asked ...
+    session.expire_all()
+    failed = session.get(Camera, dead.id)
+    assert failed.recording_problem["code"] in ("unreachable", "timeout")
+    assert failed.recording_from is None and abs(failed.recording_checked_at - utcnow()) < M
+    asked_at = failed.recording_checked_at
+    session.commit()
+    assert job.run_once() == 1  # ... and the next run reaches the live one
+    assert job.run_once() == 0  # nothing is due any more
+    session.expire_all()
+    assert session.get(Camera, alive.id).recording_problem is None
+    assert session.get(Camera, dead.id).recording_checked_at == asked_at
+    session.commit()
+    assert job.run_once(now=utcnow() + 3 * H) == 0  # a camera that did not answer is asked again hours later
+    session.expire_all()
+    assert session.get(Camera, dead.id).recording_checked_at > asked_at
+    assert session.get(Camera, alive.id).recording_until is not None  # the live one keeps its day
 
 
 def _camera_with_reach(session, settings, fleet, world, *, stopped_hours_ago: float = 0.0):
