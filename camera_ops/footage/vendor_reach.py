@@ -23,10 +23,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from camera_ops.errors import CameraError
 from camera_ops.footage.reach import NOT_RECORDING_CODES, UNKNOWN_CODES, from_camera_clock
 from camera_ops.footage.vendor_search import (
     DAHUA_STORAGE_PATH,
@@ -50,6 +52,7 @@ from camera_ops.footage.vendor_search import (
     parse_hik_search,
     parse_hik_storage,
 )
+from camera_ops.netpolicy import resolve_camera_address
 from storage.models import Camera, CameraKind, PlaybackClock, PlaybackStyle, RecordingCapability
 from storage.types import utcnow
 
@@ -295,6 +298,11 @@ async def vendor_recordings(style: Style, base_url: str, username: str, password
         shift = (camera_now.astimezone(zone).utcoffset() or timedelta(0)) - (
             camera_now.astimezone(other_zone).utcoffset() or timedelta(0))
     card: Card | None = None
+    parts = urlsplit(base_url)
+    try:  # camera networks only: outside them nothing is sent, the password least of all
+        await resolve_camera_address(parts.hostname or "", parts.port or 80)
+    except CameraError as exc:
+        return VendorReach(problem="unreachable", detail=f"{exc.code}: {exc}"[:300])
     try:
         async with asyncio.timeout(timeout_s * 6):  # a dozen small requests at most on a healthy camera
             async with _Http(base_url, username, password, timeout_s) as http:

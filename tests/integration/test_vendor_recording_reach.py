@@ -295,3 +295,47 @@ def test_an_rtsp_only_camera_behind_a_port_forward_is_searched_through_the_enter
         assert camera.host == outside and camera.recording is RecordingCapability.vendor_playback
         assert web.connections >= 1  # the search went through the forward, not to the camera's own address
         assert_reach_is_the_card(camera)
+
+
+def test_a_camera_outside_the_camera_networks_is_not_searched_and_gets_no_password() -> None:
+    """The allow-list (CAMERA_OPS_CAMERA_NETWORKS) holds on the vendor search too: a camera row whose
+    host is (or now resolves) outside it is refused before anything is sent."""
+    import asyncio
+    import socket
+    import threading
+    from datetime import timezone
+
+    from camera_ops import netpolicy
+    from camera_ops.footage.vendor_reach import vendor_recordings
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    accepted: list[bytes] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(1.0)
+                accepted.append(conn.recv(4096))
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    netpolicy.configure(["10.0.0.0/8"])
+    try:
+        for style in ("hikvision", "dahua"):
+            found = asyncio.run(vendor_recordings(style, f"http://127.0.0.1:{port}", "admin", "s3cret-pass",
+                                                  channel=1, zone=timezone.utc, clock_offset_s=0.0, timeout_s=1.0))
+            assert found.problem == "unreachable" and "camera_network_refused" in (found.detail or "")
+            assert not found.known
+    finally:
+        netpolicy.configure(netpolicy.DEFAULT_CAMERA_NETWORKS)
+        stop.set()
+        thread.join()
+        listener.close()
+    assert accepted == []  # not even a connection, so no password
