@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         size_thread_pool(settings.api_concurrency)
         compactor = Compactor(app.state.engine)
         compactor.start()
+        gc.collect()
+        gc.freeze()  # the app's own objects (routes, models, metadata) skip every later full collection
         try:
             yield
         finally:

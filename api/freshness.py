@@ -11,11 +11,12 @@ process writes is seen within ``ttl_s``. Concurrent misses of one key are comput
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -40,15 +41,17 @@ class _Copy:
 
 
 class AnswerCache:
+    """Copies kept on the event loop's side: a fresh one is answered without leaving the loop; a
+    missing or stale one is made by one worker-thread trip, shared by every request that asks for
+    the same key meanwhile (the 64 connections of a busy client all miss when a copy expires)."""
+
     def __init__(self, ttl_s: float, generation: WriteGeneration, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s, self.generation, self.clock = ttl_s, generation, clock  # tests inject the clock
         self._copies: dict[Hashable, _Copy] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._making: dict[tuple[Hashable, int], asyncio.Task[bytes]] = {}
 
     def fresh(self, key: Hashable) -> bytes | None:
-        """The remembered answer if it is young enough and nothing was written since (no I/O: the
-        event loop may ask)."""
+        """The remembered answer if it is young enough and nothing was written since."""
         copy = self._copies.get(key)
         if copy is None or copy.generation != self.generation.value:
             return None
@@ -56,24 +59,30 @@ class AnswerCache:
             return None
         return copy.body
 
-    def get_or_make(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
-        """The fresh copy, else ``make()`` once for all the threads asking for ``key`` together."""
-        if self.ttl_s <= 0:
-            return make()
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            body = self.fresh(key)
-            if body is not None:
-                return body
-            generation, started = self.generation.value, self.clock()
-            body = make()
-            with self._guard:
-                if len(self._copies) >= MAX_KEYS:
-                    self._copies.clear()
-                    self._locks = {key: lock}
-                self._copies[key] = _Copy(body, started, generation)
+    async def answer(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """The fresh copy, else ``make()`` (in a worker thread) once for everyone asking now. A
+        request arriving after a write never joins a making that started before it."""
+        body = self.fresh(key)
+        if body is not None:
             return body
+        if self.ttl_s <= 0:
+            return await anyio.to_thread.run_sync(make)
+        making_key = (key, self.generation.value)
+        task = self._making.get(making_key)
+        if task is None:
+            task = self._making[making_key] = asyncio.ensure_future(self._make(key, making_key, make))
+        return await asyncio.shield(task)  # a requester that goes away does not cancel the others' answer
+
+    async def _make(self, key: Hashable, making_key: tuple[Hashable, int], make: Callable[[], bytes]) -> bytes:
+        started = self.clock()
+        try:
+            body = await anyio.to_thread.run_sync(make)
+        finally:
+            del self._making[making_key]
+        if len(self._copies) >= MAX_KEYS:
+            self._copies.clear()
+        self._copies[key] = _Copy(body, started, making_key[1])
+        return body
 
 
 class BumpOnWrite:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import functools
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from pydantic_core import to_json
 from sqlalchemy import Engine
@@ -85,10 +84,8 @@ async def list_cameras(
     cache = answer_cache(request)
     key = ("cameras", reader.scope, area_id, status, donor_id, security_model_id, lifecycle, registration, q,
            limit, offset)
-    body = cache.fresh(key)
-    if body is None:
-        make = functools.partial(camera_page_json, engine_of(request), reader.scope_list, filters, limit, offset)
-        body = await anyio.to_thread.run_sync(cache.get_or_make, key, make)
+    make = functools.partial(camera_page_json, engine_of(request), reader.scope_list, filters, limit, offset)
+    body = await cache.answer(key, make)
     return Response(body, media_type="application/json")
 
 

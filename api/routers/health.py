@@ -7,7 +7,6 @@ import functools
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import Engine
 
@@ -103,10 +102,7 @@ async def fleet_summary(request: Request, reader: HealthReaderPrincipal,
                         ) -> Response:
     cache = answer_cache(request)
     key = ("summary", reader.scope, area_id)
-    body = cache.fresh(key)
-    if body is None:
-        make = functools.partial(summary_json, engine_of(request), reader.scope_list, area_id)
-        body = await anyio.to_thread.run_sync(cache.get_or_make, key, make)
+    body = await cache.answer(key, functools.partial(summary_json, engine_of(request), reader.scope_list, area_id))
     return Response(body, media_type="application/json")
 
 
