@@ -73,7 +73,7 @@ def thread_cpu_s() -> dict[str, float]:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # the thread ended meanwhile
-        key = name.rstrip("0123456789_")
+        key = name.split(" ")[0].rstrip("0123456789_")  # "monitor-db <node>_0" -> "monitor-db"
         totals[key] = totals.get(key, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
     return totals
 

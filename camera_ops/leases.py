@@ -21,6 +21,7 @@ connection, e.g. a schema upgrade); on SQLite, where one file has one writer any
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import os
 import secrets
@@ -77,6 +78,7 @@ class LeaseGrant:
     holder: str
     token: int
     expires_at: datetime  # database time
+    granted_at: datetime | None = None  # database time of the grant ("now" for the work it allows)
 
 
 def acquire(session: Session, name: str, holder: str, ttl_s: float) -> LeaseGrant | None:
@@ -96,7 +98,7 @@ def acquire(session: Session, name: str, holder: str, ttl_s: float) -> LeaseGran
         .returning(table.c.token)
     ).first()
     if row is not None:
-        return LeaseGrant(name, holder, int(row[0]), expires)
+        return LeaseGrant(name, holder, int(row[0]), expires, now)
     if session.get(Lease, name) is not None:
         return None  # held by someone else
     try:
@@ -104,7 +106,7 @@ def acquire(session: Session, name: str, holder: str, ttl_s: float) -> LeaseGran
             session.execute(insert(table).values(name=name, holder=holder, token=1, acquired_at=now, expires_at=expires))
     except IntegrityError:
         return None  # another node inserted it first
-    return LeaseGrant(name, holder, 1, expires)
+    return LeaseGrant(name, holder, 1, expires, now)
 
 
 def _case_token(table: Any, holder: str) -> Any:
@@ -182,6 +184,8 @@ class SingleRunJob:
 
     The lease lives a few intervals (at least ``min_ttl_s``): the holder renews it at every run,
     so it keeps the job while it lives, and another node takes over within one TTL of its death.
+    A job whose ``run_once`` takes ``now`` gets the database's time of the grant: a node whose
+    wall clock jumped does not open alerts early or date a digest on the wrong day.
     """
 
     def __init__(self, job: PeriodicJob, maker: sessionmaker[Session], holder: str, *, min_ttl_s: float = 30.0) -> None:
@@ -191,11 +195,15 @@ class SingleRunJob:
         ttl = max(min_ttl_s, job.interval_s * RENEWALS_PER_TTL)
         self.keeper = LeaseKeeper(maker, f"job:{job.name}", holder, ttl)
         self.runs = 0  # runs done on this node (tests, metrics)
+        self._takes_now = "now" in inspect.signature(job.run_once).parameters
 
     def run_once(self) -> Any:
-        if self.keeper.try_hold() is None:
+        grant = self.keeper.try_hold()
+        if grant is None:
             return None  # another node runs it
         self.runs += 1
+        if self._takes_now and grant.granted_at is not None:
+            return self.job.run_once(now=grant.granted_at)
         return self.job.run_once()
 
     def close(self) -> None:

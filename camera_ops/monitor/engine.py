@@ -24,7 +24,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -72,7 +72,6 @@ from camera_ops.monitor.store import (
 from camera_ops.rtsp.quickprobe import RtspProbeLink
 from camera_ops.settings import Settings
 from storage.db import engine_for, session_factory
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -198,13 +197,13 @@ class Monitor:
         self.ready = asyncio.Event()  # set once the camera set is loaded and probing starts
         self._inflight: set[asyncio.Task[None]] = set()
         self._flush_lock = asyncio.Lock()
-        self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
-        self._member_db = ThreadPoolExecutor(1, thread_name_prefix="monitor-member")
-        self._job_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-jobs")
+        self.node = node or node_name()
+        self._db = ThreadPoolExecutor(1, thread_name_prefix=f"monitor-db {self.node}")
+        self._member_db = ThreadPoolExecutor(1, thread_name_prefix=f"monitor-member {self.node}")
+        self._job_thread = ThreadPoolExecutor(1, thread_name_prefix=f"monitor-jobs {self.node}")
         self._slots: asyncio.Semaphore | None = None
         self._snapshot_auth: dict[int, tuple[tuple[str, str], httpx.DigestAuth]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.node = node or node_name()
         ttl = settings.monitor_member_ttl_s or default_ttl_s(settings.monitor_cycle_s)
         self.handover_gap_s = HANDOVER_CALLS * settings.monitor_call_timeout_s + 2 * settings.monitor_flush_s
         self.membership = Membership(self.engine, self.node, ttl_s=ttl, gap_s=self.handover_gap_s)
@@ -323,6 +322,10 @@ class Monitor:
         wall clock changes nothing."""
         assert self._loop is not None
         return self._loop.time() + self._clock_offset
+
+    def utc(self) -> datetime:
+        """:meth:`clock` as an aware UTC datetime: the time of every row this monitor writes."""
+        return datetime.fromtimestamp(self.clock(), timezone.utc)
 
     def _sync_clock(self) -> None:
         assert self._loop is not None
@@ -471,13 +474,14 @@ class Monitor:
             started = loop.time()
             if runtime.rtsp_link is not None and self._liveness_enough(runtime, entry):
                 self.stats.liveness_checks += 1
-                facts = await liveness_probe(runtime.rtsp_link, timeout_s=timeout_s)
+                facts = await liveness_probe(runtime.rtsp_link, timeout_s=timeout_s, wall=self.clock)
                 kind = "liveness"
             if facts is None:  # due, or something is amiss: the full check, now
                 self.stats.full_checks += 1
                 kind = "full"
                 facts = await probe_camera(runtime.target, timeout_s=timeout_s,
-                                           clock_offset_s=runtime.state.last_clock_offset_s, rtsp_link=runtime.rtsp_link)
+                                           clock_offset_s=runtime.state.last_clock_offset_s, rtsp_link=runtime.rtsp_link,
+                                           wall=self.clock)
                 runtime.full_due = self.clock() + self.settings.monitor_full_check_s
             outcome = facts.outcome
             self.stats.probe_seconds[kind].observe(loop.time() - started)
@@ -674,7 +678,7 @@ class Monitor:
                              next_snapshot_at=first_snapshot, full_due=full_due)
 
     def _switch_maintenance(self, runtime: CameraRuntime, row: CameraRow) -> None:
-        now = utcnow()
+        now = self.utc()
         asked = row.maintenance_requested_at  # set by the health API; other switches date "now"
         last = runtime.last_row_at
         fresh = asked is not None and asked <= now and (last is None or asked > last)
@@ -686,7 +690,7 @@ class Monitor:
         runtime = self.cameras.pop(camera_id)
         self._schedule.remove_camera(camera_id)
         if runtime.state.status is not Status.UNKNOWN:
-            at = utcnow()
+            at = self.utc()
             if runtime.last_row_at is not None and at <= runtime.last_row_at:
                 at = runtime.last_row_at + ONE_MICROSECOND
             self._batch.changes.append(StatusChangeRecord(camera_id, at, Status.UNKNOWN, (), at))

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,10 +32,9 @@ from camera_ops.errors import (
 from camera_ops.health.status import ProbeOutcome, reason_for_error
 from camera_ops.monitor.store import ProbeTarget
 from camera_ops.netpolicy import resolve_camera_address
-from camera_ops.onvif.rawsoap import get_system_date_and_time
+from camera_ops.onvif.rawsoap import WallClock, get_system_date_and_time
 from camera_ops.rtsp.client import grab_keyframe
 from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe, rtsp_liveness
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +67,16 @@ def rtsp_link_for(target: ProbeTarget, known: RtspProbeLink | None) -> RtspProbe
 
 
 async def probe_camera(
-    target: ProbeTarget, *, timeout_s: float, clock_offset_s: float | None, rtsp_link: RtspProbeLink | None = None
+    target: ProbeTarget, *, timeout_s: float, clock_offset_s: float | None, rtsp_link: RtspProbeLink | None = None,
+    wall: WallClock = time.time,
 ) -> ProbeFacts:
     """``rtsp_link``: the camera's link from the last probe (:func:`rtsp_link_for`), so this
-    cycle's DESCRIBE authenticates up front instead of taking a 401 round trip first."""
-    at = utcnow()
+    cycle's DESCRIBE authenticates up front instead of taking a 401 round trip first.
+
+    ``wall``: "now" in seconds since the epoch, for the outcome's time and the camera's clock
+    offset. The monitor passes its own (the database's clock carried forward monotonically), so a
+    jump of this machine's wall clock moves neither."""
+    at = _utc(wall)
     if not target.onvif:
         return await _probe_rtsp_only(target, at, timeout_s=timeout_s, rtsp_link=rtsp_link)
     onvif_ok: bool | None = None
@@ -81,7 +86,7 @@ async def probe_camera(
     try:
         answer = await get_system_date_and_time(
             target.host, target.onvif_port, username=target.username, password=target.password,
-            clock_offset_s=clock_offset_s or 0.0, timeout_s=timeout_s,
+            clock_offset_s=clock_offset_s or 0.0, timeout_s=timeout_s, wall=wall,
         )
         onvif_ok, clock, rtt_ms = True, answer.clock_offset_s, answer.rtt_s * 1000.0
     except CameraAuthFailed as exc:
@@ -132,10 +137,10 @@ async def _probe_rtsp_only(
 RTSP_LIVE_CODES = frozenset({200, 401})  # OPTIONS answered as a healthy camera does (401: wants credentials)
 
 
-async def liveness_probe(link: RtspProbeLink, *, timeout_s: float) -> ProbeFacts | None:
+async def liveness_probe(link: RtspProbeLink, *, timeout_s: float, wall: WallClock = time.time) -> ProbeFacts | None:
     """One RTSP OPTIONS. Facts when the answer is clear (alive; or down: no TCP, no answer);
     None when the camera answered unusually (not RTSP, another status): do the full check now."""
-    at = utcnow()
+    at = _utc(wall)
     started = asyncio.get_running_loop().time()
     try:
         status = await rtsp_liveness(link, timeout_s=timeout_s)
@@ -147,6 +152,10 @@ async def liveness_probe(link: RtspProbeLink, *, timeout_s: float) -> ProbeFacts
         return None
     rtt_ms = (asyncio.get_running_loop().time() - started) * 1000.0
     return ProbeFacts(ProbeOutcome(at=at, tcp_ok=True, rtt_ms=rtt_ms), None, alive=True)
+
+
+def _utc(wall: WallClock) -> datetime:
+    return datetime.fromtimestamp(wall(), timezone.utc)
 
 
 def _failed(

@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -33,6 +34,7 @@ from camera_ops.errors import (
 from camera_ops.netpolicy import resolve_camera_address
 from camera_ops.rtsp.auth import choose_authorizer
 
+WallClock = Callable[[], float]  # "now", seconds since the epoch
 DEVICE_SERVICE_PATH = "/onvif/device_service"
 DEFAULT_TIMEOUT_S = 5.0
 MAX_RESPONSE_BYTES = 256 * 1024  # a GetSystemDateAndTime answer is ~2 KiB
@@ -223,8 +225,10 @@ class _Exchange(asyncio.Protocol):
             self._transport.close()
 
 
-async def _exchange(host: str, port: int, request: bytes, connected: list[bool] | None = None) -> tuple[bytes, float, float]:
-    """Returns (raw response, wall-clock send time, RTT). Caller holds the deadline; ``connected``
+async def _exchange(
+    host: str, port: int, request: bytes, connected: list[bool] | None = None, wall: WallClock = time.time,
+) -> tuple[bytes, float, float]:
+    """Returns (raw response, send time on ``wall``, RTT). Caller holds the deadline; ``connected``
     gets True appended once the TCP connection stands (a later timeout is then the port's)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[bytes] = loop.create_future()
@@ -238,7 +242,7 @@ async def _exchange(host: str, port: int, request: bytes, connected: list[bool] 
                                 key="err.onvif.connect_address", params={"address": f"{host}:{port}"}) from exc
     if connected is not None:
         connected.append(True)
-    sent_wall, started = time.time(), time.perf_counter()
+    sent_wall, started = wall(), time.perf_counter()
     try:
         raw = await done
     finally:
@@ -248,6 +252,10 @@ async def _exchange(host: str, port: int, request: bytes, connected: list[bool] 
                        "to a camera that is off or elsewhere, or not the ONVIF port", field="port",
                        details={"dropped": True}, key="err.onvif.dropped", params={"address": f"{host}:{port}"})
     return raw, sent_wall, time.perf_counter() - started
+
+
+def _utc(wall: WallClock) -> datetime:
+    return datetime.fromtimestamp(wall(), timezone.utc)
 
 
 def _fault_is_auth(fault: etree._Element) -> bool:
@@ -352,18 +360,23 @@ def parse_system_date_and_time(response: HttpResponse) -> datetime:
 async def get_system_date_and_time(
     host: str, port: int, *, username: str | None = None, password: str | None = None,
     clock_offset_s: float = 0.0, timeout_s: float = DEFAULT_TIMEOUT_S, path: str = DEVICE_SERVICE_PATH,
+    wall: WallClock = time.time,
 ) -> CameraTime:
     """Ask the camera its UTC time; one hard deadline over connect, auth retry and parse.
 
     ``clock_offset_s`` (last known camera − our time) dates the WS-Security ``Created`` on the
     camera's clock, which cameras check within a few seconds. Without one (registration), the
     HTTP ``Date`` of the camera's refusal is used when it sent one.
+
+    ``wall``: "our time", seconds since the epoch. The monitor passes the database's clock carried
+    forward by the monotonic clock, so a jump of this machine's wall clock neither shifts every
+    camera's offset nor dates a WS-Security signature wrongly.
     """
     connected: list[bool] = []
     signed_offset: float | None = None
     try:
         async with asyncio.timeout(timeout_s):
-            raw, sent, rtt = await _exchange(host, port, plain_request(host, port, path), connected)
+            raw, sent, rtt = await _exchange(host, port, plain_request(host, port, path), connected, wall)
             try:
                 response = parse_http_response(raw)
             except NotOnvif as exc:
@@ -375,7 +388,7 @@ async def get_system_date_and_time(
                 if not username:
                     raise
                 camera_utc, sent, rtt, auth, signed_offset = await _with_credentials(
-                    host, port, path, response, username, password or "", clock_offset_s)
+                    host, port, path, response, username, password or "", clock_offset_s, wall)
     except TimeoutError as exc:
         if connected:  # something listens there, but does not answer ONVIF: the port, not the host
             raise CameraTimeout(f"{host}:{port} accepts connections but gave no ONVIF answer within {timeout_s:g} s",
@@ -388,24 +401,25 @@ async def get_system_date_and_time(
 
 
 async def _with_credentials(
-    host: str, port: int, path: str, refusal: HttpResponse, username: str, password: str, clock_offset_s: float
+    host: str, port: int, path: str, refusal: HttpResponse, username: str, password: str, clock_offset_s: float,
+    wall: WallClock = time.time,
 ) -> tuple[datetime, float, float, str, float | None]:
     """The authenticated retry. HTTP 401 → HTTP digest/basic (no clock involved); a SOAP auth fault →
     WS-Security signed on the camera's clock. When the camera refuses that signature and its own
     ``Date`` shows our guess of its clock was far off, sign once more on the camera's time."""
-    request, auth, signed = _authenticated_request(host, port, path, refusal, username, password, clock_offset_s)
-    raw, sent, rtt = await _exchange(host, port, request)
+    request, auth, signed = _authenticated_request(host, port, path, refusal, username, password, clock_offset_s, wall)
+    raw, sent, rtt = await _exchange(host, port, request, wall=wall)
     answer = parse_http_response(raw)
     try:
         return parse_system_date_and_time(answer), sent, rtt, auth, signed
     except SoapAuthRequired as exc:
         camera_date = _http_date(answer.header("Date"))
         if auth == "wsse-digest" and camera_date is not None:
-            offset = (camera_date - datetime.now(timezone.utc)).total_seconds()
+            offset = (camera_date - _utc(wall)).total_seconds()
             if signed is None or abs(offset - signed) > WSSE_CLOCK_WINDOW_S:
-                header = build_wsse_header(username, password, datetime.now(timezone.utc) + timedelta(seconds=offset),
+                header = build_wsse_header(username, password, _utc(wall) + timedelta(seconds=offset),
                                            os.urandom(WSSE_NONCE_BYTES))
-                raw, sent, rtt = await _exchange(host, port, build_request(host, port, path, header_xml=header))
+                raw, sent, rtt = await _exchange(host, port, build_request(host, port, path, header_xml=header), wall=wall)
                 try:
                     return parse_system_date_and_time(parse_http_response(raw)), sent, rtt, auth, offset
                 except SoapAuthRequired:
@@ -429,7 +443,8 @@ def _http_date(value: str | None) -> datetime | None:
 
 
 def _authenticated_request(
-    host: str, port: int, path: str, challenge: HttpResponse, username: str, password: str, clock_offset_s: float
+    host: str, port: int, path: str, challenge: HttpResponse, username: str, password: str, clock_offset_s: float,
+    wall: WallClock = time.time,
 ) -> tuple[bytes, str, float | None]:
     """(request, scheme, offset the WS-Security Created was signed with when read from the camera)."""
     if challenge.status == 401:
@@ -439,7 +454,7 @@ def _authenticated_request(
             return build_request(host, port, path, authorization=authorizer.authorization("POST", path)), scheme, None
     offset, from_camera = clock_offset_s, None
     if not offset and (camera_date := _http_date(challenge.header("Date"))) is not None:
-        offset = from_camera = (camera_date - datetime.now(timezone.utc)).total_seconds()  # best clock we have
-    created = datetime.now(timezone.utc) + timedelta(seconds=offset)
+        offset = from_camera = (camera_date - _utc(wall)).total_seconds()  # best clock we have
+    created = _utc(wall) + timedelta(seconds=offset)
     header = build_wsse_header(username, password, created, os.urandom(WSSE_NONCE_BYTES))
     return build_request(host, port, path, header_xml=header), "wsse-digest", from_camera

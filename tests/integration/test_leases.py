@@ -97,3 +97,33 @@ def test_a_single_run_job_runs_on_one_node_only(engine):
     node_a.close()  # a clean stop hands the job over at once
     node_b.run_once()
     assert job_b.calls == 1
+
+
+def test_a_single_run_job_gets_the_database_s_time_of_its_grant_not_the_node_s(engine, monkeypatch):
+    """A job that takes ``now`` runs on the database's clock: this node's wall clock ten minutes
+    ahead (utcnow patched where the job would read it) does not reach it. On SQLite the database's
+    clock is this machine's: the check applies to PostgreSQL."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's clock is this machine's own")
+    import storage.types
+
+    seen = []
+
+    class Job:
+        name = "clocked"
+        interval_s = 1.0
+
+        def run_once(self, now=None):  # type: ignore[no-untyped-def]
+            seen.append(now or storage.types.utcnow())
+
+    maker = session_factory(engine)
+    real = storage.types.utcnow
+    monkeypatch.setattr(storage.types, "utcnow", lambda: real() + timedelta(minutes=10))
+    with maker() as s:
+        before = leases.db_now(s)
+    job = SingleRunJob(Job(), maker, "node-a")
+    job.run_once()
+    with maker() as s:
+        after = leases.db_now(s)
+    assert len(seen) == 1 and before <= seen[0] <= after
+    assert job.keeper.grant is not None and seen[0] == job.keeper.grant.granted_at

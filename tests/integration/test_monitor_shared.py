@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from contextlib import contextmanager
 from typing import Any
 
@@ -472,3 +473,163 @@ def test_two_monitors_adding_the_same_health_rows_at_once_do_not_collide(session
     assert outcome == [0]  # it waited for the first one's transaction, found the row there, raised nothing
     with maker() as s:
         assert s.scalar(select(func.count()).select_from(CameraHealth)) == 1
+
+
+# --- a clock jump on one node -------------------------------------------------------------------------
+
+
+class _NodeWallClock:
+    """One in-process "node"'s wall clock jumps: ``time.time()`` and every module's ``utcnow`` give
+    ``offset_s`` more on the threads whose name carries ``node`` (the monitor's loop thread and its
+    database, membership and job threads), the true time elsewhere (the other monitor, the
+    simulated cameras, the test)."""
+
+    def __init__(self, monkeypatch, node: str) -> None:
+        import storage.types
+
+        self.node = node
+        self.offset_s = 0.0
+        real_time, real_utcnow = time.time, storage.types.utcnow
+
+        def jumped_time() -> float:
+            return real_time() + self._offset()
+
+        def jumped_utcnow():
+            return real_utcnow() + timedelta(seconds=self._offset())
+
+        monkeypatch.setattr(time, "time", jumped_time)
+        for module in list(sys.modules.values()):
+            if getattr(module, "utcnow", None) is real_utcnow and (module.__name__ or "").startswith(
+                    ("camera_ops", "storage", "api")):
+                monkeypatch.setattr(module, "utcnow", jumped_utcnow)
+
+    def _offset(self) -> float:
+        return self.offset_s if self.node in threading.current_thread().name else 0.0
+
+
+class _NowRecorder:
+    name = "now-recorder"
+    interval_s = 0.2
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def run_once(self, now=None) -> None:  # type: ignore[no-untyped-def]
+        self.seen.append(now)
+
+
+def test_a_wall_clock_jump_on_one_node_changes_no_probe_slot_row_time_lease_or_membership(
+        session, settings, engine, database_url, monkeypatch):
+    """One monitor's wall clock jumps 10 minutes forward, then 10 minutes back, while it probes
+    half the fleet (full checks that read the cameras' clocks included) and writes an outage:
+    every camera is still probed once per cycle (no double probe, no storm), no camera is said to
+    be off by ten minutes, every history row is dated inside the run on the database's clock and
+    in order, the job lease and both memberships stay where they were."""
+    postgres_only(engine)
+    # the clocks are read every other cycle; membership and lease lives of several seconds, so that
+    # only the jump (not a loaded machine's stall) could lose them
+    settings = shared_settings(settings, monitor_full_check_s=1.5, monitor_member_ttl_s=5.0)
+    maker = session_factory(engine)
+    recorders = {"jumper": _NowRecorder(), "steady": _NowRecorder()}
+    jobs = {n: {"jobs": [SingleRunJob(r, maker, n, min_ttl_s=10.0)]} for n, r in recorders.items()}
+    wall = _NodeWallClock(monkeypatch, "jumper")
+
+    def db_now():
+        session.expire_all()
+        value = session.scalar(text("SELECT clock_timestamp()"))
+        session.commit()
+        return value
+
+    def status_of(camera_id: int) -> tuple[str, list[str]]:
+        row = session.execute(text("select status, status_reasons from camera where id = :i"), {"i": camera_id}).one()
+        session.commit()
+        return row[0], list(row[1] or [])
+
+    def lease() -> tuple[str, int]:
+        row = session.execute(select(Lease.holder, Lease.token).where(Lease.name == "job:now-recorder")).one()
+        session.commit()
+        return row.holder, row.token
+
+    def history() -> set[tuple[int, Any, str]]:
+        rows = session.execute(select(CameraStatusChange.camera_id, CameraStatusChange.at, CameraStatusChange.status))
+        found = {(r.camera_id, r.at, r.status.value) for r in rows}
+        session.commit()
+        return found
+
+    def epochs() -> dict[str, int]:
+        rows = session.execute(select(MonitorMember.node, MonitorMember.epoch)).all()
+        session.commit()
+        return dict(rows)
+
+    with running_fleet([CameraSpec(name=f"j{i}") for i in range(12)]) as fleet:
+        ids = setup_cameras(session, settings, fleet)
+        by_id = {v: k for k, v in ids.items()}
+        with monitors(settings, database_url, ["jumper", "steady"], **jobs) as (jumper, steady):
+            group = [jumper, steady]
+            wait(lambda: all_members_active(group), "two active members")
+            wait(lambda: owners(group) == Counter({i: 1 for i in ids.values()}), "every camera owned once")
+            try:
+                wait(lambda: all(status_of(i)[0] == "online" for i in ids.values()), "every camera online")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}: {[(i, status_of(i)) for i in ids.values()]}") from None
+            wait(lambda: lease()[1] >= 1 and sum(len(r.seen) for r in recorders.values()) >= 2, "the job running")
+            before = {"lease": lease(), "epochs": epochs(), "t0": db_now(), "history": history(),
+                      "fenced": jumper.call(lambda: jumper.monitor.stats.fenced_batches),
+                      "skipped": jumper.call(lambda: jumper.monitor.stats.skipped_not_member),
+                      "seen": {n: len(r.seen) for n, r in recorders.items()}}
+            mine = jumper.owned()
+            assert len(mine) >= 2, mine  # rendezvous hashing gives each about half
+            victim = min(mine)
+            start = jumper.clock_slot() + 1
+
+            def cycles_later(n: int) -> Callable[[], bool]:
+                until = jumper.clock_slot() + n
+                return lambda: jumper.clock_slot() >= until
+
+            wall.offset_s = 600.0
+            wait(cycles_later(4), "four cycles with the clock ten minutes ahead")
+            wall.offset_s = -600.0
+            fleet.set_faults(by_id[victim], offline=True)  # an outage written by the jumped node
+            wait(lambda: status_of(victim)[0] == "offline", "the outage written")
+            fleet.clear_faults(by_id[victim])
+            wait(lambda: status_of(victim)[0] == "online", "the recovery written")
+            wait(cycles_later(4), "four more cycles with the clock ten minutes behind")
+            end = jumper.clock_slot() - 1
+            wall.offset_s = 0.0
+            counts = probes_per_slot(group)
+            completed = jumper.call(lambda: dict(jumper.monitor.stats.completed))
+            after = {"lease": lease(), "epochs": epochs(), "t1": db_now(),
+                     "fenced": jumper.call(lambda: jumper.monitor.stats.fenced_batches),
+                     "skipped": jumper.call(lambda: jumper.monitor.stats.skipped_not_member)}
+            assert jumper.owned() == mine
+
+        # one probe of a camera per cycle, every cycle; no burst of extra probes on the jumped node
+        assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+        for camera_id in set(ids.values()) - {victim}:  # (the victim's re-probes may hold a regular slot)
+            slots = [s for (c, s) in sorted(counts) if c == camera_id and start <= s <= end]
+            assert slots == list(range(start, end + 1)), (camera_id, camera_id in mine, slots)
+        for camera_id in mine - {victim}:
+            assert completed[camera_id] <= end + 3 - min(s for (c, s) in counts if c == camera_id), camera_id
+        # history: the outage and the recovery only, dated inside the run on the database's clock, in order
+        t0, t1 = before["t0"], after["t1"]
+        recent = sorted(history() - before["history"])
+        assert {c for c, _, _ in recent} == {victim}, recent
+        assert [status for _, _, status in recent] == ["offline", "online"]
+        assert all(t0 <= at <= t1 for _, at, _ in recent), (t0, recent, t1)
+        assert max(at for c, at, _ in before["history"] if c == victim) < recent[0][1]
+        assert_no_duplicate_rows(session, ids.values())
+        for camera_id in ids.values():  # nobody's clock was called ten minutes off
+            status, reasons = status_of(camera_id)
+            assert status == "online" and "clock_drift" not in reasons, (camera_id, status, reasons)
+            probed = session.scalar(select(CameraHealth.last_probe_at).where(CameraHealth.camera_id == camera_id))
+            assert t0 - timedelta(seconds=5) <= probed <= t1, (camera_id, probed)
+        # leases and memberships held on as they were; the job's "now" is the database's
+        assert after["lease"] == before["lease"]
+        assert after["epochs"] == before["epochs"]
+        assert (after["fenced"], after["skipped"]) == (before["fenced"], before["skipped"])
+        holder = after["lease"][0]
+        assert len(recorders[holder].seen) > before["seen"][holder]
+        other = "steady" if holder == "jumper" else "jumper"
+        assert len(recorders[other].seen) == before["seen"][other]
+        ran = recorders[holder].seen[before["seen"][holder]:]
+        assert all(t0 <= now <= t1 for now in ran), (t0, ran, t1)

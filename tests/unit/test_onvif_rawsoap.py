@@ -144,6 +144,34 @@ async def test_auth_fault_is_retried_with_wsse_digest_on_the_camera_clock():
     assert 3590 < lag.total_seconds() < 3610  # Created is on the camera's clock, an hour behind
 
 
+@pytest.mark.parametrize("jump_s", [600.0, -600.0])
+async def test_the_offset_and_the_signature_are_on_the_clock_given_not_this_machine_s(jump_s):
+    """The monitor passes its own clock (the database's, carried forward monotonically): the
+    camera's offset is measured against it, and a signature dated from the camera's clock through
+    it, whatever this machine's wall clock says. Here the given clock is the true time and the
+    camera runs an hour behind; had the machine's clock been read, the offset would be off by
+    ``jump_s`` (our wall clock stands in for the jumped one: ``wall`` is the true time minus it)."""
+    import time
+    from datetime import timedelta
+
+    true_now = lambda: time.time() - jump_s  # noqa: E731 — the machine's clock is jump_s off the truth
+    camera_now = lambda: datetime.fromtimestamp(true_now(), timezone.utc) - timedelta(hours=1)  # noqa: E731
+    t = camera_now()
+
+    def answer(request):
+        if b"UsernameToken" in request and wsse_ok(request):
+            c = camera_now()
+            return http("200 OK", soap_time(c.year, c.month, c.day, c.hour, c.minute, c.second))
+        return http("400 Bad Request", AUTH_FAULT)
+
+    async with responder(answer) as (port, requests):
+        result = await probe(port, username=USER, password=PASSWORD, clock_offset_s=-3600, wall=true_now)
+    assert -3602 < result.clock_offset_s < -3598 and t.year >= 2026
+    created = re.search(rb"<wsu:Created>([^<]+)</wsu:Created>", requests[1]).group(1).decode()
+    signed = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    assert abs((signed - camera_now()).total_seconds()) < 5  # on the camera's clock, not jump_s away from it
+
+
 async def test_without_a_known_offset_the_refusals_http_date_dates_the_token():
     from email.utils import format_datetime
     from datetime import timedelta
