@@ -50,8 +50,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         size_thread_pool(settings.api_concurrency)
         compactor = Compactor(app.state.engine)
         compactor.start()
-        gc.collect()
-        gc.freeze()  # the app's own objects (routes, models, metadata) skip every later full collection
+        _freeze_start_up_objects()
         try:
             yield
         finally:
@@ -89,6 +88,19 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)  # the 413 and the 503 get headers too
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, token=settings.ops_token)
     return app
+
+
+_FROZEN: list[bool] = []
+
+
+def _freeze_start_up_objects() -> None:
+    """Once per process: what start-up made (routes, models, metadata, catalogs) leaves the
+    collector's generations, so a full collection under load walks only request garbage. Once
+    only: apps made again in one process (the tests) would otherwise keep each other forever."""
+    if not _FROZEN:
+        _FROZEN.append(True)
+        gc.collect()
+        gc.freeze()
 
 
 def _install_health(app: FastAPI, settings: Settings) -> None:
