@@ -310,7 +310,8 @@ def dev_secret(data_dir: Path, name: str, make: Callable[[], str]) -> str:
     """A development secret: read from ``data_dir/secrets/<name>``, created (0600, exclusively, so
     processes starting together agree on one) when missing."""
     path = dev_secret_path(data_dir, name)
-    cached = _DEV_SECRETS.get(path.resolve())
+    key = path if path.is_absolute() else path.resolve()  # resolve() is a syscall per part: not per request
+    cached = _DEV_SECRETS.get(key)
     if cached is not None:
         return cached
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -322,7 +323,7 @@ def dev_secret(data_dir: Path, name: str, make: Callable[[], str]) -> str:
         value = make()
         with os.fdopen(fd, "w") as out:
             out.write(value + "\n")
-    _DEV_SECRETS[path.resolve()] = value
+    _DEV_SECRETS[key] = value
     return value
 
 
