@@ -43,11 +43,14 @@ class ConcurrencyLimit:
             return
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.limit)
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.queue_timeout_s)
-        except TimeoutError:
-            await _busy(scope, send)
-            return
+        if not self._slots.locked():
+            await self._slots.acquire()  # a free slot: no timer, no extra task (wait_for makes one)
+        else:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.queue_timeout_s)
+            except TimeoutError:
+                await _busy(scope, send)
+                return
         try:
             await self.app(scope, receive, send)
         finally:

@@ -117,7 +117,11 @@ async def current_principal(
         raise NotAuthenticated("log in first", key="err.login.required")
     now = now_of(request)
     cache = principal_cache(request)
-    principal = cache.get(token, now) or await _look_up_once(request, settings, token, now)
+    principal = cache.get(token, now)
+    if principal is None:
+        principal = await _look_up_once(request, settings, token, now)
+    elif cache.ageing(token, now) and token not in request.app.state.principal_lookups:
+        _check_again_in_background(request, settings, token, now)
     request.state.session_id = principal.session_id
     request.state.actor = actor_of(principal, client_address(request))
     if principal.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
@@ -146,6 +150,17 @@ async def _look_up_once(request: Request, settings: Settings, token: str, now: d
     pending.set_result(principal)
     principal_cache(request).put(token, principal, now)
     return principal
+
+
+def _check_again_in_background(request: Request, settings: Settings, token: str, now: datetime) -> None:
+    """Refresh a remembered login before it expires; a login found ended is forgotten at once."""
+    cache = principal_cache(request)
+
+    def settle(task: asyncio.Task[Principal]) -> None:
+        if not task.cancelled() and isinstance(task.exception(), NotAuthenticated):
+            cache.forget_token(token)
+
+    asyncio.ensure_future(_look_up_once(request, settings, token, now)).add_done_callback(settle)
 
 
 def require_principal(action: Action) -> Callable[[Principal], Awaitable[Principal]]:

@@ -41,9 +41,10 @@ class _Copy:
 
 
 class AnswerCache:
-    """Copies kept on the event loop's side: a fresh one is answered without leaving the loop; a
-    missing or stale one is made by one worker-thread trip, shared by every request that asks for
-    the same key meanwhile (the 64 connections of a busy client all miss when a copy expires)."""
+    """Copies kept on the event loop's side: a fresh one is answered without leaving the loop (and,
+    past half its time, the next one is made in the background, so a busy key never has all its
+    requests wait at expiry); a missing or stale one is made by one worker-thread trip, shared by
+    every request that asks for the same key meanwhile."""
 
     def __init__(self, ttl_s: float, generation: WriteGeneration, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s, self.generation, self.clock = ttl_s, generation, clock  # tests inject the clock
@@ -64,6 +65,8 @@ class AnswerCache:
         request arriving after a write never joins a making that started before it."""
         body = self.fresh(key)
         if body is not None:
+            if self.clock() - self._copies[key].made_at >= self.ttl_s / 2:
+                self._make_soon(key, make)  # ready before this copy expires: nobody waits for it
             return body
         if self.ttl_s <= 0:
             return await anyio.to_thread.run_sync(make)
@@ -72,6 +75,12 @@ class AnswerCache:
         if task is None:
             task = self._making[making_key] = asyncio.ensure_future(self._make(key, making_key, make))
         return await asyncio.shield(task)  # a requester that goes away does not cancel the others' answer
+
+    def _make_soon(self, key: Hashable, make: Callable[[], bytes]) -> None:
+        making_key = (key, self.generation.value)
+        if making_key not in self._making:
+            task = self._making[making_key] = asyncio.ensure_future(self._make(key, making_key, make))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure waits for a reader
 
     async def _make(self, key: Hashable, making_key: tuple[Hashable, int], make: Callable[[], bytes]) -> bytes:
         started = self.clock()

@@ -12,8 +12,11 @@ Revocation stays bounded and short:
   forgotten at once: :func:`camera_ops.registry.sessions.end_sessions` and ``users.update_user``
   call :func:`forget_user`;
 - a login ended in *another* process (a second API worker, the command line) stops working here
-  within ``ttl_s`` (``CAMERA_OPS_API_SESSION_CHECK_S``, default 2 s): the next request after that
-  checks the database again, which also enforces the idle timeout and marks the session used;
+  within ``ttl_s`` (``CAMERA_OPS_API_SESSION_CHECK_S``, default 2 s): a request past half that
+  time has the database asked again in the background (the answer is still believed meanwhile,
+  never past ``ttl_s``; an ended login is forgotten as soon as that check says so), and one past
+  ``ttl_s`` waits for the database; the check also enforces the idle timeout and marks the session
+  used;
 - a token past its own expiry is refused whatever the cache holds.
 
 Only the read endpoints that ask for a ``Principal`` use it; every other request checks its login
@@ -77,6 +80,16 @@ class PrincipalCache:
         if not 0 <= age < self.ttl_s or now.timestamp() >= entry.principal.expires_at:
             return None
         return entry.principal
+
+    def ageing(self, token: str, now: datetime) -> bool:
+        """Past half its time: worth asking the database again in the background, so a busy
+        client's requests never all wait for the check when the answer expires."""
+        entry = self._entries.get(token)
+        return entry is not None and (now - entry.checked_at).total_seconds() >= self.ttl_s / 2
+
+    def forget_token(self, token: str) -> None:
+        with self._lock:
+            self._entries.pop(token, None)
 
     def put(self, token: str, principal: Principal, now: datetime) -> None:
         if self.ttl_s <= 0:

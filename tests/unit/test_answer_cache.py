@@ -91,3 +91,26 @@ def test_no_copies_when_the_setting_is_zero():
     for _ in range(3):
         asyncio.run(cache.answer("k", make))
     assert len(calls) == 3
+
+
+def test_past_half_its_time_a_copy_is_remade_in_the_background_without_anyone_waiting():
+    clock = Clock()
+    cache = AnswerCache(1.0, WriteGeneration(), clock)
+    release = threading.Event()
+    make, calls = counting_make(release=release)
+
+    async def scenario() -> list[bytes]:
+        release.set()
+        first = await cache.answer("k", make)
+        release.clear()
+        clock.now += 0.6
+        ageing = await cache.answer("k", make)  # answered at once from the copy; the next one is being made
+        assert cache._making
+        release.set()
+        while cache._making:
+            await asyncio.sleep(0.001)
+        clock.now += 0.6  # the first copy would have expired by now; the remade one has not
+        return [first, ageing, await cache.answer("k", make)]
+
+    assert asyncio.run(scenario()) == [b"answer 1", b"answer 1", b"answer 2"]
+    assert len(calls) == 2
