@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
 from camera_ops import faults
@@ -129,6 +130,41 @@ def run_claim(engine: Engine, store: ClipStore, settings: Settings, claim: jobs.
     finally:
         keeper.stopped.set()
         keeper.join()
+
+
+def hand_back(engine: Engine, settings: Settings, claim: jobs.Claim, reason: str) -> bool:
+    """An attempt this worker could not finish because the database went away under it: once the
+    database answers again, the job is queued at once (not left until its lease runs out) and the
+    cut-short attempt goes on the trail; at the attempt limit the clip is closed as failed.
+    Nothing happens when the job is no longer ours: finished (the last commit went through before
+    the connection died) or taken over. False while the database is still away (the caller asks
+    again on its next turn)."""
+    actor = Actor(f"worker:{claim.owner}", "system")
+    try:
+        with session_scope(engine) as session:
+            try:
+                job = jobs.held_job(session, claim)
+            except jobs.LeaseLost:
+                return True
+            clip = session.get(Clip, claim.clip_id)
+            assert clip is not None
+            append(session, EventType.attempt_aborted, actor, case_id=clip.case_id, clip_id=clip.id,
+                   details={"attempt": claim.attempt, "worker": claim.owner, "status": clip.status.value,
+                            "reason": reason})
+            if claim.attempt >= settings.archive_max_attempts:
+                gave_up = f"gave up after {claim.attempt} attempts (the last was cut short: {reason})"
+                jobs.give_up(session, claim, gave_up)
+                clip.status, clip.status_reason = ClipStatus.failed, gave_up
+                append(session, EventType.acquisition_failed, actor, case_id=clip.case_id, clip_id=clip.id,
+                       details={"reason": gave_up, "error": "attempts_exhausted", "attempts": claim.attempt})
+            else:
+                jobs.retry_later(session, claim, reason, delay_s=0)
+                clip.status = ClipStatus.queued
+                clip.status_reason = f"attempt {claim.attempt} was cut short ({reason}); retrying now"
+            log.warning("job %s (clip %s): attempt %s handed back (%s)", job.id, clip.id, claim.attempt, reason)
+    except SQLAlchemyError:
+        return False
+    return True
 
 
 def _give_up_exhausted(session: Session, settings: Settings, claim: jobs.Claim, clip: Clip, actor: Actor) -> Outcome:

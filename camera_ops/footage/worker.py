@@ -14,10 +14,11 @@ import threading
 import time
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from camera_ops.custody.anchor import CheckpointKeeper
 from camera_ops.footage import jobs
-from camera_ops.footage.archive import Outcome, run_claim
+from camera_ops.footage.archive import Outcome, hand_back, run_claim
 from camera_ops.health_endpoints import OK, CheckResult, OpsServer, database_check, schema_check
 from camera_ops.metrics import WorkerCounts, registry_for, worker_metrics
 from camera_ops.readiness import custody_anchor_check
@@ -42,9 +43,15 @@ class Worker:
         self.checkpoints = CheckpointKeeper(engine, settings, store=self.store, owner=f"worker:{self.name}")
         self.counts = WorkerCounts()  # for /metrics
         self.last_tick = time.monotonic()  # the main loop's last turn (/healthz)
+        self.interrupted: jobs.Claim | None = None  # a job whose attempt the database's loss cut short
 
     def run_once(self) -> Outcome | None:
-        """Claim and run one due job; None when nothing is due."""
+        """Claim and run one due job; None when nothing is due. A job cut short by the database
+        going away is handed back first (its lease would hold it for ``worker_lease_s``)."""
+        if self.interrupted is not None:
+            if not hand_back(self.engine, self.settings, self.interrupted, "database unreachable"):
+                return None  # still away: wait a poll
+            self.interrupted = None
         with session_scope(self.engine) as session:
             claim = jobs.claim_next(session, owner=self.name, lease_s=self.settings.worker_lease_s,
                                     max_attempts=self.settings.archive_max_attempts)
@@ -52,7 +59,12 @@ class Worker:
             return None
         log.info("job %s (clip %s), attempt %s", claim.job_id, claim.clip_id, claim.attempt)
         started = time.monotonic()
-        outcome = run_claim(self.engine, self.store, self.settings, claim)
+        try:
+            outcome = run_claim(self.engine, self.store, self.settings, claim)
+        except DBAPIError as exc:
+            if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
+                self.interrupted = claim  # the pipeline could not even record its failure
+            raise
         self.counts.job_done(outcome.status.value, time.monotonic() - started)
         log.info("clip %s: %s %s", outcome.clip_id, outcome.status.value, outcome.reason or "")
         return outcome
