@@ -40,7 +40,7 @@ from tests.s3server import S3Server, new_bucket_name, s3_server  # noqa: F401  (
 pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.timeout(300)]
 
 CAMERAS = 4
-OUTAGE_S = 12.0  # long enough for pooled connections to die and the loop to fail many turns
+OUTAGE_S = 10.0  # long enough for pooled connections to die and the loop to fail many turns
 LEASE_S = 60.0  # longer than the outage, like production's 300 s against a 30 s outage
 WAIT_S = 120.0  # safety net only
 # The real CLI worker; the one hook pauses the first time this process reaches a pipeline point,
