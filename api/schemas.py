@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -349,6 +349,12 @@ class ModelOut(Out):
 
 # --- cameras ------------------------------------------------------------------------------------
 
+CLOCK_RULE = ("clock of the {start}/{end} in the playback URL and of the vendor recording search: 'utc', "
+              "'local' (settings timezone) or 'auto' (the default): by the playback style once known — "
+              "Dahua-style (KBVision, Imou, Amcrest, Lorex…) local time, Hikvision-style and ONVIF replay UTC; "
+              "a custom template must choose (422 on playback_clock otherwise). A chosen clock is never "
+              "changed by a later handshake or style change; an automatic one follows the style")
+
 
 class CameraIn(In):
     code: str = Field(min_length=1, max_length=64)
@@ -366,7 +372,7 @@ class CameraIn(In):
     playback_style: PlaybackStyle | None = Field(default=None, description="none given: chosen from the brand")
     playback_template: str | None = Field(default=None, max_length=500,
                                           description="custom style: URL or path with {start} and {end}")
-    playback_clock: PlaybackClock = PlaybackClock.utc
+    playback_clock: PlaybackClock | Literal["auto"] | None = Field(default=None, description=CLOCK_RULE)
     username: str = Field(default="", max_length=120)
     password: str = Field(default="", max_length=200)
     donor_id: int | None = None
@@ -409,7 +415,9 @@ class CameraPatch(In):
     replay_uri: str | None = Field(default=None, max_length=500)
     playback_style: PlaybackStyle | None = None
     playback_template: str | None = Field(default=None, max_length=500)
-    playback_clock: PlaybackClock | None = None
+    playback_clock: PlaybackClock | Literal["auto"] | None = Field(
+        default=None, description="not given: unchanged (an automatic clock follows a style change); 'auto': back "
+                                  "to automatic. " + CLOCK_RULE)
 
 
 class HandshakeIn(In):
@@ -483,6 +491,8 @@ class CameraDetailOut(CameraOut):
     recording_problem: dict[str, str | None] | None = None
     playback_style: PlaybackStyle | None
     playback_clock: PlaybackClock
+    playback_clock_auto: bool = Field(default=False, description="the clock follows the playback style (nobody "
+                                                                 "chose it); false: chosen, or kept from before")
     playback_url_template: str | None
     uri_overrides: dict[str, Any] | None
 
@@ -505,7 +515,7 @@ class RecorderIn(In):
                                             description="RTSP recorders: rtsp:// URL with {channel}")
     sub_stream_url_template: str | None = Field(default=None, max_length=500)
     playback_style: PlaybackStyle | None = None
-    playback_clock: PlaybackClock = PlaybackClock.utc
+    playback_clock: PlaybackClock | Literal["auto"] | None = Field(default=None, description=CLOCK_RULE)
     donor_id: int | None = None
     security_model_id: int | None = None
     watches: Watches = Watches.other

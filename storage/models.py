@@ -343,6 +343,9 @@ class Camera(Base):
     playback_style: Mapped[PlaybackStyle | None] = mapped_column(_enum(PlaybackStyle, "playback_style"))
     playback_clock: Mapped[PlaybackClock] = mapped_column(_enum(PlaybackClock, "playback_clock"),
                                                           default=PlaybackClock.utc)
+    # nobody chose the clock: it follows the playback style (camera_ops.registry.playback_clock).
+    # Deferred: the monitor, clip and list reads never need it; loaded when an edit or a page does
+    playback_clock_auto: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), deferred=True)
     clock_offset_s: Mapped[float | None] = mapped_column(Float)
 
     registration: Mapped[RegistrationState] = mapped_column(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from camera_ops.custody.ledger import Actor
 from camera_ops.footage.cases import create_case
+from camera_ops.registry.cameras import resolve_clock
 from camera_ops.security import encrypt_secret
 from camera_ops.settings import Settings
 from camera_ops.sim.camera import SimCameraInfo
@@ -57,7 +58,9 @@ def sim_camera_row(
         replay_uri=info.replay_url, playback_url_template=info.playback_url_template, recording=recording,
         clock_offset_s=offset_s, registration=RegistrationState.registered,
         kind=CameraKind.onvif if info.onvif else CameraKind.rtsp,
+        playback_clock_auto=True,
     )
+    resolve_clock(camera)  # as a registration would store it: Dahua local time, the others UTC
     session.add(camera)
     session.flush()
     return camera

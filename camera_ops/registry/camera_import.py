@@ -33,6 +33,7 @@ from storage.models import (
     CameraKind,
     Donor,
     DonorKind,
+    PlaybackClock,
     PlaybackStyle,
     Watches,
 )
@@ -42,6 +43,7 @@ OPTIONAL_COLUMNS = (
     "onvif_port", "donor_name", "donor_kind", "donated_on", "install_point", "address", "latitude", "longitude",
     "watches", "bearing_deg", "note",
     "kind", "stream_url", "sub_stream_url", "snapshot_url", "rtsp_port", "http_port", "playback_style",
+    "playback_clock",  # utc / local; empty or auto: by the playback style
 )
 # An RTSP-only row (``kind`` = rtsp, or a ``stream_url`` given) may leave ``host`` empty: it is the URL's.
 FLUSH_EVERY_ROWS = 1000  # batch inserts; one flush per row would dominate a 10,000-row import
@@ -220,6 +222,8 @@ def _row_input(
     rtsp_port = check_port(_int(text("rtsp_port"), "rtsp_port"), field="rtsp_port") if text("rtsp_port") else None
     http_port = check_port(_int(text("http_port"), "http_port"), field="http_port") if text("http_port") else None
     style = _choice(PlaybackStyle, text("playback_style"), "playback_style") if text("playback_style") else None
+    clock_text = text("playback_clock")
+    clock = _choice(PlaybackClock, clock_text, "playback_clock") if clock_text and clock_text != "auto" else None
     latitude, longitude = _float(text("latitude"), "latitude"), _float(text("longitude"), "longitude")
     check_coordinates(latitude, longitude)
     bearing = _float(text("bearing_deg"), "bearing_deg")
@@ -234,7 +238,7 @@ def _row_input(
         latitude=latitude, longitude=longitude, watches=_choice(Watches, text("watches") or "other", "watches"),
         bearing_deg=bearing, note=text("note"), kind=camera_kind, stream_url=text("stream_url"),
         sub_stream_url=text("sub_stream_url"), snapshot_url=text("snapshot_url"), rtsp_port=rtsp_port,
-        http_port=http_port, playback_style=style,
+        http_port=http_port, playback_style=style, playback_clock=clock,
     )
     if camera_kind is CameraKind.rtsp:
         take_stream_urls(data)

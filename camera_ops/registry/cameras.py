@@ -32,6 +32,7 @@ from camera_ops.errors import (
 )
 from camera_ops.footage.reach import from_camera_clock
 from camera_ops.netpolicy import check_camera_host
+from camera_ops.registry import playback_clock as clock_rule
 from camera_ops.registry.areas import get_area, in_scope, path_in_scope
 from camera_ops.registry.validation import (
     check_bearing,
@@ -93,7 +94,9 @@ class CameraInput:
     http_port: int | None = None
     playback_style: PlaybackStyle | None = None  # None: chosen from the brand
     playback_template: str | None = None  # custom style: a URL (or path) with {start} and {end}
-    playback_clock: PlaybackClock = PlaybackClock.utc
+    # None (or "auto"): by the playback style once it is known — Dahua-style local time, Hikvision-style
+    # and ONVIF replay UTC; a custom template needs a choice (see camera_ops.registry.playback_clock)
+    playback_clock: clock_rule.ClockChoice = None
 
 
 @dataclass
@@ -133,6 +136,8 @@ def _validate(session: Session, data: CameraInput, scope: Sequence[str] | None) 
     elif data.kind is not CameraKind.onvif:
         raise ValidationFailed("register a recorder's channels through the recorder", field="kind",
                                key="err.camera.recorder_channel")
+    data.playback_clock = clock_rule.chosen(data.playback_clock)
+    check_clock_choice(data.playback_style, data.playback_clock)
     data.host = check_host(data.host)
     check_port(data.onvif_port)
     for name in ("rtsp_port", "http_port"):
@@ -375,10 +380,12 @@ def public_error(exc: CameraError, detailed: bool) -> CameraError:
 
 
 def _new_camera(data: CameraInput, area: Area, settings: Settings) -> Camera:
-    return Camera(
+    clock = clock_rule.chosen(data.playback_clock)
+    camera = Camera(
         kind=data.kind, rtsp_port=data.rtsp_port, http_port=data.http_port,
         main_stream_uri=data.stream_url, sub_stream_uri=data.sub_stream_url, snapshot_uri=data.snapshot_url,
-        playback_style=data.playback_style, playback_clock=data.playback_clock,
+        playback_style=data.playback_style, playback_clock=clock or PlaybackClock.utc,
+        playback_clock_auto=clock is None,
         playback_url_template=data.playback_template if data.playback_style is PlaybackStyle.custom else None,
         channel=0, uri_overrides=None,
         code=data.code.strip(), name=data.name.strip(), area_id=area.id, host=data.host, onvif_port=data.onvif_port,
@@ -389,6 +396,8 @@ def _new_camera(data: CameraInput, area: Area, settings: Settings) -> Camera:
         registration=RegistrationState.pending, lifecycle=Lifecycle.active, status=CameraStatus.unknown,
         status_since=utcnow(), status_reasons=[],
     )
+    resolve_clock(camera)  # a style given now decides it at once; "by brand" waits for the handshake
+    return camera
 
 
 def _error_dict(exc: CameraOpsError) -> dict[str, Any]:
@@ -560,9 +569,54 @@ def check_custom_template(template: str | None, camera: Camera) -> str:
     return text
 
 
+def playback_style_in_use(camera: Camera) -> PlaybackStyle | None:
+    """The style the camera's vendor URLs follow: the chosen one, else its brand's."""
+    return clock_rule.style_in_use(camera.playback_style, brand_style(camera.manufacturer))
+
+
+def resolve_clock(camera: Camera) -> None:
+    """An automatic playback clock follows the style in use; a chosen one is never touched."""
+    camera.playback_clock = clock_rule.resolved(playback_style_in_use(camera), camera.playback_clock,
+                                                auto=camera.playback_clock_auto)
+
+
+@dataclass(frozen=True)
+class PlaybackNotes:
+    """What the camera page adds about recorded-footage access (message keys, None when nothing)."""
+
+    clock_hint: str | None = None  # the clock is not the style's usual one: see clock_rule.unusual_clock
+    problem_hint: str | None = None  # more words for the vendor search's problem on this vendor
+
+
+def playback_notes(camera: Camera) -> PlaybackNotes:
+    from camera_ops.footage.vendor_reach import search_style
+
+    hint = clock_rule.unusual_clock(playback_style_in_use(camera), camera.playback_clock,
+                                    auto=camera.playback_clock_auto)
+    problem = (camera.recording_problem or {}).get("code")
+    extra = None
+    if problem == "auth" and search_style(camera) == "hikvision":
+        # Hikvision keeps ONVIF users apart from its web (ISAPI) users: the account that passed the
+        # ONVIF handshake may not exist for the recording search
+        extra = "camera.recording_problem.auth_hikvision"
+    return PlaybackNotes(clock_hint=hint, problem_hint=extra)
+
+
+def check_clock_choice(style: PlaybackStyle | None, clock: PlaybackClock | None) -> None:
+    if clock_rule.needs_choice(style, clock):
+        raise ValidationFailed("a custom playback template needs its clock chosen: the camera's UTC or local time",
+                               field="playback_clock", key="err.playback.clock_required")
+
+
 def apply_playback(camera: Camera) -> None:
     """Recording access from the chosen style (``None``: Profile G replay, else the brand's
-    playback URL, else live capture only). A custom template is kept as typed (checked)."""
+    playback URL, else live capture only). A custom template is kept as typed (checked). An
+    automatic playback clock follows the style (:func:`resolve_clock`)."""
+    _apply_playback(camera)
+    resolve_clock(camera)
+
+
+def _apply_playback(camera: Camera) -> None:
     style = camera.playback_style
     main = camera.main_stream_uri
     if style is None:
@@ -658,9 +712,13 @@ def update_camera(
             raise ValidationFailed(f"donor {changes['donor_id']} does not exist", field="donor_id",
                                    key="err.donor.missing",
                                    params={"id": changes["donor_id"]})
-    if "playback_clock" in changes and changes["playback_clock"] is None:
-        del changes["playback_clock"]
+    clock_given = changes.pop("playback_clock", None)  # None: not given; "auto": back to by-style
+    clock = clock_rule.chosen(clock_given)
+    auto = (clock is None) if clock_given is not None else camera.playback_clock_auto
+    if auto:
+        check_clock_choice(changes.get("playback_style", camera.playback_style), None)
     before = {key: getattr(camera, key, None) for key in changes if key != "password"}
+    before |= {"playback_clock": camera.playback_clock, "playback_clock_auto": camera.playback_clock_auto}
     password_changed = changes.get("password") is not None
     uris = {name: changes.pop(name) for name in URI_FIELDS if name in changes}
     template = changes.pop("playback_template", None)
@@ -670,6 +728,9 @@ def update_camera(
             camera.password_encrypted = encrypt_secret(password, settings)
     for key, value in changes.items():
         setattr(camera, key, value)
+    camera.playback_clock_auto = auto
+    if clock is not None:
+        camera.playback_clock = clock
     if REACH_FIELDS & set(changes):
         current = {name: getattr(camera, name) for name in URI_FIELDS}
         for name, uri in apply_reach(current, reach_of(camera), camera.uri_overrides).items():
@@ -681,10 +742,14 @@ def update_camera(
     if PLAYBACK_FIELDS & (set(changes) | ({"playback_template"} if template is not None else set())) or uris or (
             REACH_FIELDS & set(changes)):
         apply_playback(camera)
-    if (PLAYBACK_FIELDS | REACH_FIELDS | {"playback_clock", "recording_override"}) & set(changes) or uris or (
-            template is not None or password_changed):
+    resolve_clock(camera)
+    clock_changed = clock_given is not None or camera.playback_clock is not before["playback_clock"]
+    if (PLAYBACK_FIELDS | REACH_FIELDS | {"recording_override"}) & set(changes) or uris or (
+            template is not None or password_changed or clock_changed):
         _forget_vendor_reach(camera)
     recorded = audit.diff(before, {**changes, **uris, **({"playback_template": template} if template is not None else {}),
+                                   "playback_clock": camera.playback_clock,
+                                   "playback_clock_auto": camera.playback_clock_auto,
                                    "password": "*" if password_changed else None})
     if recorded:
         audit.record(session, actor, "camera.update", target_type="camera", target_id=camera.id,

@@ -39,7 +39,8 @@ from camera_ops.registry.cameras import (
     run_rtsp_check,
 )
 from camera_ops.settings import Settings
-from storage.models import Camera, CameraKind, PlaybackClock, PlaybackStyle, Watches
+from camera_ops.registry.playback_clock import ClockChoice
+from storage.models import Camera, CameraKind, PlaybackStyle, Watches
 
 MAX_CHANNELS = 64  # the largest recorders sold for this use have 32–64 channels
 RTSP_NOT_FOUND = 404
@@ -61,7 +62,7 @@ class RecorderInput:
     rtsp_port: int | None = None
     http_port: int | None = None
     playback_style: PlaybackStyle | None = None
-    playback_clock: PlaybackClock = PlaybackClock.utc
+    playback_clock: ClockChoice = None  # None/"auto": by the playback style (see CameraInput)
     donor_id: int | None = None
     security_model_id: int | None = None
     watches: Watches = Watches.other

@@ -79,12 +79,12 @@ def route(camera: SimCamera, url: str) -> Source | None:
         return _recorder_route(camera, path, query)
     try:
         if vendor == "hikvision" and path in ("/Streaming/tracks/101", "/Streaming/tracks/102"):
-            start = _parse_vendor_time(query.get("starttime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
-            end = _parse_vendor_time(query.get("endtime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
+            start = _parse_vendor_time(query.get("starttime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_zone)
+            end = _parse_vendor_time(query.get("endtime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_zone)
             return Source("playback", "main" if path.endswith("1") else "sub", start, end)
         if vendor == "dahua" and path == "/cam/playback" and query.get("channel", "1") == "1":
-            start = _parse_vendor_time(query.get("starttime"), "%Y_%m_%d_%H_%M_%S", camera.spec.playback_local_tz)
-            end = _parse_vendor_time(query.get("endtime"), "%Y_%m_%d_%H_%M_%S", camera.spec.playback_local_tz)
+            start = _parse_vendor_time(query.get("starttime"), "%Y_%m_%d_%H_%M_%S", camera.spec.playback_zone)
+            end = _parse_vendor_time(query.get("endtime"), "%Y_%m_%d_%H_%M_%S", camera.spec.playback_zone)
             return Source("playback", "sub" if query.get("subtype") == "1" else "main", start, end)
     except ValueError:
         return None
@@ -104,8 +104,8 @@ def _recorder_route(camera: SimCamera, path: str, query: dict[str, str]) -> Sour
     if match.group(1) == "Channels":
         return Source("live", stream)  # type: ignore[arg-type]
     try:
-        start = _parse_vendor_time(query.get("starttime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
-        end = _parse_vendor_time(query.get("endtime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_local_tz)
+        start = _parse_vendor_time(query.get("starttime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_zone)
+        end = _parse_vendor_time(query.get("endtime"), "%Y%m%dT%H%M%SZ", camera.spec.playback_zone)
     except ValueError:
         return None
     return Source("playback", stream, start, end)  # type: ignore[arg-type]

@@ -29,6 +29,8 @@ MAIN_SIZE = (640, 360)
 SUB_SIZE = (320, 180)
 FULL_HD = (1920, 1080)
 CAMERAS_PER_GROUP = 4  # field reports: about four cameras per hamlet
+SIM_LOCAL_TZ = "Asia/Ho_Chi_Minh"  # the zone a simulated camera's local clock is set to
+VENDOR_CLOCK = "vendor"  # playback_local_tz default: the personality's own playback clock
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Personality:
     profile_g_default: bool
     profile_tokens: tuple[str, str]
     onvif: bool = True
+    # playback URL and recording search times in the camera's local time (Dahua firmware), else UTC
+    playback_local: bool = False
 
 
 PERSONALITIES: dict[str, Personality] = {
@@ -82,6 +86,7 @@ PERSONALITIES: dict[str, Personality] = {
         ),
         profile_g_default=True,
         profile_tokens=("MediaProfile00000", "MediaProfile00001"),
+        playback_local=True,  # real Dahua firmware: starttime=YYYY_MM_DD_HH_MM_SS and mediaFileFind in local time
     ),
     "generic": Personality(
         manufacturer="Generic",
@@ -149,7 +154,9 @@ class CameraSpec:
     auth: Literal["digest", "basic"] = "digest"  # RTSP and snapshot authentication scheme
     channels: int = RECORDER_CHANNELS  # recorder channels (the nvr personality only)
     oem_brand: str | None = None  # an OEM camera reporting another brand name (same firmware, same URLs)
-    playback_local_tz: str | None = None  # vendor playback URLs read as local time in this zone (not UTC)
+    # vendor playback URLs and recording search in local time of this zone; None: UTC; "vendor" (the
+    # default): as the personality's firmware does — Dahua local time (SIM_LOCAL_TZ), the others UTC
+    playback_local_tz: str | None = VENDOR_CLOCK
     lan_address: str | None = None  # behind a router: every URI the camera reports names this address
     # (and its own ports 80/554), as a camera reached through a port-forward or VPN does
     faults: Faults = field(default_factory=Faults)
@@ -169,6 +176,13 @@ class CameraSpec:
     def personality(self) -> Personality:
         base = PERSONALITIES[self.vendor]
         return dataclasses.replace(base, manufacturer=self.oem_brand) if self.oem_brand else base
+
+    @property
+    def playback_zone(self) -> str | None:
+        """The zone the camera's playback and recording search times are in; None: UTC."""
+        if self.playback_local_tz == VENDOR_CLOCK:
+            return SIM_LOCAL_TZ if self.personality.playback_local else None
+        return self.playback_local_tz
 
     @property
     def channel_count(self) -> int:

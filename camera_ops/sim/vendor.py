@@ -10,8 +10,8 @@ files at each whole hour of the camera's clock, less any ``recording_gap``; noth
 ``sd_card`` fault is not ``ok``. A Hikvision camera with a failed card refuses the search (``Device Error``), as real ones do;
 with no card it answers ``NO MATCHES``. ``vendor_search=track_id_list``: newer Hikvision firmware that
 takes only ``<trackIDList>`` (``badXmlContent`` for the documented ``<trackList>``). Times are written in the zone the camera's playback reads
-(``playback_local_tz``, else UTC) — with a ``Z`` even when local, as Hikvision firmware does — and
-the Dahua ones without a zone. Digest authentication as everywhere on the camera. Faults:
+(``CameraSpec.playback_zone``: Dahua local time by default, as its firmware; else UTC) — with a
+``Z`` even when local, as Hikvision firmware does — and the Dahua ones without a zone. Digest authentication as everywhere on the camera. Faults:
 ``vendor_search=unsupported`` (404), ``vendor_search=malformed`` (answers that are not the format).
 """
 
@@ -56,7 +56,7 @@ def route_vendor(camera: SimCamera, request: Request) -> Reply:
 
 
 def _zone(camera: SimCamera) -> tzinfo:
-    return ZoneInfo(camera.spec.playback_local_tz) if camera.spec.playback_local_tz else timezone.utc
+    return ZoneInfo(camera.spec.playback_zone) if camera.spec.playback_zone else timezone.utc
 
 
 def recorded_files(camera: SimCamera, start: float, end: float) -> list[tuple[int, int]]:

@@ -124,7 +124,6 @@ def test_viewings_revision_keeps_open_viewings_and_their_ranges_are_chained_afte
     from camera_ops.footage.viewings import close_idle_viewings, viewing_problems
     from camera_ops.security import encrypt_secret
     from camera_ops.settings import Settings
-    from storage.models import RecordingCapability, RegistrationState
     from storage.models_evidence import ClipViewing, CustodyEvent
     from tests.footage_fixtures import actor, make_case, make_world
 
@@ -134,12 +133,12 @@ def test_viewings_revision_keeps_open_viewings_and_their_ranges_are_chained_afte
     engine = make_engine(scratch_url)
     with session_factory(engine)() as session:
         world = make_world(session)
-        camera = Camera(code="VIEW-1", name="cổng chợ", area_id=world.hamlet.id, host="10.0.0.1", onvif_port=80,
-                        username="u", password_encrypted=encrypt_secret("p", settings),
-                        main_stream_uri="rtsp://10.0.0.1/main", recording=RecordingCapability.none,
-                        registration=RegistrationState.registered)
-        session.add(camera)
-        session.flush()
+        # written as SQL: the ORM's camera row is head's (0017 added a column this schema lacks)
+        camera = session.get(Camera, insert_old_camera(session, world.hamlet.id, "VIEW-1", mac=None))
+        session.execute(text("UPDATE camera SET main_stream_uri = 'rtsp://10.0.0.1/main', "
+                             "password_encrypted = :pw WHERE id = :id"),
+                        {"pw": encrypt_secret("p", settings), "id": camera.id})
+        session.refresh(camera)
         request = create_request(session, settings, actor(world.officer), world.officer, make_case(session, world),
                                  camera_ids=[camera.id], window=Window(soon, soon + timedelta(seconds=10)),
                                  purpose="xác minh", live=True)
@@ -174,3 +173,34 @@ def test_viewings_revision_keeps_open_viewings_and_their_ranges_are_chained_afte
         assert conn.execute(text("SELECT count(*) FROM clip_viewing")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM custody_event WHERE event_type = 'viewing_ended'")).scalar() == 1
     engine.dispose()
+
+
+@pytest.mark.db
+def test_playback_clock_revision_leaves_every_existing_clock_as_chosen(scratch_url):
+    """0017: cameras registered before the by-style rule keep their clock (even a Dahua-style camera
+    on UTC: no silent change to an evidence setting); new ones may follow their style."""
+    from alembic import command
+
+    upgrade(scratch_url, "0016")
+    engine = make_engine(scratch_url)
+    with session_factory(engine)() as session:
+        hamlet = make_commune(session, hamlets=1).hamlets[0]
+        dahua = insert_old_camera(session, hamlet.id, "OLD-DH", mac="3c:ef:8c:00:00:01")
+        local = insert_old_camera(session, hamlet.id, "OLD-LOC", mac="3c:ef:8c:00:00:02")
+        session.execute(text("UPDATE camera SET playback_style = 'dahua' WHERE id = :id"), {"id": dahua})
+        session.execute(text("UPDATE camera SET playback_clock = 'local' WHERE id = :id"), {"id": local})
+        session.commit()
+    engine.dispose()
+    upgrade(scratch_url)
+    engine = make_engine(scratch_url)
+    with session_factory(engine)() as session:
+        for camera_id, clock in ((dahua, "utc"), (local, "local")):
+            camera = session.get(Camera, camera_id)
+            assert camera.playback_clock.value == clock and camera.playback_clock_auto is False
+    engine.dispose()
+    command.downgrade(alembic_config(scratch_url), "0016")
+    engine = make_engine(scratch_url)
+    with engine.connect() as conn:
+        clocks = {code: clock for code, clock in conn.execute(text("SELECT code, playback_clock FROM camera"))}
+    engine.dispose()
+    assert clocks == {"OLD-DH": "utc", "OLD-LOC": "local"}

@@ -229,7 +229,7 @@ def test_the_camera_page_says_why_the_reach_is_unknown_or_why_it_is_not_recordin
     cam = fleet.camera("vr-hik")
     settings.onvif_timeout_s = 5.0
     templated = register(session, settings, world, cam, "VR-CUSTOM", playback_style=PlaybackStyle.custom,
-                         playback_template=custom)
+                         playback_template=custom, playback_clock=PlaybackClock.utc)
     assert templated.recording_problem["code"] == "custom_template" and templated.recording_from is None
     no_card = sim_camera_row(session, settings, fleet.camera("vr-dahua"), world.hamlet,
                              recording=RecordingCapability.vendor_playback)
@@ -250,14 +250,14 @@ def test_the_camera_page_says_why_the_reach_is_unknown_or_why_it_is_not_recordin
 
 
 def test_a_wrong_playback_clock_is_named_not_taken_for_a_stopped_camera(session, settings, engine, fleet) -> None:
-    """The Dahua camera speaks Vietnam time; registered with the default (UTC) its newest recording
+    """The Dahua camera speaks Vietnam time; registered with UTC chosen by hand its newest recording
     would read 7 h in the future: the reach is unknown with the reason, and once the person sets
     the playback clock to local the daily job learns it."""
     settings.onvif_timeout_s = 5.0
     settings.timezone = LOCAL
     world = make_world(session)
-    camera = register(session, settings, world, fleet.camera("vr-dahua"), "VR-ZONE")
-    assert camera.playback_clock is PlaybackClock.utc
+    camera = register(session, settings, world, fleet.camera("vr-dahua"), "VR-ZONE", playback_clock=PlaybackClock.utc)
+    assert camera.playback_clock is PlaybackClock.utc and not camera.playback_clock_auto
     assert camera.recording_problem["code"] == "clock_zone" and camera.recording_from is None
     session.commit()
     assert not load_cameras(session, PasswordCache(settings))[camera.id].target.not_recording
@@ -339,3 +339,78 @@ def test_a_camera_outside_the_camera_networks_is_not_searched_and_gets_no_passwo
         thread.join()
         listener.close()
     assert accepted == []  # not even a connection, so no password
+
+
+def test_the_camera_page_names_the_playback_clock_and_hikvisions_separate_web_users(session, settings, fleet) -> None:
+    """A Hikvision camera whose search is refused (401) is told that its ONVIF users are not its web
+    (ISAPI) users; a Dahua-style camera kept on UTC from before the by-style rule is pointed out,
+    never changed; the edit form offers "automatic" first; the API says which clocks are automatic."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from storage.models import Role
+    from tests.factories import make_user, web_login
+
+    world = make_world(session)
+    hik = sim_camera_row(session, settings, fleet.camera("vr-hik"), world.hamlet,
+                         recording=RecordingCapability.vendor_playback)
+    hik.playback_style = PlaybackStyle.hikvision
+    hik.recording_problem = {"code": "auth", "detail": "HTTP 401 at /ISAPI/ContentMgmt/Storage"}
+    hik.recording_checked_at = utcnow()
+    old = sim_camera_row(session, settings, fleet.camera("vr-dahua"), world.hamlet,
+                         recording=RecordingCapability.vendor_playback)
+    old.playback_clock, old.playback_clock_auto = PlaybackClock.utc, False  # as migration 0017 leaves it
+    old.recording_problem = {"code": "auth", "detail": "HTTP 401"}  # Dahua: no Hikvision words
+    make_user(session, Role.admin, [], username="vclock-admin")
+    session.commit()
+    client = TestClient(create_app(settings))
+    web_login(client, "vclock-admin")
+    page = client.get(f"/cameras/{hik.id}").text
+    assert ("camera từ chối mật khẩu khi tra cứu dữ liệu ghi. Trên camera Hikvision, danh sách người dùng ONVIF "
+            "tách riêng với người dùng web (ISAPI)") in page
+    english = client.get(f"/cameras/{hik.id}?lang=en").text
+    assert "the ONVIF user list is separate from the web (ISAPI) users" in english
+    assert 'id="playback-clock-hint"' not in page and "tự động theo kiểu phát lại" in page  # UTC, by style
+    page = client.get(f"/cameras/{old.id}?lang=vi").text
+    assert 'id="playback-clock-hint"' in page and "Camera kiểu Dahua (KBVision, Imou…) thường ghi giờ" in page
+    assert "ONVIF tách riêng" not in page
+    form = client.get(f"/cameras/{old.id}/edit").text
+    select = form[form.index('name="playback_clock"'):]
+    select = select[:select.index("</select>")]
+    assert select.index('value="auto"') < select.index('value="utc"') and 'value="utc" selected' in select
+    api = client.get(f"/api/v1/cameras/{old.id}").json()
+    assert api["playback_clock"] == "utc" and api["playback_clock_auto"] is False
+    assert client.get(f"/api/v1/cameras/{hik.id}").json()["playback_clock_auto"] is True
+
+
+def test_the_api_applies_the_clock_rule(session, settings, fleet) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from storage.models import Role
+    from tests.factories import api_login, make_user
+
+    settings.onvif_timeout_s = 5.0
+    world = make_world(session)
+    make_user(session, Role.admin, [], username="vclock-api")
+    session.commit()
+    client = TestClient(create_app(settings))
+    headers = api_login(client, "vclock-api")
+    cam = fleet.camera("vr-dahua")
+    body = {"code": "API-CUS", "name": "API-CUS", "area_id": world.hamlet.id, "host": cam.host,
+            "onvif_port": cam.onvif_port, "username": cam.username, "password": cam.password, "pending": True,
+            "playback_style": "custom", "playback_template": "/cam/playback?s={start:%s}&e={end:%s}"}
+    refused = client.post("/api/v1/cameras", json=body, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert "playback_clock" in refused.text
+    body.update(code="API-DH", playback_style="dahua")
+    del body["playback_template"]
+    made = client.post("/api/v1/cameras", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    made = made.json()["camera"]
+    assert made["playback_clock"] == "local" and made["playback_clock_auto"] is True  # Dahua-style, by style
+    patched = client.patch(f"/api/v1/cameras/{made['id']}", json={"playback_clock": "utc"}, headers=headers)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["playback_clock"] == "utc" and patched.json()["playback_clock_auto"] is False
+    back = client.patch(f"/api/v1/cameras/{made['id']}", json={"playback_clock": "auto"}, headers=headers)
+    assert back.json()["playback_clock"] == "local" and back.json()["playback_clock_auto"] is True

@@ -22,6 +22,7 @@ from camera_ops.registry.areas import list_areas
 from camera_ops.registry.camera_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_cameras_csv, import_template_csv
 from camera_ops.registry.csv_input import open_csv_text
 from camera_ops.registry.discovered import find_cameras
+from camera_ops.registry.playback_clock import AUTO
 from camera_ops.registry.donors import list_donors
 from camera_ops.registry.dossiers import list_models
 from storage.models import (
@@ -161,7 +162,7 @@ def _camera_input(form: dict[str, Any]) -> camera_service.CameraInput:
         snapshot_url=forms.text(form, "snapshot_url") if rtsp else None,
         rtsp_port=forms.integer(form, "rtsp_port"), http_port=forms.integer(form, "http_port"),
         playback_style=_playback_style(form), playback_template=forms.text(form, "playback_template"),
-        playback_clock=forms.choice(form, "playback_clock", PlaybackClock, PlaybackClock.utc) or PlaybackClock.utc,
+        playback_clock=_playback_clock(form),
         code=forms.required(form, "code"), name=forms.required(form, "name"), area_id=area_id,
         host=(forms.text(form, "host") or "") if rtsp else forms.required(form, "host"),
         username=forms.text(form, "username") or "" if rtsp else forms.required(form, "username"),
@@ -173,6 +174,14 @@ def _camera_input(form: dict[str, Any]) -> camera_service.CameraInput:
         watches=forms.choice(form, "watches", Watches, Watches.other) or Watches.other,
         bearing_deg=forms.number(form, "bearing_deg"), note=forms.text(form, "note"),
     )
+
+
+def _playback_clock(form: dict[str, Any]) -> PlaybackClock | str:
+    """The clock select: "auto" (the default, by the playback style) or a chosen clock."""
+    value = form.get("playback_clock")
+    if not value or value == AUTO:
+        return AUTO
+    return forms.choice(form, "playback_clock", PlaybackClock) or AUTO
 
 
 def _playback_style(form: dict[str, Any]) -> PlaybackStyle | None:
@@ -270,6 +279,7 @@ def camera_detail(camera_id: int, page: Page, session: SessionDep, days: int = 7
                                               registered_at=camera.created_at)
         snapshot_at = health_view.snapshot_times(session, [camera.id]).get(camera.id)
     return page.render("camera.html", camera=camera, days=days, timeline=timeline, snapshot_at=snapshot_at,
+                       playback=camera_service.playback_notes(camera),
                        monitoring=health_view.MONITORING, can_see_health=page.can(Action.read_health),
                        can_edit=page.can(Action.edit_cameras), can_handle=page.can(Action.handle_problems),
                        can_request=page.can(Action.request_footage), Lifecycle=Lifecycle)
@@ -294,7 +304,7 @@ def _values(camera: Camera) -> dict[str, str]:
     values["snapshot_url"] = camera.snapshot_uri or ""
     values["playback_style"] = camera.playback_style.value if camera.playback_style else "auto"
     values["playback_template"] = (camera.playback_url_template or "") if camera.playback_style else ""
-    values["playback_clock"] = camera.playback_clock.value
+    values["playback_clock"] = AUTO if camera.playback_clock_auto else camera.playback_clock.value
     return values
 
 
@@ -318,7 +328,7 @@ def edit_camera(camera_id: int, page: FormPage, session: SessionDep) -> Response
             watches=forms.choice(form, "watches", Watches, Watches.other))
         changes.update(rtsp_port=forms.integer(form, "rtsp_port"), http_port=forms.integer(form, "http_port"),
                        playback_style=_playback_style(form),
-                       playback_clock=forms.choice(form, "playback_clock", PlaybackClock, PlaybackClock.utc))
+                       playback_clock=_playback_clock(form))
         if changes["playback_style"] is PlaybackStyle.custom:
             changes["playback_template"] = forms.text(form, "playback_template")
         if camera.kind is CameraKind.rtsp:  # only what the person changed (the rest follows the host)
