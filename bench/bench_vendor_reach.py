@@ -26,13 +26,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository
 
 import httpx  # noqa: E402
 
 from camera_ops.footage.vendor_reach import _tls, vendor_recordings  # noqa: E402
+from camera_ops.registry.playback_clock import default_clock  # noqa: E402
+from camera_ops.sim.spec import SIM_LOCAL_TZ  # noqa: E402
 from camera_ops.sim.testing import free_bench_base_address  # noqa: E402
+from storage.models import PlaybackClock, PlaybackStyle  # noqa: E402
 
 TIMEOUT_S = 5.0
 SIM_START_TIMEOUT_S = 60.0
@@ -83,8 +87,11 @@ async def floor(camera: dict[str, object]) -> None:
 
 
 async def search(camera: dict[str, object]) -> None:
+    # the clock a registration would pick for the style: Dahua local time (as the simulated firmware), else UTC
+    local = default_clock(PlaybackStyle(str(camera["vendor"]))) is PlaybackClock.local
+    zone = ZoneInfo(SIM_LOCAL_TZ) if local else timezone.utc
     found = await vendor_recordings(str(camera["vendor"]), f"http://{camera['host']}:{camera['onvif_port']}",  # type: ignore[arg-type]
-                                    str(camera["username"]), str(camera["password"]), channel=1, zone=timezone.utc,
+                                    str(camera["username"]), str(camera["password"]), channel=1, zone=zone,
                                     clock_offset_s=0.0, timeout_s=TIMEOUT_S)
     if not found.known:
         raise RuntimeError(f"{camera['name']}: {found.problem} {found.detail}")

@@ -157,6 +157,17 @@ def assert_pulled_the_asked_window(session, engine, settings, world, fleet, came
     assert clip.status is ClipStatus.archived, clip.status_reason  # 7 h off would be outside the 2 h card
     assert clip.method.value == "vendor_playback" and clip.frame_count > 0
     assert abs(clip.first_frame_at - clip.start_at) <= timedelta(seconds=5)
+    # what the camera served: each simulated frame carries its capture second (camera clock = true UTC here)
+    import av
+
+    from camera_ops.sim.scene import read_marker
+    from storage.clipstore.local import LocalClipStore
+
+    with av.open(str(LocalClipStore(settings.data_dir / "clips").path_of(clip.object_key))) as container:
+        seconds = [m[0] for m in (read_marker(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)) if m]
+    assert seconds, "no marked frame in the clip"
+    asked = int(clip.start_at.timestamp())
+    assert asked - 2 <= seconds[0] <= asked and max(seconds) <= int(clip.end_at.timestamp())
 
 
 def assert_reach_is_the_card(camera) -> None:

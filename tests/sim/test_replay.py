@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import av
 import pytest
 
 from camera_ops.sim.scene import read_marker
+from camera_ops.sim.spec import SIM_LOCAL_TZ
 from camera_ops.sim.testing import FleetHandle
 from tests.sim.conftest import needs_ffmpeg, with_credentials
 from tests.sim.rtsp_probe import RtspProbe, Unit
@@ -125,7 +127,9 @@ def test_vendor_playback_url_plays_the_window_to_eof_in_pyav(fleet: FleetHandle,
     cam = fleet.camera(name)
     start, end = past_window(fleet, name, minutes_ago=20)
     assert cam.playback_url_template
-    url = with_credentials(cam.playback_url_template.format(start=start, end=end), cam)
+    zone = ZoneInfo(SIM_LOCAL_TZ) if name == "dahua" else timezone.utc  # Dahua firmware: local time
+    url = with_credentials(cam.playback_url_template.format(start=start.astimezone(zone), end=end.astimezone(zone)),
+                           cam)
     with av.open(url, options={"rtsp_transport": "tcp", "timeout": "5000000"}, timeout=10) as container:
         stream = container.streams.video[0]
         seen = [read_marker(f.to_ndarray(format="bgr24")) for f in container.decode(stream)]

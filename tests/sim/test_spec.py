@@ -84,3 +84,13 @@ def test_example_fleet_file_loads() -> None:
     specs = load_fleet_file(Path(__file__).parents[2] / "camera_ops" / "sim" / "example_fleet.yaml")
     assert len(specs) == 9 and {s.group for s in specs} == {"hamlet-dong", "hamlet-tay", "hamlet-nam"}
     assert next(s for s in specs if s.name == "ap-nam-field").faults.offline
+
+
+def test_the_playback_clock_is_the_vendors_unless_the_spec_says_otherwise() -> None:
+    from camera_ops.sim.spec import SIM_LOCAL_TZ
+
+    assert CameraSpec("d", vendor="dahua").playback_zone == SIM_LOCAL_TZ  # Dahua firmware: local time
+    assert CameraSpec("h", vendor="hikvision").playback_zone is None  # UTC (the Z is honoured)
+    assert CameraSpec("n", vendor="nvr").playback_zone is None
+    assert CameraSpec("d", vendor="dahua", playback_local_tz=None).playback_zone is None  # firmware on UTC
+    assert CameraSpec("h", vendor="hikvision", playback_local_tz="Asia/Bangkok").playback_zone == "Asia/Bangkok"
