@@ -591,8 +591,10 @@ class PlaybackNotes:
 def playback_notes(camera: Camera) -> PlaybackNotes:
     from camera_ops.footage.vendor_reach import search_style
 
-    hint = clock_rule.unusual_clock(playback_style_in_use(camera), camera.playback_clock,
-                                    auto=camera.playback_clock_auto)
+    hint = None
+    if camera.effective_recording is RecordingCapability.vendor_playback:  # replay ignores the clock
+        hint = clock_rule.unusual_clock(playback_style_in_use(camera), camera.playback_clock,
+                                        auto=camera.playback_clock_auto)
     problem = (camera.recording_problem or {}).get("code")
     extra = None
     if problem == "auth" and search_style(camera) == "hikvision":
