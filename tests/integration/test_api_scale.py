@@ -111,7 +111,8 @@ def test_readyz_is_ok_on_a_migrated_database_and_healthz_touches_nothing(client)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "ok"
-    assert {k: v["status"] for k, v in body["checks"].items()} == {"database": "ok", "schema": "ok", "clip_store": "ok"}
+    assert {k: v["status"] for k, v in body["checks"].items()} == {
+        "database": "ok", "schema": "ok", "clip_store": "ok", "custody_anchor": "ok"}  # the anchor check: ee9292a
 
 
 def closed_port() -> int:
