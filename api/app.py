@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     writes = WriteGeneration()
     app.state.answers = AnswerCache(settings.api_read_cache_s, writes)
     app.state.principals = PrincipalCache(settings.api_session_check_s)
-    app.state.principal_lookups = {}  # token → the lookup in flight (api.deps.current_principal)
+    app.state.principal_lookups = {}  # (token, epoch) → the lookup in flight (api.deps.current_principal)
     # added innermost first: metrics (timing the wait for a slot too) → headers → request slots → body limits
     install_body_limits(app, settings)
     app.add_middleware(BumpOnWrite, generation=writes)  # inside the slots: a 503 wrote nothing

@@ -120,7 +120,7 @@ async def current_principal(
     principal = cache.get(token, now)
     if principal is None:
         principal = await _look_up_once(request, settings, token, now)
-    elif cache.ageing(token, now) and token not in request.app.state.principal_lookups:
+    elif cache.ageing(token, now) and (token, cache.epoch) not in request.app.state.principal_lookups:
         _check_again_in_background(request, settings, token, now)
     request.state.session_id = principal.session_id
     request.state.actor = actor_of(principal, client_address(request))
@@ -132,12 +132,16 @@ async def current_principal(
 
 async def _look_up_once(request: Request, settings: Settings, token: str, now: datetime) -> Principal:
     """The database's answer for ``token``, asked once however many requests with it arrive
-    together (a client's 64 connections all miss when the remembered answer expires)."""
-    lookups: dict[str, asyncio.Future[Principal]] = request.app.state.principal_lookups
-    pending = lookups.get(token)
+    together (a client's 64 connections all miss when the remembered answer expires). A request
+    never joins, and the cache never keeps, a check started before a login was forgotten
+    (``PrincipalCache.epoch``): it may have read the session before its logout."""
+    lookups: dict[tuple[str, int], asyncio.Future[Principal]] = request.app.state.principal_lookups
+    cache = principal_cache(request)
+    key = (token, cache.epoch)
+    pending = lookups.get(key)
     if pending is not None:
         return await asyncio.shield(pending)
-    pending = lookups[token] = asyncio.get_running_loop().create_future()
+    pending = lookups[key] = asyncio.get_running_loop().create_future()
     try:
         principal = await anyio.to_thread.run_sync(
             functools.partial(principal_for_token, request.app.state.engine, settings, token, now=now))
@@ -146,9 +150,9 @@ async def _look_up_once(request: Request, settings: Settings, token: str, now: d
         pending.exception()  # retrieved: nobody else may be waiting
         raise
     finally:
-        del lookups[token]
+        del lookups[key]
     pending.set_result(principal)
-    principal_cache(request).put(token, principal, now)
+    cache.put(token, principal, now, epoch=key[1])
     return principal
 
 

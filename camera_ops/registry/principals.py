@@ -17,7 +17,12 @@ Revocation stays bounded and short:
   never past ``ttl_s``; an ended login is forgotten as soon as that check says so), and one past
   ``ttl_s`` waits for the database; the check also enforces the idle timeout and marks the session
   used;
-- a token past its own expiry is refused whatever the cache holds.
+- a token past its own expiry is refused whatever the cache holds;
+- a check of the database that was under way when a login was forgotten (it may have read the
+  session before the logout committed) is not remembered, nor joined by a later request: every
+  forgetting moves :attr:`PrincipalCache.epoch`, and :meth:`PrincipalCache.put` takes the epoch the
+  check started in. The users' changes forget once more after their transaction commits
+  (:func:`forget_user_on_commit`), so a check started between the change and its commit is dropped too.
 
 Only the read endpoints that ask for a ``Principal`` use it; every other request checks its login
 against the database as before.
@@ -29,6 +34,9 @@ import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from storage.models import Role, User
 
@@ -70,6 +78,7 @@ class PrincipalCache:
         self.ttl_s = ttl_s
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self.epoch = 0  # moved by every forgetting: a check started before it is not remembered
         _CACHES.add(self)
 
     def get(self, token: str, now: datetime) -> Principal | None:
@@ -89,12 +98,17 @@ class PrincipalCache:
 
     def forget_token(self, token: str) -> None:
         with self._lock:
+            self.epoch += 1
             self._entries.pop(token, None)
 
-    def put(self, token: str, principal: Principal, now: datetime) -> None:
+    def put(self, token: str, principal: Principal, now: datetime, *, epoch: int | None = None) -> None:
+        """Remember the database's answer; not when something was forgotten since ``epoch`` (the
+        :attr:`epoch` the check started in): that answer may predate a logout."""
         if self.ttl_s <= 0:
             return
         with self._lock:
+            if epoch is not None and epoch != self.epoch:
+                return
             if len(self._entries) >= MAX_ENTRIES:
                 for old in list(self._entries)[: MAX_ENTRIES // 2]:  # insertion order: the oldest first
                     self._entries.pop(old, None)
@@ -102,6 +116,7 @@ class PrincipalCache:
 
     def forget_user(self, user_id: int) -> None:
         with self._lock:
+            self.epoch += 1
             for token in [t for t, e in self._entries.items() if e.principal.id == user_id]:
                 self._entries.pop(token, None)
 
@@ -113,3 +128,10 @@ def forget_user(user_id: int) -> None:
     """Every cache of this process forgets the user's logins (their sessions ended or changed)."""
     for cache in list(_CACHES):
         cache.forget_user(user_id)
+
+
+def forget_user_on_commit(session: Session, user_id: int) -> None:
+    """:func:`forget_user` now and again once ``session`` commits: a check of the login that read
+    the database between the change and its commit saw the login still open."""
+    forget_user(user_id)
+    event.listen(session, "after_commit", lambda _session: forget_user(user_id), once=True)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from camera_ops import audit
 from camera_ops.audit import Actor
 from camera_ops.errors import NotAuthenticated, TooManyAttempts
-from camera_ops.registry.principals import Principal, forget_user
+from camera_ops.registry.principals import Principal, forget_user_on_commit
 from camera_ops.security import issue_token, read_token, verify_against_dummy, verify_password
 from camera_ops.settings import Settings
 from storage.db import session_scope
@@ -177,8 +177,8 @@ def open_session(session: Session, user: User, settings: Settings, *, address: s
 
 def end_sessions(session: Session, user_id: int, *, reason: str, now: datetime, keep: str | None = None) -> int:
     """End every open session of a user (but ``keep``); their tokens stop working at once (this
-    process's remembered logins are forgotten too: ``principals``)."""
-    forget_user(user_id)
+    process's remembered logins are forgotten too, now and at commit: ``principals``)."""
+    forget_user_on_commit(session, user_id)
     stmt = (update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
             .values(ended_at=now, ended_reason=reason))
     if keep is not None:

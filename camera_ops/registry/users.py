@@ -18,7 +18,7 @@ from camera_ops.audit import Actor
 from camera_ops.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from camera_ops.passwords import check_password
 from camera_ops.registry.areas import get_area
-from camera_ops.registry.principals import forget_user
+from camera_ops.registry.principals import forget_user_on_commit
 from camera_ops.registry.sessions import end_sessions
 from camera_ops.security import hash_password, verify_against_dummy, verify_password
 from storage.models import Role, User
@@ -100,7 +100,7 @@ def _other_active_admins(session: Session, user: User) -> int:
 def update_user(session: Session, user: User, changes: dict[str, Any], *, actor: Actor | None, now: datetime) -> User:
     """Role, areas, name, unit, phone, enabled. A role change or disabling ends the user's logins;
     any change is forgotten by this process's remembered logins (``principals``)."""
-    forget_user(user.id)
+    forget_user_on_commit(session, user.id)
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))} here", field=sorted(unknown)[0],
