@@ -6,7 +6,9 @@ milliseconds of SQL and JSON; a province's operators ask for them hundreds of ti
 (``api_read_cache_s``, default 1 s; ``duration_s`` in the summary is as old as its copy), and throws every copy away as soon as this process answers a request that may have
 written (any method but GET/HEAD/OPTIONS: :class:`WriteGeneration`), so a change made through the
 API is seen by the next read. What the monitors write (statuses, every minute) and what another API
-process writes is seen within ``ttl_s``. Concurrent misses of one key are computed once.
+process writes is seen within ``ttl_s``. Concurrent misses of one key are computed once. The copies
+of a process are bounded in number (``MAX_KEYS``) and in bytes (``MAX_BYTES``: answers and keys),
+stale ones dropped first, so ever new query strings cannot grow memory.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_KEYS = 4_096  # scopes × areas asked for, per process; past it the copies are dropped
+# bytes of copies (answers and their keys) per process: one reader asking ever new query strings
+# (q, limit, offset) would otherwise keep MAX_KEYS pages of up to 1,000 cameras (gigabytes)
+MAX_BYTES = 32 * 1024 * 1024
 
 
 class WriteGeneration:
@@ -38,6 +43,11 @@ class _Copy:
     body: bytes
     made_at: float  # AnswerCache.clock(): time.monotonic()
     generation: int
+    size: int  # the body and the key, in bytes (counted against max_bytes)
+
+
+def _key_size(key: Hashable) -> int:
+    return len(str(key).encode())
 
 
 class AnswerCache:
@@ -50,6 +60,8 @@ class AnswerCache:
         self.ttl_s, self.generation, self.clock = ttl_s, generation, clock  # tests inject the clock
         self._copies: dict[Hashable, _Copy] = {}
         self._making: dict[tuple[Hashable, int], asyncio.Task[bytes]] = {}
+        self.max_bytes = MAX_BYTES
+        self.size_bytes = 0  # of the copies kept
 
     def fresh(self, key: Hashable) -> bytes | None:
         """The remembered answer if it is young enough and nothing was written since."""
@@ -88,10 +100,26 @@ class AnswerCache:
             body = await anyio.to_thread.run_sync(make)
         finally:
             del self._making[making_key]
-        if len(self._copies) >= MAX_KEYS:
-            self._copies.clear()
-        self._copies[key] = _Copy(body, started, making_key[1])
+        self._keep(key, _Copy(body, started, making_key[1], len(body) + _key_size(key)))
         return body
+
+    def _keep(self, key: Hashable, copy: _Copy) -> None:
+        """Keep ``copy`` within MAX_KEYS and ``max_bytes``: stale copies go first, then the oldest;
+        an answer larger than the whole budget is not kept."""
+        old = self._copies.pop(key, None)
+        if old is not None:
+            self.size_bytes -= old.size
+        if copy.size > self.max_bytes:
+            return
+        if len(self._copies) >= MAX_KEYS or self.size_bytes + copy.size > self.max_bytes:
+            now, generation = self.clock(), self.generation.value
+            for stale in [k for k, c in self._copies.items()
+                          if c.generation != generation or not 0 <= now - c.made_at < self.ttl_s]:
+                self.size_bytes -= self._copies.pop(stale).size
+            while self._copies and (len(self._copies) >= MAX_KEYS or self.size_bytes + copy.size > self.max_bytes):
+                self.size_bytes -= self._copies.pop(next(iter(self._copies))).size  # the oldest first
+        self._copies[key] = copy
+        self.size_bytes += copy.size
 
 
 class BumpOnWrite:

@@ -126,3 +126,26 @@ def test_a_request_after_logout_does_not_join_a_login_check_started_before_it(ap
         assert first["status"] == 200  # asked before the logout answered
         assert late["status"] == 401
         assert client.get("/api/v1/cameras", headers=officer).status_code == 401
+
+
+def test_distinct_queries_cannot_grow_the_copies_past_their_byte_bound(app, world):
+    """One logged-in reader asking pages with ever new query strings (q, limit, offset) must not make
+    the process keep thousands of large copies (MAX_KEYS alone let 4,096 pages of up to 1,000 cameras
+    each stay in memory: gigabytes on a province). Copies are bounded in bytes, keys counted too."""
+    answers = app.state.answers
+    answers.max_bytes = 64_000
+    with TestClient(app) as client:
+        officer = api_login(client, "officer")
+        for n in range(1, 120):
+            r = client.get("/api/v1/cameras", params={"q": "x" * n, "limit": 1000}, headers=officer)
+            assert r.status_code == 200 and r.json()["total"] == 6
+            assert answers.size_bytes <= 64_000
+        long_q = "x" * 150 + "y" * 20_000  # a long query string is counted in its key
+        for n in range(10):
+            r = client.get("/api/v1/cameras", params={"q": long_q + str(n)}, headers=officer)
+            assert r.status_code == 200 and r.json()["total"] == 0
+            assert answers.size_bytes <= 64_000
+        # still answered from copies when they fit
+        first = client.get("/api/v1/health/summary", headers=officer).content
+        assert client.get("/api/v1/health/summary", headers=officer).content == first
+        assert answers.size_bytes <= 64_000
