@@ -30,7 +30,7 @@ class Clock:
 def world(session, settings):
     commune = make_commune(session, hamlets=2)
     for i, hamlet in enumerate(commune.hamlets * 3):
-        session.add(Camera(code=f"RV{i}", name=f"Cổng chợ số {i} " + "x" * 200, area_id=hamlet.id,
+        session.add(Camera(code=f"RV{i}", name=f"Cổng chợ số {i} " + "x" * 180, area_id=hamlet.id,
                            host=f"10.0.1.{i + 1}", username="admin", password_encrypted=encrypt_secret("pw", settings),
                            status=CameraStatus.online, lifecycle=Lifecycle.active, status_reasons=[]))
     make_user(session, Role.admin, username="admin")
