@@ -4,6 +4,7 @@ Production code calls :func:`reached` at each point; nothing happens unless a te
 installed a hook (:func:`crash_at`), which then ends the process on the spot with ``os._exit`` — no
 ``finally``, no cleanup, like a kill -9 or a power cut. Points, in pipeline order:
 
+``after_pull``        the clip is pulled into this attempt's own file; the job's lease not yet re-checked
 ``after_spool``       the clip is pulled and spooled with its facts, nothing uploaded yet
 ``during_upload``     the store has read part of the clip
 ``after_object``      the object exists in the store, its sidecar does not yet (local store)
@@ -16,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-POINTS = ("after_spool", "during_upload", "after_object", "after_sidecar", "before_final")
+POINTS = ("after_pull", "after_spool", "during_upload", "after_object", "after_sidecar", "before_final")
 CRASH_EXIT = 86  # the exit status of a process killed at a crash point (any value tests can tell apart)
 _hook: Callable[[str], None] | None = None
 

@@ -175,15 +175,14 @@ def _give_up_exhausted(session: Session, settings: Settings, claim: jobs.Claim, 
     append(session, EventType.acquisition_failed, actor, case_id=clip.case_id, clip_id=clip.id,
            details={"reason": reason, "error": "attempts_exhausted", "attempts": claim.aborted_attempt})
     spool, facts_path = spool_paths(settings, clip.id)
-    spool.unlink(missing_ok=True)
-    facts_path.unlink(missing_ok=True)
+    _drop_spool(spool, facts_path)
     return Outcome(clip.id, clip.status, reason)
 
 
 def _run(engine: Engine, store: ClipStore, settings: Settings, claim: jobs.Claim, job: _Job, actor: Actor) -> Outcome:
     spool, facts_path = spool_paths(settings, job.clip_id)
     try:
-        acquired, version_id = _acquire_and_store(engine, store, settings, job, spool, facts_path)
+        acquired, version_id = _acquire_and_store(engine, store, settings, claim, job, spool, facts_path)
         digest = rehash(store, job.key, version_id)
         check_digest(digest, sha256=acquired.sha256, sha512=acquired.sha512, size=acquired.size,
                      what=f"clip {job.clip_id} read back from {store.name}")
@@ -225,7 +224,7 @@ def _lock(settings: Settings, legal_hold: bool) -> ObjectLock:
 
 
 def _acquire_and_store(
-    engine: Engine, store: ClipStore, settings: Settings, job: _Job, spool: Path, facts_path: Path
+    engine: Engine, store: ClipStore, settings: Settings, claim: jobs.Claim, job: _Job, spool: Path, facts_path: Path
 ) -> tuple[Acquired, str | None]:
     store.ensure_ready()
     existing = store.stat(job.key)
@@ -237,14 +236,31 @@ def _acquire_and_store(
             raise IntegrityError(f"object {job.key} exists but its acquisition facts are lost; check it by hand")
         _complete(engine, store, settings, job, job.key, "video/mp4", acquired, existing.lock)
         return acquired, existing.version_id
-    if acquired is None:
-        acquired = asyncio.run(acquire(job.target, job.method, job.start, job.end, spool))
+    part = None
+    if acquired is None:  # pulled into a file of this attempt's own: a worker that took the job over
+        part = spool.with_name(f"{spool.name}.{claim.attempt}.{os.getpid()}.part")  # may be pulling too
+        try:
+            acquired = asyncio.run(acquire(job.target, job.method, job.start, job.end, part))
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        faults.reached("after_pull")
+    try:
+        with session_scope(engine) as session:
+            # Fenced before anything is spooled or stored: a lease that ran out meanwhile (the
+            # database was away longer than the lease) may belong to another worker now.
+            jobs.renew_lease(session, claim, lease_s=settings.worker_lease_s)
+            clip = session.get(Clip, job.clip_id)
+            assert clip is not None
+            clip.status = ClipStatus.verifying
+    except BaseException:
+        if part is not None:
+            part.unlink(missing_ok=True)
+        raise
+    if part is not None:
+        os.replace(part, spool)
         _write_json(facts_path, acquired.to_dict())
     faults.reached("after_spool")
-    with session_scope(engine) as session:
-        clip = session.get(Clip, job.clip_id)
-        assert clip is not None
-        clip.status = ClipStatus.verifying
     with session_scope(engine) as session:
         clip = session.get(Clip, job.clip_id, options=[joinedload(Clip.camera)])
         assert clip is not None
@@ -281,6 +297,12 @@ def _complete(engine: Engine, store: ClipStore, settings: Settings, job: _Job, k
         metadata = object_metadata(clip, clip.camera, acquired) if key == job.key else {"clip-id": str(job.clip_id)}
     if repair(key, content_type=content_type, metadata=metadata, lock=_lock(settings, job.legal_hold)):
         log.warning("clip %s: %s had no sidecar (a put was cut short); written now", job.clip_id, key)
+
+
+def _drop_spool(spool: Path, facts_path: Path) -> None:
+    """The clip is closed: its spool, facts and any file a cut-short attempt was pulling into."""
+    for path in (spool, facts_path, *spool.parent.glob(f"{spool.name}.*.part")):
+        path.unlink(missing_ok=True)
 
 
 def _spooled(facts_path: Path, spool: Path) -> Acquired | None:
@@ -340,8 +362,7 @@ def _finish(
                         "manifest_sha256": manifest_digest.sha256, "retention_until": lock.retain_until.isoformat(),
                         "retention_mode": lock.mode, "legal_hold": lock.legal_hold, "status": clip.status.value})
         outcome = Outcome(clip.id, clip.status, clip.status_reason)
-    spool.unlink(missing_ok=True)
-    facts_path.unlink(missing_ok=True)
+    _drop_spool(spool, facts_path)
     return outcome
 
 
@@ -393,6 +414,5 @@ def _failed(
         append(session, EventType.acquisition_failed, actor, case_id=clip.case_id, clip_id=clip.id,
                details={"reason": clip.status_reason, "error": exc.code, "attempts": claim.attempt})
         outcome = Outcome(clip.id, clip.status, clip.status_reason)
-    spool.unlink(missing_ok=True)
-    facts_path.unlink(missing_ok=True)
+    _drop_spool(spool, facts_path)
     return outcome

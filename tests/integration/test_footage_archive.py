@@ -286,7 +286,7 @@ def test_a_crashed_job_is_resumed_and_never_stores_a_second_object(session, engi
         claim = jobs.claim_next(s, owner="worker-a", lease_s=60)
     with session_scope(engine) as s:
         job = _load(s, settings, clip_id)
-    _acquire_and_store(engine, store, settings, job, *spool_paths(settings, clip_id))
+    _acquire_and_store(engine, store, settings, claim, job, *spool_paths(settings, clip_id))
     with session_scope(engine) as s:  # A's lease runs out
         s.get(ArchiveJob, claim.job_id).lease_until = utcnow() - timedelta(seconds=1)
 

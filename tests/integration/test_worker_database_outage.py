@@ -124,10 +124,10 @@ def queue_clips(session, settings, fleet: FleetHandle, world, cameras: list[str]
     return clip_ids
 
 
-def worker_env(settings, s3: S3Server, bucket: str) -> dict[str, str]:
+def worker_env(settings, s3: S3Server, bucket: str, *, lease_s: float = LEASE_S) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_OPS_")}
     overrides = {**s3.settings_overrides(bucket), "database_url": settings.database_url,
-                 "data_dir": settings.data_dir, "worker_lease_s": LEASE_S, "worker_poll_s": 0.2,
+                 "data_dir": settings.data_dir, "worker_lease_s": lease_s, "worker_poll_s": 0.2,
                  "archive_backoff_s": 0.5, "archive_backoff_max_s": 2, "custody_checkpoint_interval_s": 1}
     env.update({f"CAMERA_OPS_{k.upper()}": str(v).lower() if isinstance(v, bool) else str(v)
                 for k, v in overrides.items()})
@@ -253,3 +253,44 @@ def test_workers_wait_while_the_database_is_away_and_finish_every_clip_once(
         for clip_id in held:  # the interrupted attempt is on the trail, the next one finished the clip
             assert interrupted_trail(check, clip_id) == ["requested", "attempt_aborted", "acquired", "verified",
                                                          "archived"]
+
+
+def test_a_worker_whose_lease_ran_out_while_the_database_was_away_stores_nothing_when_it_goes_on(
+        session, engine, settings, database_url, fleet, s3_server, tmp_path):
+    """An outage longer than the lease: the job is another worker's by the time the first one's
+    slow pull ends. The first must not spool over, upload beside, or re-mark the clip the second
+    archived (fenced by its lease before anything is stored)."""
+    postgres_only(engine)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    bucket = new_bucket_name()
+    [clip_id] = queue_clips(session, settings, fleet, make_world(session), ["out0"])
+    env = worker_env(settings, s3_server, bucket, lease_s=3.0)
+    outage = Outage(database_url)
+    try:
+        with workers(1, env, tmp_path / "a", "after_pull") as slow:
+            wait(lambda: any((tmp_path / "a").glob("paused-*")), "worker A still pulling", slow)
+            with outage.cut():
+                time.sleep(OUTAGE_S)  # A's lease runs out: its renewals cannot reach the database
+                # A's node stays cut off a while longer than B's (else A's lease keeper, alive and
+                # well, renews the lease the moment the database is back, and rightly keeps the job)
+                slow[0].send_signal(signal.SIGSTOP)
+            try:
+                with workers(1, env, tmp_path / "b", "-") as fresh:
+                    wait(lambda: all_archived(engine, [clip_id]), "worker B archiving the clip A held", fresh)
+                    slow[0].send_signal(signal.SIGCONT)
+                    (tmp_path / "a" / "go").write_text("")  # A's pull ends now
+                    log_a = tmp_path / "a" / "worker-0.log"
+                    wait(lambda: "taken over by another worker" in log_a.read_text("utf-8", "replace"), "A fenced",
+                         [*slow, *fresh])
+                    wait(lambda: anchored_to_head(engine), "a checkpoint over every event", [*slow, *fresh])
+            finally:
+                slow[0].send_signal(signal.SIGCONT)
+    finally:
+        outage.set(True)
+        outage.close()
+
+    with session_factory(engine)() as check:
+        assert_archived_once(check, settings, s3_server, bucket, [clip_id])
+        assert interrupted_trail(check, clip_id) == ["requested", "attempt_aborted", "acquired", "verified",
+                                                     "archived"]
+    assert not list((settings.data_dir / "spool").iterdir())  # nothing left behind by either attempt
