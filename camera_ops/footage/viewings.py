@@ -11,7 +11,8 @@
   trail is read), or when the same person starts another viewing of the same clip.
 
 The row is then a copy of what the chain holds: :func:`viewing_problems` compares them (``custody
-verify``), so editing a closed viewing's ranges in the table is caught; the chain itself is anchored
+verify``), so editing a closed viewing's ranges, request count or times in the table is caught, and
+moving any viewing to another person (its ``viewed`` event names who); the chain itself is anchored
 by signed checkpoints. A viewing's ranges are unchained only while it is open — at most the idle
 time plus one checkpoint interval after its last request.
 
@@ -173,12 +174,13 @@ def viewing_problems(session: Session) -> list[ViewingProblem]:
     closed — the ``viewing_ended`` event holding its ranges; and every ``viewing_ended`` event with
     the row it closed. An edited, forged or deleted viewing record is named here."""
     events = {e.seq: e for e in session.execute(
-        select(CustodyEvent.seq, CustodyEvent.event_type, CustodyEvent.clip, CustodyEvent.details)
+        select(CustodyEvent.seq, CustodyEvent.event_type, CustodyEvent.clip, CustodyEvent.details, CustodyEvent.actor)
         .where(CustodyEvent.event_type.in_([EventType.viewed.value, EventType.viewing_ended.value])))}
+    usernames = dict(session.execute(select(User.id, User.username)).tuples().all())
     problems: list[ViewingProblem] = []
     closed_by: dict[int, int] = {}
     for row in session.scalars(select(ClipViewing).order_by(ClipViewing.event_seq)):
-        problems += _row_problems(row, events)
+        problems += _row_problems(row, events, usernames)
         if row.closed_seq is not None:
             closed_by[row.closed_seq] = row.event_seq
     for seq, event in sorted(events.items()):
@@ -191,13 +193,17 @@ def viewing_problems(session: Session) -> list[ViewingProblem]:
     return sorted(problems, key=lambda p: p.seq)
 
 
-def _row_problems(row: ClipViewing, events: dict[int, Any]) -> list[ViewingProblem]:
+def _row_problems(row: ClipViewing, events: dict[int, Any], usernames: dict[int, str]) -> list[ViewingProblem]:
     name = f"viewing {row.id} of clip {row.clip_id}"
     viewed = events.get(row.event_seq)
     if viewed is None or viewed.event_type != EventType.viewed.value or viewed.clip != row.clip_id \
             or (viewed.details or {}).get("viewing") != row.id:
         return [ViewingProblem(row.event_seq, f"{name}: event {row.event_seq} is not its 'viewed' event on the chain "
                                               "(the viewing record was forged or edited)")]
+    viewer = usernames.get(row.user_id, f"user #{row.user_id}")
+    if viewer != viewed.actor:  # the person is on the chain from the first byte: open or closed
+        return [ViewingProblem(row.event_seq, f"{name}: user {viewer!r} in clip_viewing, {viewed.actor!r} viewed at "
+                                              f"event {row.event_seq} on the chain — the viewing record was edited")]
     if row.closed_seq is None:
         return []
     ended = events.get(row.closed_seq)
@@ -209,6 +215,8 @@ def _row_problems(row: ClipViewing, events: dict[int, Any]) -> list[ViewingProbl
              for field, key in (("ranges", "ranges"), ("requests", "requests"), ("id", "viewing"),
                                 ("event_seq", "viewed_seq"))
              if _plain(getattr(row, field)) != _plain(chained.get(key))]
+    wrong += [f"{field} {format_time(getattr(row, field))} in clip_viewing, {chained.get(field)} on the chain"
+              for field in ("started_at", "last_at") if format_time(getattr(row, field)) != chained.get(field)]
     if wrong:
         return [ViewingProblem(row.closed_seq, f"{name} (viewed at event {row.event_seq}) differs from what event "
                                                f"{row.closed_seq} chained: " + "; ".join(wrong)
