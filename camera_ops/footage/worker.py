@@ -29,6 +29,12 @@ from storage.db import session_scope
 log = logging.getLogger(__name__)
 
 
+def database_lost(exc: BaseException) -> bool:
+    """The database went away (refused, terminated, network), not a statement that failed."""
+    return isinstance(exc, DBAPIError) and (isinstance(exc, (OperationalError, InterfaceError))
+                                            or exc.connection_invalidated)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -44,6 +50,7 @@ class Worker:
         self.counts = WorkerCounts()  # for /metrics
         self.last_tick = time.monotonic()  # the main loop's last turn (/healthz)
         self.interrupted: jobs.Claim | None = None  # a job whose attempt the database's loss cut short
+        self.database_away = False  # logged once per outage, not at every poll
 
     def run_once(self) -> Outcome | None:
         """Claim and run one due job; None when nothing is due. A job cut short by the database
@@ -62,7 +69,7 @@ class Worker:
         try:
             outcome = run_claim(self.engine, self.store, self.settings, claim)
         except DBAPIError as exc:
-            if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
+            if database_lost(exc):
                 self.interrupted = claim  # the pipeline could not even record its failure
             raise
         self.counts.job_done(outcome.status.value, time.monotonic() - started)
@@ -91,8 +98,16 @@ class Worker:
             self.checkpoint_if_due()
             try:
                 outcome = self.run_once()
-            except Exception:  # noqa: BLE001 - one broken job must not stop the queue
-                log.exception("archive job crashed; its lease will expire and it will be retried")
+                if self.database_away and self.interrupted is None:
+                    self.database_away = False
+                    log.warning("worker %s: the database answers again; archive jobs resume", self.name)
+            except Exception as exc:  # noqa: BLE001 - one broken job must not stop the queue
+                if not database_lost(exc):
+                    log.exception("archive job crashed; its lease will expire and it will be retried")
+                elif not self.database_away:
+                    self.database_away = True
+                    log.error("ALERT worker %s: the database is unreachable (%s); waiting for it",
+                              self.name, type(exc).__name__)
                 outcome = None
             if outcome is None:
                 stop.wait(self.settings.worker_poll_s)

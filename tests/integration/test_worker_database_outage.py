@@ -248,6 +248,9 @@ def test_workers_wait_while_the_database_is_away_and_finish_every_clip_once(
         outage.set(True)
         outage.close()
 
+    for log in control.glob("worker-*.log"):  # said once per outage, not at every poll
+        said = log.read_text("utf-8", "replace")
+        assert said.count("the database is unreachable") == said.count("the database answers again") == 2, log
     with session_factory(engine)() as check:
         assert_archived_once(check, settings, s3_server, bucket, clip_ids)
         for clip_id in held:  # the interrupted attempt is on the trail, the next one finished the clip
