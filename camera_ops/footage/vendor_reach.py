@@ -142,9 +142,12 @@ def _tls() -> ssl.SSLContext:
 class _Http:
     """Digest (falling back to basic on a camera that asks for it) over one connection."""
 
-    def __init__(self, base: str, username: str, password: str, timeout_s: float) -> None:
+    def __init__(self, base: str, username: str, password: str, timeout_s: float, *, host: str | None = None) -> None:
+        """``base``: the checked address to connect to; ``host``: the camera's name as entered (the
+        Host header), so the client never looks the name up again."""
         self._client = httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(timeout_s), follow_redirects=False,
-                                         trust_env=False, auth=httpx.DigestAuth(username, password), verify=_tls())
+                                         trust_env=False, auth=httpx.DigestAuth(username, password), verify=_tls(),
+                                         headers={"Host": host} if host else None)
         self._basic = httpx.BasicAuth(username, password)
 
     async def __aenter__(self) -> _Http:
@@ -300,12 +303,15 @@ async def vendor_recordings(style: Style, base_url: str, username: str, password
     card: Card | None = None
     parts = urlsplit(base_url)
     try:  # camera networks only: outside them nothing is sent, the password least of all
-        await resolve_camera_address(parts.hostname or "", parts.port or 80)
+        address = await resolve_camera_address(parts.hostname or "", parts.port or 80)
     except CameraError as exc:
         return VendorReach(problem="unreachable", detail=f"{exc.code}: {exc}"[:300])
+    # connect to the address just checked: the client looking the name up again could get another
+    # answer (DNS rebinding, a taken-over DDNS name) and send the password outside the camera networks
+    pinned = f"{parts.scheme}://{f'[{address}]' if ':' in address else address}:{parts.port or 80}"
     try:
         async with asyncio.timeout(timeout_s * 6):  # a dozen small requests at most on a healthy camera
-            async with _Http(base_url, username, password, timeout_s) as http:
+            async with _Http(pinned, username, password, timeout_s, host=parts.netloc) as http:
                 card = await _card(http, style)
                 pages = _hik_pages(http, hik_track(channel), zone) if style == "hikvision" else \
                     _dahua_pages(http, channel or 1, zone)

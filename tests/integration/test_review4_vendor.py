@@ -1,0 +1,94 @@
+"""Attacker's review 2026-12-07, vendor recording search: the camera-network allow-list checked
+the camera's name, then let the HTTP client look the name up again — a name whose answer changes
+between the two (DNS rebinding, or a DDNS record taken over) got the camera's username and password
+sent to a host outside CAMERA_OPS_CAMERA_NETWORKS. Real sockets; only the name lookup is scripted."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from datetime import timezone
+
+import pytest
+
+from camera_ops import netpolicy
+from camera_ops.footage.vendor_reach import vendor_recordings
+
+NAME = "rebind.camera.test"
+
+
+class Listener:
+    """A web server that asks for basic auth and keeps what it was sent."""
+
+    def __init__(self, host: str, port: int = 0) -> None:
+        self.sock = socket.create_server((host, port))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(1.0)
+                try:
+                    while not self.stop.is_set():
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        self.received.append(data)
+                        conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n"
+                                     b"Content-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def rebinding_name(monkeypatch):
+    """``NAME`` is 127.0.0.1 (a camera network) when first asked, 127.0.0.2 (outside) afterwards."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if (host.decode() if isinstance(host, bytes) else host) != NAME:  # anyio asks in IDNA bytes
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        address = "127.0.0.1" if len(asked) == 1 else "127.0.0.2"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 80)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    netpolicy.configure(["127.0.0.1/32"])
+    yield asked
+    netpolicy.configure(netpolicy.DEFAULT_CAMERA_NETWORKS)
+
+
+@pytest.mark.parametrize("style", ["hikvision", "dahua"])
+def test_a_name_that_changes_its_answer_after_the_check_gets_no_password(rebinding_name, style) -> None:
+    camera = Listener("127.0.0.1")
+    try:
+        outsider = Listener("127.0.0.2", camera.port)
+    except OSError:
+        camera.close()
+        pytest.skip("127.0.0.2 cannot be bound here")
+    try:
+        found = asyncio.run(vendor_recordings(style, f"http://{NAME}:{camera.port}", "admin", "s3cret-pass",
+                                              channel=1, zone=timezone.utc, clock_offset_s=0.0, timeout_s=1.0))
+    finally:
+        camera.close()
+        outsider.close()
+    assert outsider.received == [], b"".join(outsider.received)[:300]
+    assert camera.received, found  # the search went to the address that was checked
+    assert found.problem == "auth"
+    assert all(f"Host: {NAME}:{camera.port}".encode() in r for r in camera.received if r.startswith((b"GET", b"POST")))
