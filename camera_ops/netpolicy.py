@@ -18,6 +18,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
 
 from camera_ops.errors import CameraNetworkRefused, CameraUnreachable
 
@@ -118,3 +119,18 @@ async def resolve_camera_address(host: str, port: int) -> str:
         raise CameraUnreachable(f"cannot resolve {host}", field="host", key="err.camera.no_name",
                                 params={"host": host}) from exc
     return _check_resolved(host, infos)
+
+
+def pinned_url(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """``url`` sent to ``address`` (what :func:`resolve_camera_address` checked) instead of to its
+    name, which an HTTP client would look up again — and a name can answer differently the second
+    time (DNS rebinding, a taken-over DDNS name): the URL, the Host header and, for https, the name
+    the certificate is checked against (httpx ``extensions``)."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.hostname == address:
+        return url, {}, {}
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    host = f"[{address}]" if ":" in address else address
+    netloc = (f"{userinfo}@" if userinfo else "") + host + (f":{parts.port}" if parts.port else "")
+    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": hostport}, extensions

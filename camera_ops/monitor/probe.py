@@ -31,7 +31,7 @@ from camera_ops.errors import (
 )
 from camera_ops.health.status import ProbeOutcome, reason_for_error
 from camera_ops.monitor.store import ProbeTarget
-from camera_ops.netpolicy import resolve_camera_address
+from camera_ops.netpolicy import pinned_url, resolve_camera_address
 from camera_ops.onvif.rawsoap import WallClock, get_system_date_and_time
 from camera_ops.rtsp.client import grab_keyframe
 from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe, rtsp_liveness
@@ -198,12 +198,14 @@ async def _http_snapshot(
     url = target.snapshot_url
     assert url is not None
     parts = urlsplit(url)
-    await resolve_camera_address(parts.hostname or "", parts.port or 80)  # camera networks only
+    address = await resolve_camera_address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    url, headers, extensions = pinned_url(url, address)  # camera networks only: to the address checked
     auth = auth or httpx.DigestAuth(target.username, target.password)
     try:
-        response = await client.get(url, auth=auth, timeout=timeout_s)
+        response = await client.get(url, auth=auth, timeout=timeout_s, headers=headers, extensions=extensions)
         if response.status_code == HTTP_UNAUTHORIZED and "basic" in response.headers.get("www-authenticate", "").lower():
-            response = await client.get(url, auth=httpx.BasicAuth(target.username, target.password), timeout=timeout_s)
+            response = await client.get(url, auth=httpx.BasicAuth(target.username, target.password), timeout=timeout_s,
+                                        headers=headers, extensions=extensions)
     except httpx.TimeoutException as exc:
         raise CameraTimeout(f"snapshot did not arrive within {timeout_s:g} s", field="host") from exc
     except httpx.HTTPError as exc:

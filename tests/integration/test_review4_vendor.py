@@ -92,3 +92,31 @@ def test_a_name_that_changes_its_answer_after_the_check_gets_no_password(rebindi
     assert camera.received, found  # the search went to the address that was checked
     assert found.problem == "auth"
     assert all(f"Host: {NAME}:{camera.port}".encode() in r for r in camera.received if r.startswith((b"GET", b"POST")))
+
+
+def test_the_monitors_snapshot_goes_to_the_checked_address_too(rebinding_name) -> None:
+    from camera_ops.errors import CameraAuthFailed
+    from camera_ops.monitor.probe import ProbeTarget, fetch_snapshot, snapshot_client
+
+    camera = Listener("127.0.0.1")
+    try:
+        outsider = Listener("127.0.0.2", camera.port)
+    except OSError:
+        camera.close()
+        pytest.skip("127.0.0.2 cannot be bound here")
+
+    async def snapshot() -> None:
+        target = ProbeTarget(camera_id=1, area_id=1, host=NAME, onvif_port=camera.port, username="u",
+                             password="secret-pw", rtsp_url=None, snapshot_url=f"http://{NAME}:{camera.port}/snap.jpg",
+                             keyframe_url=None)
+        async with snapshot_client(timeout_s=2, max_connections=2) as client:
+            with pytest.raises(CameraAuthFailed):
+                await fetch_snapshot(client, target, timeout_s=2)
+
+    try:
+        asyncio.run(snapshot())
+    finally:
+        camera.close()
+        outsider.close()
+    assert outsider.received == [], b"".join(outsider.received)[:300]
+    assert camera.received and all(f"Host: {NAME}:{camera.port}".encode() in r for r in camera.received)
