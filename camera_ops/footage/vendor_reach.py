@@ -65,6 +65,7 @@ LATEST_WINDOWS = (timedelta(hours=3), timedelta(days=2), LOOKBACK)  # newest foo
 HIK_PAGE = 50  # Hikvision caps maxResults at 40–100 by model; 50 is accepted everywhere seen
 DAHUA_PAGE = 100
 MAX_PAGES = 40  # 2,000+ recordings in one window: the camera is not answering sensibly
+MAX_ANSWER_BYTES = 2 * 1024 * 1024  # a page of 100 recordings is ~50 kB; past this the answer is not read on
 
 _CARD_CODES = {Card.missing: "card_missing", Card.unformatted: "card_unformatted", Card.failed: "card_failed"}
 
@@ -161,10 +162,9 @@ class _Http:
         """The answer's body. 401/403 → auth, 404/405/501 → unsupported; other errors fail unless
         ``lenient`` (Dahua answers some refusals as 400 "Error", which the parsers read)."""
         try:
-            response = await self._client.request(method, url, content=body,
-                                                  headers={"Content-Type": "application/xml"} if body else None)
+            response, content = await self._send(method, url, body)
             if response.status_code == 401 and response.headers.get("www-authenticate", "").lower().startswith("basic"):
-                response = await self._client.request(method, url, content=body, auth=self._basic)
+                response, content = await self._send(method, url, body, auth=self._basic)
         except httpx.TimeoutException:
             raise _Failed("timeout", f"no answer in time from {url.split('?')[0]}") from None
         except httpx.HTTPError as exc:
@@ -176,7 +176,25 @@ class _Http:
             raise _Failed("unsupported", f"HTTP {status} at {url.split('?')[0]}")
         if status != 200 and not (lenient and status in (400, 500)):
             raise _Failed("malformed", f"HTTP {status} at {url.split('?')[0]}")
-        return response.content
+        return content
+
+    async def _send(self, method: str, url: str, body: bytes | None,
+                    auth: httpx.Auth | None = None) -> tuple[httpx.Response, bytes]:
+        """One request; its answer read up to MAX_ANSWER_BYTES (decoded), else ``malformed``: whatever
+        answers at the camera's address may send without end."""
+        request = self._client.build_request(method, url, content=body,
+                                             headers={"Content-Type": "application/xml"} if body else None)
+        response = await (self._client.send(request, stream=True) if auth is None else
+                          self._client.send(request, stream=True, auth=auth))
+        try:
+            content = bytearray()
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > MAX_ANSWER_BYTES:
+                    raise _Failed("malformed", f"answer larger than {MAX_ANSWER_BYTES} bytes at {url.split('?')[0]}")
+        finally:
+            await response.aclose()
+        return response, bytes(content)
 
 
 PageSource = Callable[[datetime, datetime], AsyncIterator[SearchPage]]

@@ -120,3 +120,42 @@ def test_the_monitors_snapshot_goes_to_the_checked_address_too(rebinding_name) -
         outsider.close()
     assert outsider.received == [], b"".join(outsider.received)[:300]
     assert camera.received and all(f"Host: {NAME}:{camera.port}".encode() in r for r in camera.received)
+
+
+@pytest.mark.parametrize("style", ["hikvision", "dahua"])
+def test_an_endless_answer_is_cut_short(style) -> None:
+    """Whatever answers at a camera's address (a household router's forward, a device swapped in)
+    can send an answer without end: the search reads a bounded amount, then gives up on it."""
+    sent = {"bytes": 0}
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.settimeout(5)
+
+    def serve() -> None:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5)
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 400000000\r\n\r\n")
+            chunk = b"<a>" + b"x" * 65_533
+            try:
+                while sent["bytes"] < 400_000_000:
+                    conn.sendall(chunk)
+                    sent["bytes"] += len(chunk)
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    netpolicy.configure(["127.0.0.1/32"])
+    try:
+        found = asyncio.run(vendor_recordings(style, f"http://127.0.0.1:{sock.getsockname()[1]}", "admin", "pw",
+                                              channel=1, zone=timezone.utc, clock_offset_s=0.0, timeout_s=5.0))
+    finally:
+        netpolicy.configure(netpolicy.DEFAULT_CAMERA_NETWORKS)
+        thread.join(10)
+        sock.close()
+    assert found.problem == "malformed" and "larger than" in (found.detail or ""), found
+    assert sent["bytes"] < 64_000_000  # the answer's first megabytes and what the sockets buffered, not all of it
