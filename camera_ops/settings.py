@@ -158,6 +158,11 @@ class Settings(BaseSettings):
         description="the clock (ONVIF time) and the full RTSP check are read this often per camera (and at once "
                     "after a recovery); every other cycle a camera gets one liveness exchange",
     )
+    monitor_rtsp_keepalive: bool = Field(
+        default=True,
+        description="the per-cycle liveness OPTIONS reuses one RTSP connection per camera, left open between cycles "
+                    "(off: a fresh connection each cycle, for cameras with very few RTSP client slots)",
+    )
     monitor_pictures: bool = Field(default=True, description="snapshots and picture checks (off: benchmarks of the probe alone)")
     ops_bind: str = Field(default="127.0.0.1", description="address of the monitor's and worker's /healthz /readyz /metrics")
     ops_token: str | None = Field(default=None, description="bearer token for /metrics (required off loopback)")

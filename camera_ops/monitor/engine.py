@@ -18,7 +18,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import resource
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -54,7 +56,14 @@ from camera_ops.monitor.membership import (
     ranked,
 )
 from camera_ops.monitor.pictures import judge_snapshot
-from camera_ops.monitor.probe import fetch_snapshot, liveness_probe, probe_camera, rtsp_link_for, snapshot_client
+from camera_ops.monitor.probe import (
+    Alive,
+    fetch_snapshot,
+    liveness_probe,
+    probe_camera,
+    rtsp_link_for,
+    snapshot_client,
+)
 from camera_ops.monitor.schedule import Entry, Kind, Schedule, phase_fraction, slot_index
 from camera_ops.monitor.store import (
     Batch,
@@ -69,7 +78,7 @@ from camera_ops.monitor.store import (
     refresh_rows,
     write_batch,
 )
-from camera_ops.rtsp.quickprobe import RtspProbeLink
+from camera_ops.rtsp.quickprobe import KeepBudget, RtspProbeLink
 from camera_ops.settings import Settings
 from storage.db import engine_for, session_factory
 
@@ -88,6 +97,7 @@ STOP_GRACE_CALLS = 3  # on stop, in-flight probes get this many call deadlines t
 # flushes) before the handover: a probe is at most three calls (SOAP, RTSP, snapshot), so the old
 # owner's last result is in the database when the new owner reads the camera's state.
 HANDOVER_CALLS = 3
+FD_RESERVE = 1024  # descriptors kept for the database, snapshots, logs, the ops server
 DETAILS_ONLY_FLUSHES = 10  # a batch of probe details only is written at every 10th flush
 T = TypeVar("T")
 
@@ -114,6 +124,17 @@ def _answering_well(state: CameraHealthState, not_recording: bool = False) -> bo
     if state.status is Status.ONLINE:
         return True
     return state.status is Status.DEGRADED and all(r in _LIVENESS_KEEPS for r in state.reasons)
+
+
+def keep_budget(concurrency: int) -> KeepBudget:
+    """Liveness connections this process may keep open: its open-files limit (raised to the hard
+    limit) less the probes in flight and a reserve for everything else."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    return KeepBudget(max(0, soft - concurrency - FD_RESERVE))
 
 
 def policy_from(settings: Settings) -> StatusPolicy:
@@ -202,6 +223,7 @@ class Monitor:
         self._member_db = ThreadPoolExecutor(1, thread_name_prefix=f"monitor-member {self.node}")
         self._job_thread = ThreadPoolExecutor(1, thread_name_prefix=f"monitor-jobs {self.node}")
         self._slots: asyncio.Semaphore | None = None
+        self._keep = keep_budget(settings.monitor_concurrency) if settings.monitor_rtsp_keepalive else None
         self._snapshot_auth: dict[int, tuple[tuple[str, str], httpx.DigestAuth]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         ttl = settings.monitor_member_ttl_s or default_ttl_s(settings.monitor_cycle_s)
@@ -250,6 +272,9 @@ class Monitor:
             except Exception:  # noqa: BLE001 — stopping anyway; say what was lost
                 log.exception("monitor: the last batch could not be written")
             await self._http.aclose()
+            for runtime in self.cameras.values():
+                if runtime.rtsp_link is not None:
+                    runtime.rtsp_link.close()
             if joined:
                 try:
                     await self._in_member_thread(self.membership.leave)
@@ -386,7 +411,9 @@ class Monitor:
 
     def _release(self, camera_id: int) -> None:
         """Another member owns this camera now: stop probing it (no history row: it lives on)."""
-        self.cameras.pop(camera_id, None)
+        runtime = self.cameras.pop(camera_id, None)
+        if runtime is not None and runtime.rtsp_link is not None:
+            runtime.rtsp_link.close()
         self._schedule.remove_camera(camera_id)
         self._snapshot_auth.pop(camera_id, None)
         self.stats.released += 1
@@ -474,7 +501,15 @@ class Monitor:
             started = loop.time()
             if runtime.rtsp_link is not None and self._liveness_enough(runtime, entry):
                 self.stats.liveness_checks += 1
-                facts = await liveness_probe(runtime.rtsp_link, timeout_s=timeout_s, wall=self.clock)
+                answer = await liveness_probe(runtime.rtsp_link, timeout_s=timeout_s, wall=self.clock,
+                                              keep=self._keep)
+                if answer.__class__ is Alive:  # most probes: nothing to decide (see _still_alive)
+                    self.stats.probe_seconds["liveness"].observe(loop.time() - started)
+                    self.stats.results["liveness", "ok"] += 1
+                    if self.cameras.get(camera_id) is runtime:
+                        self._still_alive(runtime, answer.at, answer.rtt_ms)  # type: ignore[union-attr]
+                    return
+                facts = answer  # type: ignore[assignment]
                 kind = "liveness"
             if facts is None:  # due, or something is amiss: the full check, now
                 self.stats.full_checks += 1
@@ -486,9 +521,6 @@ class Monitor:
             outcome = facts.outcome
             self.stats.probe_seconds[kind].observe(loop.time() - started)
             self.stats.results[kind, outcome.error.value if outcome.error else "ok"] += 1
-            if facts.alive and self.cameras.get(camera_id) is runtime:
-                self._still_alive(runtime, outcome)
-                return
             if runtime.target.not_recording:
                 outcome = replace(outcome, not_recording=True)
             if self._snapshot_wanted(runtime, outcome):
@@ -523,10 +555,14 @@ class Monitor:
 
     @staticmethod
     def _rtsp_link(runtime: CameraRuntime) -> RtspProbeLink | None:
+        old = runtime.rtsp_link
         try:
-            return rtsp_link_for(runtime.target, runtime.rtsp_link)
+            link = rtsp_link_for(runtime.target, old)
         except CameraError:
-            return None  # a malformed URL: the probe itself reports it
+            link = None  # a malformed URL: the probe itself reports it
+        if old is not None and link is not old:
+            old.close()  # the camera's address or credentials changed: its kept connection goes
+        return link
 
     # --- pictures ------------------------------------------------------------------------------------
 
@@ -583,18 +619,18 @@ class Monitor:
 
     # --- decisions -------------------------------------------------------------------------------------
 
-    def _still_alive(self, runtime: CameraRuntime, outcome: ProbeOutcome) -> None:
+    def _still_alive(self, runtime: CameraRuntime, at: datetime, rtt_ms: float) -> None:
         """A liveness exchange answered, for a camera that was fine and had no failure pending
         (the only cameras that get one): ``decide`` would keep every field as it is, so skip it
         (it costs ~25 µs; this path is most probes). Only "last seen" and the details move."""
-        runtime.last_seen_at = outcome.at
+        runtime.last_seen_at = at
         now = self.clock()
         if now >= runtime.details_due:
             runtime.details_due = now + self.settings.monitor_details_every_s
             state = runtime.state
             self._batch.details[runtime.target.camera_id] = DetailsRecord(
-                camera_id=runtime.target.camera_id, last_probe_at=outcome.at, last_seen_at=outcome.at,
-                rtt_ms=outcome.rtt_ms, clock_offset_s=state.last_clock_offset_s, last_error=None, state=state.to_dict(),
+                camera_id=runtime.target.camera_id, last_probe_at=at, last_seen_at=at,
+                rtt_ms=rtt_ms, clock_offset_s=state.last_clock_offset_s, last_error=None, state=state.to_dict(),
             )
 
     def _apply(
@@ -688,6 +724,8 @@ class Monitor:
     def _forget(self, camera_id: int) -> None:
         """A retired (or vanished) camera: stop probing; its history ends in ``unknown`` (no uptime)."""
         runtime = self.cameras.pop(camera_id)
+        if runtime.rtsp_link is not None:
+            runtime.rtsp_link.close()
         self._schedule.remove_camera(camera_id)
         if runtime.state.status is not Status.UNKNOWN:
             at = self.utc()

@@ -34,7 +34,7 @@ from camera_ops.monitor.store import ProbeTarget
 from camera_ops.netpolicy import pinned_url, resolve_camera_address
 from camera_ops.onvif.rawsoap import WallClock, get_system_date_and_time
 from camera_ops.rtsp.client import grab_keyframe
-from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe, rtsp_liveness
+from camera_ops.rtsp.quickprobe import KeepBudget, RtspProbeLink, quick_rtsp_probe, rtsp_liveness
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ class ProbeFacts:
 
     outcome: ProbeOutcome
     error: str | None  # short text of the first failure, for the UI (never a secret)
-    alive: bool = False  # a liveness exchange answered as a healthy camera does (nothing else was looked at)
 
 
 def rtsp_link_for(target: ProbeTarget, known: RtspProbeLink | None) -> RtspProbeLink | None:
@@ -137,21 +136,36 @@ async def _probe_rtsp_only(
 RTSP_LIVE_CODES = frozenset({200, 401})  # OPTIONS answered as a healthy camera does (401: wants credentials)
 
 
-async def liveness_probe(link: RtspProbeLink, *, timeout_s: float, wall: WallClock = time.time) -> ProbeFacts | None:
-    """One RTSP OPTIONS. Facts when the answer is clear (alive; or down: no TCP, no answer);
-    None when the camera answered unusually (not RTSP, another status): do the full check now."""
+class Alive:
+    """A liveness exchange answered as a healthy camera does (nothing else was looked at). Most
+    probes end here: a plain slotted object (ProbeFacts + ProbeOutcome, frozen dataclasses, cost
+    ~15 µs to build per probe)."""
+
+    __slots__ = ("at", "rtt_ms")
+
+    def __init__(self, at: datetime, rtt_ms: float) -> None:
+        self.at = at
+        self.rtt_ms = rtt_ms
+
+
+async def liveness_probe(
+    link: RtspProbeLink, *, timeout_s: float, wall: WallClock = time.time, keep: KeepBudget | None = None,
+) -> Alive | ProbeFacts | None:
+    """One RTSP OPTIONS (on the connection kept from the last cycle with ``keep``). Alive when it
+    answered as a healthy camera does; facts when it is down (no TCP, no answer); None when the
+    camera answered unusually (not RTSP, another status): do the full check now."""
     at = _utc(wall)
-    started = asyncio.get_running_loop().time()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     try:
-        status = await rtsp_liveness(link, timeout_s=timeout_s)
+        status = await rtsp_liveness(link, timeout_s=timeout_s, keep=keep)
     except CameraUnreachable as exc:  # includes CameraTimeout: as the full check's ONVIF call would say
         return _failed(at, exc, tcp_ok=isinstance(exc, CameraTimeout), onvif_ok=False)
     except CameraError:
         return None
     if status not in RTSP_LIVE_CODES:
         return None
-    rtt_ms = (asyncio.get_running_loop().time() - started) * 1000.0
-    return ProbeFacts(ProbeOutcome(at=at, tcp_ok=True, rtt_ms=rtt_ms), None, alive=True)
+    return Alive(at, (loop.time() - started) * 1000.0)
 
 
 def _utc(wall: WallClock) -> datetime:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 _GOLDEN = 2654435761  # Knuth's multiplicative hash constant (2^32 / phi)
 _SPACE = 1 << 32
@@ -38,13 +38,16 @@ class Kind(IntEnum):
     REPROBE = 1  # an extra, quick look after an unconfirmed failure or a maintenance change
 
 
-@dataclass(order=True, frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
+    """A due probe. A tuple, so the heap compares entries in C: (due, seq) decide, and seq is
+    unique (a dataclass with order=True compared through Python ``__lt__``: a heap pop and push at
+    10,000 cameras cost ~50 µs of a probe's CPU instead of ~5)."""
+
     due: float
     seq: int
-    camera_id: int = field(compare=False)
-    kind: Kind = field(compare=False)
-    generation: int = field(compare=False, default=0)
+    camera_id: int
+    kind: Kind
+    generation: int = 0
 
 
 class Schedule:

@@ -7,9 +7,13 @@ with plain code. Nothing is parsed that the health decision does not need: the s
 ``WWW-Authenticate`` challenge on a 401, and whether the SDP offers a video track. Codec and
 resolution are the registration handshake's business.
 
-:func:`rtsp_liveness` is the per-cycle liveness check: one OPTIONS on a fresh connection, no
-credentials (a 401 proves the RTSP server answers just as well as a 200). The full exchange above
-runs every ``monitor_full_check_s`` and after any trouble.
+:func:`rtsp_liveness` is the per-cycle liveness check: one OPTIONS, no credentials (a 401 proves
+the RTSP server answers just as well as a 200), on the connection the last cycle's OPTIONS left
+open (``keep``): connecting and closing were half the CPU of a liveness check (the system calls
+of a fresh TCP connection). A kept connection the camera closed meanwhile is replaced at once; one
+that fails or stays silent is closed, and the failure counts as a failure (the status decision
+confirms it with a full check on fresh connections). The full exchange above runs every
+``monitor_full_check_s`` and after any trouble.
 
 A :class:`RtspProbeLink` per camera keeps the cleaned URL and the last digest authorizer, so each
 cycle's DESCRIBE authenticates up front (no 401 round trip); a stale nonce costs one 401 and is
@@ -45,6 +49,18 @@ _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d+)", re.IGNORE
 _CHALLENGE = re.compile(rb"\r\nwww-authenticate[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
 
 
+class KeepBudget:
+    """How many liveness connections may stay open between cycles at once: each holds a file
+    descriptor (100,000 cameras on 3 monitors would be 33,000 each, over a 20,000 limit). Beyond
+    the budget a camera's liveness check connects afresh, as without keeping."""
+
+    __slots__ = ("limit", "held")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+
 @dataclass(slots=True)
 class RtspProbeLink:
     """What the monitor keeps per camera between RTSP probes (holds the password: memory only)."""
@@ -56,6 +72,14 @@ class RtspProbeLink:
     password: str | None
     authorizer: Authorizer | None = None
     source: tuple[str, str | None, str | None] | None = None  # (url, username, password) it was made from
+    kept: _Answers | None = None  # the liveness connection left open for the next cycle
+    cseq: int = 0  # the last CSeq sent on ``kept``
+
+    def close(self) -> None:
+        """Close the kept liveness connection (the camera left this monitor, or the monitor stops)."""
+        kept, self.kept = self.kept, None
+        if kept is not None:
+            _close(kept)
 
     @classmethod
     def for_url(cls, url: str, username: str | None, password: str | None) -> RtspProbeLink:
@@ -73,13 +97,15 @@ class _Answers(asyncio.Protocol):
     """One TCP connection: write a request, hand back the next complete answer (or what came
     before the connection closed)."""
 
-    __slots__ = ("transport", "data", "need", "waiter")
+    __slots__ = ("transport", "data", "need", "waiter", "closed", "budget")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.data = bytearray()
         self.need = -1  # length of the whole answer once its head is in; -1: head not complete
         self.waiter: asyncio.Future[bytes] | None = None
+        self.closed = False  # the peer closed it (or it broke): not to be used again
+        self.budget: KeepBudget | None = None  # counted in this budget while kept
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -107,11 +133,19 @@ class _Answers(asyncio.Protocol):
             self._deliver()
 
     def eof_received(self) -> bool:
+        self.closed = True
         self._deliver()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.unkeep()
         self._deliver()
+
+    def unkeep(self) -> None:
+        budget, self.budget = self.budget, None
+        if budget is not None:
+            budget.held -= 1
 
     def _deliver(self) -> None:
         waiter, self.waiter = self.waiter, None
@@ -199,36 +233,69 @@ async def quick_rtsp_probe(link: RtspProbeLink, *, timeout_s: float) -> None:
         raise CameraProtocolError("DESCRIBE answer offers no video track", field="stream_uri")
 
 
-async def rtsp_liveness(link: RtspProbeLink, *, timeout_s: float) -> int:
+async def rtsp_liveness(link: RtspProbeLink, *, timeout_s: float, keep: KeepBudget | None = None) -> int:
     """One exchange: OPTIONS without credentials, under one hard deadline. Returns the RTSP status
     code of the answer (any code: the caller decides what is worth a full check); raises
-    CameraTimeout / CameraUnreachable / CameraProtocolError (not RTSP, closed) otherwise."""
+    CameraTimeout / CameraUnreachable / CameraProtocolError (not RTSP, closed) otherwise.
+
+    ``keep``: send it on ``link.kept`` when that is still open, and leave the connection open for
+    the next cycle after a clear answer, within the budget. Any failure closes it."""
     loop = asyncio.get_running_loop()
-    transport: asyncio.BaseTransport | None = None
     # The deadline is a bare timer that cancels this task (asyncio.timeout's bookkeeping costs
     # ~10 µs; this runs 10,000 times a minute). A cancellation we did not cause passes through.
     task = asyncio.current_task()
     assert task is not None
     expired: list[bool] = []
     timer = loop.call_later(timeout_s, _expire, task, expired)
+    conn = link.kept
+    link.kept = None  # back only after a clear answer
+    done = False
     try:
+        if conn is not None and not conn.closed:
+            link.cseq += 1
+            answer = await _ask(loop, conn, _options_request(link, link.cseq))
+            if answer or not conn.closed:
+                status = _status(answer, "OPTIONS")
+                done = True
+                return status
+            _close(conn)  # the camera closed it as we asked (an idle timeout): once more, afresh
         try:
-            transport, conn = await loop.create_connection(_Answers, link.host, link.port)
+            _, conn = await loop.create_connection(_Answers, link.host, link.port)
         except UNREACHABLE_OS_ERRORS as exc:
             raise CameraUnreachable(
                 f"cannot connect to {link.host}:{link.port} (RTSP): {exc.strerror or exc}", field="host"
             ) from exc
-        waiter: asyncio.Future[bytes] = loop.create_future()
-        conn.ask(_options_request(link), waiter)
-        return _status(await waiter, "OPTIONS")
+        link.cseq = 1
+        status = _status(await _ask(loop, conn, _options_request(link, 1)), "OPTIONS")
+        done = True
+        return status
     except asyncio.CancelledError as exc:
         if expired and task.uncancel() == 0:
             raise CameraTimeout(f"RTSP liveness check got no answer within {timeout_s:g} s", field="host") from exc
         raise
     finally:
         timer.cancel()
-        if transport is not None:
-            transport.close()
+        if conn is not None:
+            if done and keep is not None and not conn.closed and (conn.budget is not None or keep.held < keep.limit):
+                if conn.budget is None:
+                    conn.budget = keep
+                    keep.held += 1
+                link.kept = conn
+            else:
+                _close(conn)
+
+
+async def _ask(loop: asyncio.AbstractEventLoop, conn: _Answers, request: bytes) -> bytes:
+    waiter: asyncio.Future[bytes] = loop.create_future()
+    conn.ask(request, waiter)
+    return await waiter
+
+
+def _close(conn: _Answers) -> None:
+    conn.closed = True
+    conn.unkeep()
+    if conn.transport is not None:
+        conn.transport.close()
 
 
 def _expire(task: asyncio.Task[object], expired: list[bool]) -> None:
@@ -236,5 +303,5 @@ def _expire(task: asyncio.Task[object], expired: list[bool]) -> None:
     task.cancel()
 
 
-def _options_request(link: RtspProbeLink) -> bytes:
-    return f"OPTIONS {link.url} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: {USER_AGENT}\r\n\r\n".encode()
+def _options_request(link: RtspProbeLink, cseq: int = 1) -> bytes:
+    return f"OPTIONS {link.url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {USER_AGENT}\r\n\r\n".encode()

@@ -303,6 +303,11 @@ async def test_liveness_each_cycle_full_check_on_its_interval_offline_within_two
             live = monitor.stats.liveness_checks - live0
             # per camera about one full check per interval, liveness in every other cycle
             assert live > 2 * full and full <= len(ids) * (3 + 2)
+            # the liveness exchanges of a camera go over one RTSP connection, kept between cycles
+            kept = {c: monitor.cameras[c].rtsp_link.kept for c in ids}
+            assert all(k is not None and not k.closed for k in kept.values())
+            await wait_cycles(monitor, ids, 2)
+            assert all(monitor.cameras[c].rtsp_link.kept is kept[c] for c in ids)
 
             # down: a liveness failure asks for a quick full check, which confirms it
             down = world.ids["l0"]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from camera_ops.errors import CameraAuthFailed, CameraProtocolError, CameraTimeout, CameraUnreachable
-from camera_ops.rtsp.quickprobe import RtspProbeLink, quick_rtsp_probe
+from camera_ops.rtsp.quickprobe import KeepBudget, RtspProbeLink, quick_rtsp_probe
 from camera_ops.rtsp.testing import FakeRtspCamera, serve_rtsp
 from camera_ops.video.testing import encode_clip, split_access_units
 
@@ -210,3 +210,146 @@ async def test_liveness_on_a_refused_port_is_unreachable():
         with pytest.raises(CameraUnreachable) as info:
             await rtsp_liveness(RtspProbeLink.for_url(f"rtsp://127.0.0.1:{port}/x", "a", "b"), timeout_s=TIMEOUT_S)
     assert not isinstance(info.value, CameraTimeout)
+
+
+# --- the liveness connection kept between cycles -------------------------------------------------------
+
+
+class _Camera:
+    """Counts connections; ``reply(n, head)`` answers the n-th request of a connection (None: say
+    nothing more; b"": close). ``power_off()`` closes the port and drops every open connection."""
+
+    def __init__(self, reply: Callable[[int, bytes], bytes | None] = lambda n, head: rtsp("200 OK", head)) -> None:
+        self.reply = reply
+        self.connections = 0
+        self.cseqs: list[bytes] = []
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        n = 0
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                n += 1
+                self.cseqs.append(next(x for x in head.split(b"\r\n") if x.startswith(b"CSeq")).split(b":")[1].strip())
+                reply = self.reply(n, head)
+                if reply is None:
+                    await reader.read()
+                    return
+                if not reply:
+                    return
+                writer.write(reply)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def power_off(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.transport.abort()
+
+
+async def test_liveness_with_keep_sends_every_cycle_s_options_on_one_connection():
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    budget = KeepBudget(10)
+
+    cam = _Camera()
+    link = RtspProbeLink.for_url(f"rtsp://127.0.0.1:{await cam.start()}/x", "a", "b")
+    for _ in range(3):
+        assert await rtsp_liveness(link, timeout_s=TIMEOUT_S, keep=budget) == 200
+    assert cam.connections == 1 and cam.cseqs == [b"1", b"2", b"3"] and budget.held == 1
+    link.close()
+    assert link.kept is None and budget.held == 0
+    cam.power_off()
+
+
+async def test_without_keep_every_cycle_connects_afresh():
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    cam = _Camera()
+    link = RtspProbeLink.for_url(f"rtsp://127.0.0.1:{await cam.start()}/x", "a", "b")
+    for _ in range(2):
+        assert await rtsp_liveness(link, timeout_s=TIMEOUT_S) == 200
+    assert cam.connections == 2 and link.kept is None
+    cam.power_off()
+
+
+async def test_a_kept_connection_the_camera_closed_is_replaced_without_a_failure():
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    budget = KeepBudget(10)
+
+    # the camera closes each connection after one answer (an idle-timeout camera, seen from here)
+    cam = _Camera(lambda n, head: rtsp("200 OK", head) if n == 1 else b"")
+    link = RtspProbeLink.for_url(f"rtsp://127.0.0.1:{await cam.start()}/x", "a", "b")
+    for _ in range(3):
+        assert await rtsp_liveness(link, timeout_s=TIMEOUT_S, keep=budget) == 200
+    assert cam.connections >= 2
+    link.close()
+    cam.power_off()
+
+
+async def test_a_kept_connection_gone_silent_is_a_timeout_and_the_next_cycle_connects_afresh():
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    budget = KeepBudget(10)
+
+    silent = [False]
+    cam = _Camera(lambda n, head: None if silent[0] else rtsp("200 OK", head))
+    link = RtspProbeLink.for_url(f"rtsp://127.0.0.1:{await cam.start()}/x", "a", "b")
+    assert await rtsp_liveness(link, timeout_s=TIMEOUT_S, keep=budget) == 200
+    silent[0] = True
+    with pytest.raises(CameraTimeout):
+        await rtsp_liveness(link, timeout_s=0.3, keep=budget)
+    assert link.kept is None  # a connection that failed is never used again
+    silent[0] = False
+    assert await rtsp_liveness(link, timeout_s=TIMEOUT_S, keep=budget) == 200
+    assert cam.connections == 2
+    link.close()
+    cam.power_off()
+
+
+async def test_a_camera_powered_off_under_a_kept_connection_is_unreachable_at_the_next_cycle():
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    budget = KeepBudget(10)
+
+    cam = _Camera()
+    link = RtspProbeLink.for_url(f"rtsp://127.0.0.1:{await cam.start()}/x", "a", "b")
+    assert await rtsp_liveness(link, timeout_s=TIMEOUT_S, keep=budget) == 200
+    cam.power_off()
+    await asyncio.sleep(0.05)  # the reset reaches us between cycles
+    with pytest.raises(CameraUnreachable) as info:
+        await rtsp_liveness(link, timeout_s=TIMEOUT_S, keep=budget)
+    assert not isinstance(info.value, CameraTimeout) and link.kept is None and budget.held == 0
+
+
+async def test_beyond_the_budget_a_camera_s_liveness_connects_afresh():
+    """Kept connections are file descriptors: never more than the budget stay open."""
+    from camera_ops.rtsp.quickprobe import rtsp_liveness
+
+    budget = KeepBudget(1)
+    cam = _Camera()
+    port = await cam.start()
+    first, second = (RtspProbeLink.for_url(f"rtsp://127.0.0.1:{port}/{n}", "a", "b") for n in "xy")
+    for _ in range(2):
+        assert await rtsp_liveness(first, timeout_s=TIMEOUT_S, keep=budget) == 200
+        assert await rtsp_liveness(second, timeout_s=TIMEOUT_S, keep=budget) == 200
+    assert first.kept is not None and second.kept is None and budget.held == 1
+    assert cam.connections == 3  # one kept, two fresh
+    first.close()
+    assert budget.held == 0
+    assert await rtsp_liveness(second, timeout_s=TIMEOUT_S, keep=budget) == 200
+    assert second.kept is not None and budget.held == 1
+    second.close()
+    cam.power_off()

@@ -45,3 +45,13 @@ def test_a_removed_camera_is_never_probed_again_and_can_come_back():
     assert {e.camera_id for now in range(0, 30) for e in schedule.pop_due(float(now))} == {2}
     schedule.add_camera(1, now=30.0)
     assert {e.camera_id for now in range(30, 41) for e in schedule.pop_due(float(now))} == {1, 2}
+
+
+def test_heap_entries_are_tuples_ordered_by_due_then_sequence():
+    """The heap compares entries in C (a dataclass with order=True compared through Python code:
+    ~50 µs of every probe at 10,000 cameras); equal due times keep their insertion order."""
+    from camera_ops.monitor.schedule import Entry, Kind
+
+    assert Entry.__lt__ is tuple.__lt__
+    a, b, c = Entry(5.0, 2, 9, Kind.REGULAR), Entry(5.0, 3, 1, Kind.REPROBE), Entry(4.0, 7, 5, Kind.REGULAR)
+    assert sorted([a, b, c]) == [c, a, b]
