@@ -149,3 +149,25 @@ def test_distinct_queries_cannot_grow_the_copies_past_their_byte_bound(app, worl
         first = client.get("/api/v1/health/summary", headers=officer).content
         assert client.get("/api/v1/health/summary", headers=officer).content == first
         assert answers.size_bytes <= 64_000
+
+
+def test_a_change_made_on_the_web_pages_is_seen_by_the_next_api_read(app, world, settings):
+    """Checked sound (a regression guard): a form post on the web pages drops the copies as an API
+    write does, and the cookie login is remembered and forgotten like the bearer one."""
+    from tests.factories import web_login
+    from tests.integration.test_web_pages import csrf
+
+    with TestClient(app) as client:
+        admin = api_login(client, "admin")
+        listed = client.get("/api/v1/cameras", params={"lifecycle": "retired"}, headers=admin).json()
+        assert listed["total"] == 0
+        summary = client.get("/api/v1/health/summary", headers=admin).json()
+        camera_id = client.get("/api/v1/cameras", headers=admin).json()["items"][0]["id"]
+        web_login(client, "admin")
+        token = csrf(client, f"/cameras/{camera_id}")
+        r = client.post(f"/cameras/{camera_id}/retire", data={"csrf_token": token}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        client.cookies.clear()
+        listed = client.get("/api/v1/cameras", params={"lifecycle": "retired"}, headers=admin).json()
+        assert [c["id"] for c in listed["items"]] == [camera_id]
+        assert client.get("/api/v1/health/summary", headers=admin).json() != summary
