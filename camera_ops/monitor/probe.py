@@ -215,11 +215,25 @@ async def _http_snapshot(
     address = await resolve_camera_address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
     url, headers, extensions = pinned_url(url, address)  # camera networks only: to the address checked
     auth = auth or httpx.DigestAuth(target.username, target.password)
+
+    async def get(with_auth: httpx.Auth) -> tuple[httpx.Response, bytes]:
+        """The answer read up to MAX_SNAPSHOT_BYTES (whatever is at the address may send without end)."""
+        request = client.build_request("GET", url, headers=headers, extensions=extensions, timeout=timeout_s)
+        response = await client.send(request, auth=with_auth, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_SNAPSHOT_BYTES:
+                    raise CameraProtocolError("snapshot too large")
+        finally:
+            await response.aclose()
+        return response, bytes(body)
+
     try:
-        response = await client.get(url, auth=auth, timeout=timeout_s, headers=headers, extensions=extensions)
+        response, content = await get(auth)
         if response.status_code == HTTP_UNAUTHORIZED and "basic" in response.headers.get("www-authenticate", "").lower():
-            response = await client.get(url, auth=httpx.BasicAuth(target.username, target.password), timeout=timeout_s,
-                                        headers=headers, extensions=extensions)
+            response, content = await get(httpx.BasicAuth(target.username, target.password))
     except httpx.TimeoutException as exc:
         raise CameraTimeout(f"snapshot did not arrive within {timeout_s:g} s", field="host") from exc
     except httpx.HTTPError as exc:
@@ -228,9 +242,7 @@ async def _http_snapshot(
         raise CameraAuthFailed("camera refused the snapshot username/password", field="password")
     if response.status_code != HTTP_OK:
         raise CameraProtocolError(f"snapshot answered HTTP {response.status_code}")
-    if len(response.content) > MAX_SNAPSHOT_BYTES:
-        raise CameraProtocolError("snapshot too large")
-    return response.content
+    return content
 
 
 def snapshot_client(*, timeout_s: float, max_connections: int) -> httpx.AsyncClient:

@@ -159,3 +159,49 @@ def test_an_endless_answer_is_cut_short(style) -> None:
         sock.close()
     assert found.problem == "malformed" and "larger than" in (found.detail or ""), found
     assert sent["bytes"] < 64_000_000  # the answer's first megabytes and what the sockets buffered, not all of it
+
+
+def test_an_endless_snapshot_is_cut_short() -> None:
+    """The monitor's snapshot read the whole answer before checking its size."""
+    from camera_ops.errors import CameraProtocolError
+    from camera_ops.monitor.probe import ProbeTarget, fetch_snapshot, snapshot_client
+
+    sent = {"bytes": 0}
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.settimeout(5)
+
+    def serve() -> None:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5)
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 400000000\r\n\r\n")
+            try:
+                while sent["bytes"] < 400_000_000:
+                    conn.sendall(b"\xff" * 65_536)
+                    sent["bytes"] += 65_536
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = sock.getsockname()[1]
+
+    async def snapshot() -> None:
+        target = ProbeTarget(camera_id=1, area_id=1, host="127.0.0.1", onvif_port=port, username="u", password="pw",
+                             rtsp_url=None, snapshot_url=f"http://127.0.0.1:{port}/snap.jpg", keyframe_url=None)
+        async with snapshot_client(timeout_s=10, max_connections=2) as client:
+            with pytest.raises(CameraProtocolError, match="too large"):
+                await fetch_snapshot(client, target, timeout_s=10)
+
+    netpolicy.configure(["127.0.0.1/32"])
+    try:
+        asyncio.run(snapshot())
+    finally:
+        netpolicy.configure(netpolicy.DEFAULT_CAMERA_NETWORKS)
+        thread.join(10)
+        sock.close()
+    assert sent["bytes"] < 64_000_000
