@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import cv2
 import httpx
@@ -30,6 +31,7 @@ from camera_ops.errors import (
     CameraUnreachable,
     NoUsableStream,
 )
+from camera_ops.netpolicy import pinned_url, resolve_camera_address
 from camera_ops.rtsp.client import RtspProbeResult, grab_keyframe, rtsp_probe
 
 HTTP_OK = 200
@@ -113,12 +115,20 @@ async def check_stream(url: str, username: str, password: str, *, url_field: str
 
 async def check_snapshot(url: str, username: str, password: str, *, timeout_s: float) -> int:
     """Bytes of one JPEG from the snapshot URL; CameraError naming ``snapshot_url`` / ``password``."""
+    parts = urlsplit(url)
+    try:  # camera networks only, and to the address checked (the name is not looked up again)
+        address = await resolve_camera_address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    except CameraError as exc:
+        raise _field_error(exc, "snapshot_url") from exc
+    url, headers, extensions = pinned_url(url, address)
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False) as client:
         try:
-            response = await client.get(url, auth=httpx.DigestAuth(username, password))
+            response = await client.get(url, auth=httpx.DigestAuth(username, password), headers=headers,
+                                        extensions=extensions)
             if response.status_code == HTTP_UNAUTHORIZED and "basic" in response.headers.get(
                     "www-authenticate", "").lower():
-                response = await client.get(url, auth=httpx.BasicAuth(username, password))
+                response = await client.get(url, auth=httpx.BasicAuth(username, password), headers=headers,
+                                            extensions=extensions)
         except httpx.TimeoutException as exc:
             raise CameraTimeout(f"the snapshot did not arrive within {timeout_s:g} s", field="snapshot_url",
                                 key="err.snapshot.timeout", params={"seconds": timeout_s}) from exc

@@ -205,3 +205,25 @@ def test_an_endless_snapshot_is_cut_short() -> None:
         thread.join(10)
         sock.close()
     assert sent["bytes"] < 64_000_000
+
+
+def test_the_registration_snapshot_check_goes_to_the_checked_address(rebinding_name) -> None:
+    """An RTSP-only camera's snapshot URL is tried at registration (and 'connect now') with the
+    password: to an address in the camera networks, never to the name looked up again."""
+    from camera_ops.errors import CameraNetworkRefused
+    from camera_ops.registry.rtsp_check import check_snapshot
+
+    camera = Listener("127.0.0.1")
+    try:
+        outsider = Listener("127.0.0.2", camera.port)
+    except OSError:
+        camera.close()
+        pytest.skip("127.0.0.2 cannot be bound here")
+    try:  # the stream checks before it looked the name up (camera network); the snapshot check follows
+        assert asyncio.run(netpolicy.resolve_camera_address(NAME, camera.port)) == "127.0.0.1"
+        with pytest.raises(CameraNetworkRefused):  # its own look-up is checked: now outside, nothing sent
+            asyncio.run(check_snapshot(f"http://{NAME}:{camera.port}/snap.jpg", "u", "secret-pw", timeout_s=2))
+    finally:
+        camera.close()
+        outsider.close()
+    assert outsider.received == [], b"".join(outsider.received)[:300]
