@@ -141,6 +141,25 @@ def canonical_bytes(fields: ChainFields, prev_hash: str) -> bytes:
     ).encode("utf-8")
 
 
+def canonical_parts(fields: ChainFields) -> tuple[str, str]:
+    """The canonical text of an event around its two chain slots:
+    ``canonical_bytes(fields, prev_hash) == (before + prev_hash + between + str(seq) + "}").encode()``.
+    The database can then link an event to a head it alone reads (one statement, under the head's
+    lock) and hash it the same way (``sha256(prev_digest || utf8(text))``)."""
+    before = ('{"actor":%s,"at":%s,"case":%s,"client_address":%s,"clip":%s,"details":%s,'
+              '"event_type":%s,"prev_hash":"') % (
+        _encode_str(fields.actor),
+        _encode_str(format_time(fields.at)),
+        _scalar(fields.case),
+        _scalar(fields.client_address),
+        _scalar(fields.clip),
+        details_text(fields.details),
+        _encode_str(fields.event_type),
+    )
+    between = '","purpose":%s,"role":%s,"seq":' % (_scalar(fields.purpose), _encode_str(fields.role))
+    return before, between
+
+
 def link(prev_hash: str, fields: ChainFields) -> str:
     """Hash of an event chained after ``prev_hash``."""
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_bytes(fields, prev_hash)).hexdigest()

@@ -8,16 +8,18 @@ process, one DBAPI connection of its own, detached from the pool (the engine's c
 and connect-time settings still apply; no pre-ping, no reset on return), used under a lock:
 appends are serialised on the chain head anyway, a second connection would only wait.
 
-PostgreSQL, in autocommit:
-
-* fast path — the writer remembers the head it last wrote and sends ONE statement: a
-  compare-and-swap UPDATE of the head (it matches only while the head is still the remembered
-  one, and takes the head's row lock) with an INSERT of the event that happens only if the UPDATE
-  did. One statement is one transaction: event and head commit together, or neither does.
-* locked path — when another process (or :func:`ledger.append` in a session) moved the head, the
-  fast path writes nothing; the append is redone as BEGIN, SELECT ... FOR UPDATE on the head, the
-  same statement, COMMIT. Under the lock it cannot miss. After a miss the writer locks first for
-  a while (LOCK_FIRST_AFTER_MISS_S): other processes are appending too.
+PostgreSQL, in autocommit: ONE statement per append, one round trip, one transaction, whoever
+else appends. It locks the head row (``SELECT ... FOR UPDATE``: behind a concurrent append it waits
+and then reads the head that append left), links the event to it and hashes it *in the database*
+(``sha256(prev digest || the canonical text)``: the client sends the canonical text around the two
+slots only the database knows, prev_hash and seq — :func:`chain.canonical_parts`), moves the head
+and inserts the event; it returns (seq, prev_hash, hash) and the client re-computes the hash before
+it reports the append (a mismatch fails closed). The head's lock is held only while the server
+runs that statement and commits it — no client round trip, no client CPU and no client scheduling
+delay inside the critical section. (It was a compare-and-swap from the head the writer last wrote,
+redone as BEGIN / SELECT ... FOR UPDATE / write / COMMIT whenever another process had moved it:
+with 3 writer processes every append took that path, holding the lock across three round trips
+— bench_ledger --writers 3: p99 3.99 ms.)
 
 SQLite: BEGIN IMMEDIATE (the database write lock), read the head, the same compare-and-swap as
 two statements, COMMIT. In-process, so a statement is a function call, not a round trip. The
@@ -35,14 +37,14 @@ import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from camera_ops.custody.chain import GENESIS_HASH, EventRecord, details_text
+from camera_ops.custody.chain import GENESIS_HASH, EventRecord, canonical_parts, details_text, link
 from camera_ops.errors import LedgerWriteFailed
 
 HEAD_ID = 1
@@ -53,26 +55,29 @@ PING_AFTER_IDLE_S = 30.0
 # commit is. (The engine's WAL + NORMAL may lose the last commits on power failure; measured cost
 # of FULL on this VM: p50 +0.2 ms; its p99 is the disk's fsync tail.)
 SQLITE_LEDGER_SYNCHRONOUS = "FULL"
-# After the fast path missed (another writer had moved the head), take the lock directly for this
-# long: while several processes append at once a missed compare-and-swap only adds a wait for the
-# lock (bench_ledger --writers 3 on PostgreSQL: p50 3.4 ms trying it first, 2.2 ms locking first).
-LOCK_FIRST_AFTER_MISS_S = 1.0
 _FAILED = "the custody ledger could not be written; nothing was released"
 
 _COLUMNS = ("seq, event_type, actor, role, case_id, clip_id, purpose, client_address, at, details, prev_hash, hash")
-_PG_WRITE = f"""
-WITH head AS (
-    UPDATE custody_head SET seq = %(seq)s::bigint, hash = %(hash)s::text
-    WHERE id = {HEAD_ID} AND seq = %(seq)s::bigint - 1 AND hash = %(prev_hash)s::text
-    RETURNING id
+# The head at seq 0 holds GENESIS_HASH, so the first event's prev_hash is genesis, as chain.next_record says.
+_PG_APPEND = f"""
+WITH prev AS (
+    SELECT seq, hash FROM custody_head WHERE id = {HEAD_ID} FOR UPDATE
+), next AS (
+    SELECT prev.seq + 1 AS seq, prev.hash AS prev_hash,
+           encode(sha256(decode(prev.hash, 'hex') || convert_to(
+               %(before)s::text || prev.hash || %(between)s::text || (prev.seq + 1)::text || '}}', 'UTF8')),
+                  'hex') AS hash
+    FROM prev
+), moved AS (
+    UPDATE custody_head SET seq = next.seq, hash = next.hash FROM next WHERE custody_head.id = {HEAD_ID}
 )
 INSERT INTO custody_event ({_COLUMNS})
-SELECT %(seq)s::bigint, %(event_type)s::text, %(actor)s::text, %(role)s::text, %(case_id)s::integer,
+SELECT next.seq, %(event_type)s::text, %(actor)s::text, %(role)s::text, %(case_id)s::integer,
        %(clip_id)s::integer, %(purpose)s::text, %(client_address)s::text, %(at)s::timestamptz,
-       %(details)s::text, %(prev_hash)s::text, %(hash)s::text
-FROM head
+       %(details)s::text, next.prev_hash, next.hash
+FROM next
+RETURNING seq, prev_hash, hash
 """
-_PG_LOCK_HEAD = f"SELECT seq, hash FROM custody_head WHERE id = {HEAD_ID} FOR UPDATE"
 _PG_CREATE_HEAD = f"INSERT INTO custody_head (id, seq, hash) VALUES ({HEAD_ID}, 0, %s) ON CONFLICT (id) DO NOTHING"
 _SQLITE_MOVE_HEAD = (f"UPDATE custody_head SET seq = :seq, hash = :hash "
                      f"WHERE id = {HEAD_ID} AND seq = :seq - 1 AND hash = :prev_hash")
@@ -158,11 +163,6 @@ class LedgerWriter(ABC):
 
 
 class PostgresWriter(LedgerWriter):
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-        self._head: Head | None = None  # the head this writer last wrote; another process may have moved it
-        self._lock_first_until = 0.0  # monotonic time until which appends skip the fast path
-
     def _configure(self, conn: Any) -> None:
         conn.rollback()  # no-op when idle; autocommit can only be switched outside a transaction
         conn.autocommit = True
@@ -175,20 +175,19 @@ class PostgresWriter(LedgerWriter):
         return True
 
     def _append(self, conn: Any, build: Build) -> EventRecord:
-        self._head, cached = None, self._head  # forgotten until this append is known to have landed
-        if cached is not None and time.monotonic() >= self._lock_first_until:
-            record = build(cached)
-            if _pg_write(conn, record):
-                return self._remember(record)
-            self._lock_first_until = time.monotonic() + LOCK_FIRST_AFTER_MISS_S
-        with conn.transaction():
-            record = build(_pg_lock_head(conn))
-            if not _pg_write(conn, record):
-                raise LedgerWriteFailed(_FAILED + " (the locked chain head changed)")
-        return self._remember(record)
-
-    def _remember(self, record: EventRecord) -> EventRecord:
-        self._head = Head(record.seq, record.hash)
+        draft = build(Head(0, GENESIS_HASH))  # the event's own fields; the database links it
+        before, between = canonical_parts(draft)
+        params = {**_params(draft, at=draft.at), "before": before, "between": between}
+        row = conn.execute(_PG_APPEND, params).fetchone()
+        if row is None:  # a fresh ledger: create the head once, whoever comes first
+            conn.execute(_PG_CREATE_HEAD, (GENESIS_HASH,))
+            row = conn.execute(_PG_APPEND, params).fetchone()
+            if row is None:
+                raise LedgerWriteFailed(_FAILED + " (the chain head is missing)")
+        seq, prev_hash, hash_ = row
+        record = replace(draft, seq=seq, prev_hash=prev_hash, hash=hash_)
+        if link(prev_hash, record) != hash_:  # committed, but not what an auditor would compute: refuse
+            raise LedgerWriteFailed(_FAILED + f" (the database hashed event {seq} differently)")
         return record
 
 
@@ -206,19 +205,6 @@ class SqliteWriter(LedgerWriter):
         conn.execute(_SQLITE_INSERT, params)
         conn.execute("COMMIT")
         return record
-
-
-def _pg_write(conn: Any, record: EventRecord) -> bool:
-    """Insert the event and move the head to it, if the head is still the event's predecessor."""
-    return conn.execute(_PG_WRITE, _params(record, at=record.at)).rowcount == 1  # type: ignore[no-any-return]
-
-
-def _pg_lock_head(conn: Any) -> Head:
-    row = conn.execute(_PG_LOCK_HEAD).fetchone()
-    if row is None:  # a fresh ledger: create the head once, whoever comes first
-        conn.execute(_PG_CREATE_HEAD, (GENESIS_HASH,))
-        row = conn.execute(_PG_LOCK_HEAD).fetchone()
-    return Head(*row)
 
 
 def _sqlite_head(conn: Any) -> Head:

@@ -14,6 +14,7 @@ from camera_ops.custody.chain import (
     GENESIS_HASH,
     EventRecord,
     canonical_bytes,
+    canonical_parts,
     compute_hash,
     details_text,
     format_time,
@@ -236,6 +237,24 @@ def test_canonical_form_matches_sorted_json_for_awkward_text() -> None:
         details={"before": {"title": "Vụ trộm"}, "after": {"title": "Vụ cướp"}, "n": 1.5, "z": None, "a": [1, "x"]},
     )
     assert auditor_hash(row) == row.hash
+
+
+AWKWARD = next_record(
+    None, event_type="metadata_edited", actor='Nguyễn "Văn" A\\', role="admin", at=T0, case=None, clip=7,
+    purpose="tab\tnewline\n\u0001 emoji \U0001f4f7", details={"before": {"title": "Vụ trộm"}, "z": None, "a": [1, "x"]},
+)
+
+
+@pytest.mark.parametrize("row", [CHAIN[0], CHAIN[K], CHAIN[-1], AWKWARD, replace(AWKWARD, purpose=None, seq=10**12)])
+def test_the_canonical_text_around_the_chain_slots_rebuilds_the_hashed_bytes(row: EventRecord) -> None:
+    """What the database fills in when it links an event itself (the ledger writer on PostgreSQL):
+    the text before prev_hash, the previous hash, the text between, the seq, the closing brace;
+    hashed after the previous digest, as the auditor does."""
+    before, between = canonical_parts(row)
+    text = before + row.prev_hash + between + str(row.seq) + "}"
+    assert text.encode("utf-8") == canonical_bytes(row, row.prev_hash)
+    assert hashlib.sha256(bytes.fromhex(row.prev_hash) + text.encode("utf-8")).hexdigest() == link(row.prev_hash, row)
+    assert canonical_parts(replace(row, seq=row.seq + 1, prev_hash="f" * 64)) == (before, between)  # slots only
 
 
 def test_a_head_at_seq_zero_is_followed_by_the_first_event() -> None:
