@@ -13,7 +13,8 @@ appends run, and verification checks the chain against every signed checkpoint i
 Next to every append the bench times the *floor*: one INSERT + durable COMMIT of a similar row on a
 bare driver connection (psycopg autocommit; sqlite3 with synchronous=FULL), interleaved with the
 appends so both see the same machine (other processes, fsync hiccups). An append cannot beat it.
-``--writers N`` appends from N processes at once (as API workers do) and checks the chain is one line.
+``--writers N`` appends from N processes at once (as API workers do) and checks the chain is one line;
+its floor is N processes committing bare rows at once, in rounds alternating with the appends.
 """
 
 from __future__ import annotations
@@ -63,14 +64,14 @@ def one_append(engine: Engine, i: int) -> None:
                details={"bytes": [0, 1000]})
 
 
-def floor_writer(url: str) -> tuple[Callable[[], None], Callable[[], None]]:
+def floor_writer(url: str, table: str = FLOOR_TABLE) -> tuple[Callable[[], None], Callable[[], None]]:
     """(insert + durable commit of one row on a bare driver connection, cleanup)."""
     sqlite = url.startswith("sqlite")
     conn = _bare_connection(url)
     placeholders = ",".join(["?" if sqlite else "%s"] * len(FLOOR_ROW))
-    sql = f"INSERT INTO {FLOOR_TABLE} (actor, purpose, details, prev_hash, hash) VALUES ({placeholders})"
-    conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
-    conn.execute(f"CREATE TABLE {FLOOR_TABLE} (id {'INTEGER' if sqlite else 'BIGSERIAL'} PRIMARY KEY, actor TEXT, "
+    sql = f"INSERT INTO {table} (actor, purpose, details, prev_hash, hash) VALUES ({placeholders})"
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(f"CREATE TABLE {table} (id {'INTEGER' if sqlite else 'BIGSERIAL'} PRIMARY KEY, actor TEXT, "
                  "purpose TEXT, details TEXT, prev_hash TEXT, hash TEXT)")
 
     def write() -> None:
@@ -81,7 +82,7 @@ def floor_writer(url: str) -> tuple[Callable[[], None], Callable[[], None]]:
             conn.execute("COMMIT")
 
     def cleanup() -> None:
-        conn.execute(f"DROP TABLE {FLOOR_TABLE}")
+        conn.execute(f"DROP TABLE {table}")
         conn.close()
 
     return write, cleanup
@@ -114,26 +115,51 @@ def bench_append(engine: Engine, url: str, count: int) -> tuple[list[float], lis
     return appends, floors
 
 
+_ENGINES: dict[str, Engine] = {}  # one per writer process, kept across rounds (its ledger connection too)
+
+
 def _writer_process(url: str, count: int) -> list[float]:
-    engine = make_engine(url)
+    engine = _ENGINES.get(url) or _ENGINES.setdefault(url, make_engine(url))
     times = []
     for i in range(count):
         t = time.perf_counter()
         one_append(engine, i)
         times.append((time.perf_counter() - t) * 1000)
-    engine.dispose()
     return times
 
 
-def bench_concurrent(engine: Engine, url: str, writers: int, count: int) -> list[float]:
+def _floor_process(url: str, count: int) -> list[float]:
+    """The same count of bare INSERT + durable COMMITs, into a table of this process's own."""
+    import os
+
+    write, cleanup = floor_writer(url, f"{FLOOR_TABLE}_{os.getpid()}")
+    times = []
+    for _ in range(count):
+        t = time.perf_counter()
+        write()
+        times.append((time.perf_counter() - t) * 1000)
+    cleanup()
+    return times
+
+
+def bench_concurrent(engine: Engine, url: str, writers: int, count: int, rounds: int = 5) -> tuple[list[float], list[float]]:
+    """(append times, floor times) from ``writers`` processes at once, in alternating rounds: the
+    floor is as many processes each committing bare rows at the same time (no chain, no lock), so
+    both see the same machine."""
+    appends: list[float] = []
+    floors: list[float] = []
+    per_round = count // writers // rounds
     with multiprocessing.get_context("spawn").Pool(writers) as pool:
-        results = pool.starmap(_writer_process, [(url, count // writers)] * writers)
+        pool.starmap(_writer_process, [(url, 1)] * writers)  # connect outside the timing
+        for _ in range(rounds):
+            appends += [t for times in pool.starmap(_writer_process, [(url, per_round)] * writers) for t in times]
+            floors += [t for times in pool.starmap(_floor_process, [(url, per_round)] * writers) for t in times]
     with Session(engine) as session:
         report = verify_ledger(session)
         seqs = [row.seq for row in iter_events(session)]
     assert report.ok, report.reason
-    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == writers * (count // writers), "chain not linear"
-    return [t for times in results for t in times]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == writers * (per_round * rounds + 1), "chain not linear"
+    return appends, floors
 
 
 def fill(engine: Engine, count: int) -> None:
@@ -232,8 +258,10 @@ def main() -> None:
     print(f"[{name}] floor (bare driver INSERT + durable COMMIT, interleaved): {quantiles(floors)}")
     if args.writers:
         reset(engine)
-        times = bench_concurrent(engine, url, args.writers, args.appends)
+        times, floor_times = bench_concurrent(engine, url, args.writers, args.appends)
         print(f"[{name}] append from {args.writers} processes at once: n={len(times)} {quantiles(times)}; chain linear")
+        print(f"[{name}] floor from {args.writers} processes at once (bare INSERT + durable COMMIT each, in "
+              f"alternating rounds): {quantiles(floor_times)}")
     reset(engine)
     fill(engine, args.events)
     rates = bench_verify(engine, args.verify_runs)
