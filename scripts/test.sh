@@ -54,11 +54,11 @@ run_pass() {  # name, then the command; output prefixed with the name, also kept
 }
 
 echo "== test suite on SQLite, and the database tests on PostgreSQL ($PG_URL), side by side =="
-run_pass sqlite python3 -m pytest -q -p no:cacheprovider "$@" &
+run_pass sqlite python3 -m pytest -q -p no:cacheprovider --durations=15 "$@" &
 sqlite_pid=$!
 pg_rc=0
 if [ "$pg_ok" = 1 ]; then
-  CAMERA_OPS_TEST_DATABASE_URL="$PG_URL" run_pass postgresql python3 -m pytest -q -p no:cacheprovider -m db "$@" &
+  CAMERA_OPS_TEST_DATABASE_URL="$PG_URL" run_pass postgresql python3 -m pytest -q -p no:cacheprovider --durations=15 -m db "$@" &
   pg_pid=$!
   wait "$pg_pid" || pg_rc=$?
 else
