@@ -23,8 +23,9 @@ fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
-# The two passes run side by side (each waits on sockets and timers much of the time; together
-# they fit the 15-minute budget on 2 cores, one after the other they do not). Each line of output
+# The two passes run side by side, the PostgreSQL one on two pytest-xdist workers with a database
+# each (test_gw0, test_gw1 beside the one named): the tests wait on sockets and timers much of the
+# time, so three processes keep 2 cores busy; one after the other they took 18 minutes. Each line of output
 # carries its pass's name; each pass's summary is repeated at the end.
 mkdir -p test-artifacts
 pg_ok=0
@@ -58,7 +59,7 @@ run_pass sqlite python3 -m pytest -q -p no:cacheprovider --durations=15 "$@" &
 sqlite_pid=$!
 pg_rc=0
 if [ "$pg_ok" = 1 ]; then
-  CAMERA_OPS_TEST_DATABASE_URL="$PG_URL" run_pass postgresql python3 -m pytest -q -p no:cacheprovider --durations=15 -m db "$@" &
+  CAMERA_OPS_TEST_DATABASE_URL="$PG_URL" run_pass postgresql python3 -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile -m db "$@" &
   pg_pid=$!
   wait "$pg_pid" || pg_rc=$?
 else

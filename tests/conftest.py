@@ -44,8 +44,29 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get(TEST_DB_ENV)
     if url:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker and url.startswith("postgresql"):
+            return _worker_database(url, worker)
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own on the same server
+    (``<name>_<worker>``, made when missing): the suite empties its tables between tests."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
