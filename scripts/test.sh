@@ -23,9 +23,10 @@ fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
-# The two passes run side by side, the PostgreSQL one on two pytest-xdist workers with a database
-# each (test_gw0, test_gw1 beside the one named): the tests wait on sockets and timers much of the
-# time, so three processes keep 2 cores busy; one after the other they took 18 minutes. Each line of output
+# The two passes run side by side, each on two pytest-xdist workers (whole files per worker; on
+# PostgreSQL a database each, test_gw0 and test_gw1 beside the one named): the tests wait on sockets
+# and timers much of the time (one pytest process left 75 % of 2 cores idle), so four processes keep
+# the cores busy; one pass after the other took 18 minutes. Each line of output
 # carries its pass's name; each pass's summary is repeated at the end.
 mkdir -p test-artifacts
 pg_ok=0
@@ -55,7 +56,7 @@ run_pass() {  # name, then the command; output prefixed with the name, also kept
 }
 
 echo "== test suite on SQLite, and the database tests on PostgreSQL ($PG_URL), side by side =="
-run_pass sqlite python3 -m pytest -q -p no:cacheprovider --durations=15 "$@" &
+run_pass sqlite python3 -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile "$@" &
 sqlite_pid=$!
 pg_rc=0
 if [ "$pg_ok" = 1 ]; then
