@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -173,9 +173,12 @@ def viewing_problems(session: Session) -> list[ViewingProblem]:
     """Every viewing row compared with the chained events it names: its ``viewed`` event, and — once
     closed — the ``viewing_ended`` event holding its ranges; and every ``viewing_ended`` event with
     the row it closed. An edited, forged or deleted viewing record is named here."""
-    events = {e.seq: e for e in session.execute(
+    named = select(ClipViewing.event_seq).union(
+        select(ClipViewing.closed_seq).where(ClipViewing.closed_seq.is_not(None)))
+    events = {e.seq: e for e in session.execute(  # what the rows name, and every viewing_ended event: a
+        # 'viewed' event no row names (before revision 0016, or a crash before its row) has nothing to compare
         select(CustodyEvent.seq, CustodyEvent.event_type, CustodyEvent.clip, CustodyEvent.details, CustodyEvent.actor)
-        .where(CustodyEvent.event_type.in_([EventType.viewed.value, EventType.viewing_ended.value])))}
+        .where(or_(CustodyEvent.event_type == EventType.viewing_ended.value, CustodyEvent.seq.in_(named))))}
     usernames = dict(session.execute(select(User.id, User.username)).tuples().all())
     problems: list[ViewingProblem] = []
     closed_by: dict[int, int] = {}
