@@ -54,10 +54,11 @@ def _details_encoder() -> Callable[[Mapping[str, Any]], str]:
 
 _ENCODE_DETAILS = _details_encoder()
 # The canonical object, keys already in sorted order, filled by position (~3x faster than dumps).
-_TEMPLATE = (
-    '{"actor":%s,"at":%s,"case":%s,"client_address":%s,"clip":%s,"details":%s,'
-    '"event_type":%s,"prev_hash":%s,"purpose":%s,"role":%s,"seq":%d}'
-)
+# the canonical text around its two chain slots (prev_hash, seq): canonical_parts gives the database
+# what it needs to fill them itself
+_BEFORE_PREV = '{"actor":%s,"at":%s,"case":%s,"client_address":%s,"clip":%s,"details":%s,"event_type":%s,"prev_hash":'
+_BEFORE_SEQ = ',"purpose":%s,"role":%s,"seq":'
+_TEMPLATE = _BEFORE_PREV + "%s" + _BEFORE_SEQ + "%d}"
 
 
 class ChainFields(Protocol):
@@ -146,8 +147,7 @@ def canonical_parts(fields: ChainFields) -> tuple[str, str]:
     ``canonical_bytes(fields, prev_hash) == (before + prev_hash + between + str(seq) + "}").encode()``.
     The database can then link an event to a head it alone reads (one statement, under the head's
     lock) and hash it the same way (``sha256(prev_digest || utf8(text))``)."""
-    before = ('{"actor":%s,"at":%s,"case":%s,"client_address":%s,"clip":%s,"details":%s,'
-              '"event_type":%s,"prev_hash":"') % (
+    before = _BEFORE_PREV % (
         _encode_str(fields.actor),
         _encode_str(format_time(fields.at)),
         _scalar(fields.case),
@@ -155,8 +155,8 @@ def canonical_parts(fields: ChainFields) -> tuple[str, str]:
         _scalar(fields.clip),
         details_text(fields.details),
         _encode_str(fields.event_type),
-    )
-    between = '","purpose":%s,"role":%s,"seq":' % (_scalar(fields.purpose), _encode_str(fields.role))
+    ) + '"'
+    between = '"' + _BEFORE_SEQ % (_scalar(fields.purpose), _encode_str(fields.role))
     return before, between
 
 

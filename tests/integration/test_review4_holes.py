@@ -14,16 +14,9 @@ from api.app import create_app
 from storage.models import Camera, CameraStatus, Lifecycle, Role
 from camera_ops.security import encrypt_secret
 from tests.factories import api_login, make_commune, make_user
+from tests.integration.test_api_hot_paths import Clock
 
 pytestmark = pytest.mark.db
-
-
-class Clock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
