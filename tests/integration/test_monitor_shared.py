@@ -617,7 +617,8 @@ def test_a_wall_clock_jump_on_one_node_changes_no_probe_slot_row_time_lease_or_m
         recent = sorted(history() - before["history"])
         assert {c for c, _, _ in recent} == {victim}, recent
         assert [status for _, _, status in recent] == ["offline", "online"]
-        assert all(t0 <= at <= t1 for _, at, _ in recent), (t0, recent, t1)
+        # a probe that began just before t0 was read dates its row then (the margin the probe times get below)
+        assert all(t0 - timedelta(seconds=5) <= at <= t1 for _, at, _ in recent), (t0, recent, t1)
         assert max(at for c, at, _ in before["history"] if c == victim) < recent[0][1]
         assert_no_duplicate_rows(session, ids.values())
         for camera_id in ids.values():  # nobody's clock was called ten minutes off
